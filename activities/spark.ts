@@ -1,0 +1,90 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { execa } from 'execa';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../lib/config.js';
+import { SparkJobResult } from '../lib/contracts.js';
+
+export interface SparkJobInput {
+  job: 'load_assets';
+  tenant: string;
+  runId: string;
+  inputKey: string;
+}
+
+const RESULT_MARKER = 'METASYNC_RESULT ';
+const HEARTBEAT_MS = 5_000;
+
+export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cassandra'>) {
+  const { spark, s3, cassandra } = config;
+
+  function submitArguments(input: SparkJobInput): string[] {
+    const jars = readdirSync(spark.jarsDir)
+      .filter((file) => file.endsWith('.jar'))
+      .map((file) => `${spark.jarsDir}/${file}`);
+    const [cassandraHost, cassandraPort] = (cassandra.contactPoints[0] ?? '127.0.0.1:9042').split(':');
+    const conf: Record<string, string> = {
+      'spark.hadoop.fs.s3a.endpoint': s3.endpoint,
+      'spark.hadoop.fs.s3a.path.style.access': 'true',
+      'spark.hadoop.fs.s3a.connection.ssl.enabled': String(s3.endpoint.startsWith('https:')),
+      'spark.hadoop.fs.s3a.access.key': s3.accessKeyId,
+      'spark.hadoop.fs.s3a.secret.key': s3.secretAccessKey,
+      'spark.hadoop.fs.s3a.impl': 'org.apache.hadoop.fs.s3a.S3AFileSystem',
+      'spark.cassandra.connection.host': cassandraHost ?? '127.0.0.1',
+      'spark.cassandra.connection.port': cassandraPort ?? '9042',
+      'spark.cassandra.connection.localDC': cassandra.localDataCenter,
+    };
+    return [
+      '--master', spark.master,
+      '--name', `metasync-${input.job}-${input.tenant}-${input.runId}`,
+      '--jars', jars.join(','),
+      ...Object.entries(conf).flatMap(([key, value]) => ['--conf', `${key}=${value}`]),
+      fileURLToPath(new URL(`../spark/${input.job}.py`, import.meta.url)),
+      '--input', `s3a://${s3.bucket}/${input.inputKey}`,
+      '--tenant', input.tenant,
+      '--run-id', input.runId,
+      '--keyspace', cassandra.keyspace,
+    ]; // prettier-ignore
+  }
+
+  return {
+    /**
+     * Submits one Spark job with spark-submit and waits for it. Heartbeats while it runs, so a lost worker is
+     * noticed; cancelling the activity kills spark-submit, which ends the job's driver and with it the application.
+     */
+    async runSparkJob(input: SparkJobInput): Promise<SparkJobResult> {
+      const context = Context.current();
+      const started = Date.now();
+      const beat = setInterval(() => context.heartbeat({ elapsedMs: Date.now() - started }), HEARTBEAT_MS);
+      try {
+        const run = await execa(spark.submit, submitArguments(input), {
+          env: {
+            JAVA_HOME: spark.javaHome,
+            PYSPARK_PYTHON: spark.python,
+            SPARK_CONF_DIR: fileURLToPath(new URL('../stack/spark/', import.meta.url)),
+          },
+          cancelSignal: context.cancellationSignal,
+          forceKillAfterDelay: 5_000,
+          timeout: spark.jobTimeoutMs,
+          reject: false,
+        });
+        const resultLine = run.stdout
+          .split('\n')
+          .reverse()
+          .find((line) => line.startsWith(RESULT_MARKER));
+        if (run.isCanceled) throw ApplicationFailure.create({ message: 'Spark job cancelled', nonRetryable: true });
+        if (run.exitCode !== 0 || !resultLine) {
+          const tail = run.stderr.split('\n').slice(-15).join('\n');
+          throw ApplicationFailure.create({
+            message: `Spark job ${input.job} failed (exit ${run.exitCode ?? run.signal ?? '?'}): ${tail}`,
+            details: [run.command],
+          });
+        }
+        return SparkJobResult.parse(JSON.parse(resultLine.slice(RESULT_MARKER.length)));
+      } finally {
+        clearInterval(beat);
+      }
+    },
+  };
+}

@@ -1,0 +1,44 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { Connection, Client as TemporalClient } from '@temporalio/client';
+import cassandra from 'cassandra-driver';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import type { Config } from './config.js';
+
+/** One factory per system, so workers, starters and tests connect the same way. */
+
+export function createS3(config: Config['s3']): S3Client {
+  return new S3Client({
+    endpoint: config.endpoint,
+    region: config.region,
+    forcePathStyle: true, // MinIO and most self-hosted S3 servers address buckets by path
+    credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
+  });
+}
+
+export function createKafka(config: Config['kafka'], clientSuffix: string): Kafka {
+  return new Kafka({
+    clientId: `${config.clientId}-${clientSuffix}`,
+    brokers: [...config.brokers],
+    logLevel: logLevel.WARN,
+    retry: { retries: 8, initialRetryTime: 200 },
+  });
+}
+
+export function createCassandra(config: Config['cassandra']): cassandra.Client {
+  return new cassandra.Client({
+    contactPoints: [...config.contactPoints],
+    localDataCenter: config.localDataCenter,
+    keyspace: config.keyspace,
+    queryOptions: { consistency: cassandra.types.consistencies.localQuorum, prepare: true },
+  });
+}
+
+export function createPostgres(config: Config['postgres']): pg.Pool {
+  return new pg.Pool({ connectionString: config.url, max: 10 });
+}
+
+export async function connectTemporal(config: Config['temporal']): Promise<TemporalClient> {
+  const connection = await Connection.connect({ address: config.address });
+  return new TemporalClient({ connection, namespace: config.namespace });
+}

@@ -1,0 +1,122 @@
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The one configuration object, read from METASYNC_* environment variables and validated at start-up.
+ * Every default points at the local stack that `npm run stack:up` starts.
+ */
+
+const hostPort = z.string().regex(/^[\w.-]+:\d{1,5}$/, 'expected host:port');
+const hostPortList = z
+  .string()
+  .transform((value) => value.split(',').map((part) => part.trim()))
+  .pipe(z.array(hostPort).min(1, 'expected at least one host:port'));
+const url = z.url({ message: 'expected a URL' });
+const name = z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, dots, dashes or underscores');
+const positiveInt = z.coerce.number().int().positive();
+
+const cacheDir = process.env['METASYNC_CACHE'] ?? join(homedir(), '.cache', 'metasync');
+
+const EnvSchema = z.object({
+  METASYNC_TEMPORAL_ADDRESS: hostPort.default('127.0.0.1:7233'),
+  METASYNC_TEMPORAL_NAMESPACE: name.default('default'),
+  METASYNC_TEMPORAL_UI_URL: url.default('http://127.0.0.1:8233'),
+  METASYNC_TASK_QUEUE: name.default('metasync'),
+  METASYNC_SPARK_TASK_QUEUE: name.default('metasync-spark'),
+  METASYNC_KAFKA_BROKERS: hostPortList.default(['127.0.0.1:9092']),
+  METASYNC_KAFKA_CLIENT_ID: name.default('metasync'),
+  METASYNC_POSTGRES_URL: url.default('postgres://metasync:metasync@127.0.0.1:5432/metasync_production'),
+  METASYNC_CASSANDRA_CONTACT_POINTS: hostPortList.default(['127.0.0.1:9042']),
+  METASYNC_CASSANDRA_DATACENTER: name.default('datacenter1'),
+  METASYNC_CASSANDRA_KEYSPACE: name.default('metasync'),
+  METASYNC_S3_ENDPOINT: url.default('http://127.0.0.1:9000'),
+  METASYNC_S3_REGION: name.default('us-east-1'),
+  METASYNC_S3_ACCESS_KEY: z.string().min(1).default('metasync'),
+  METASYNC_S3_SECRET_KEY: z.string().min(1).default('metasync-secret'),
+  METASYNC_S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name')
+    .default('metasync'),
+  METASYNC_SPARK_MASTER: z
+    .string()
+    .regex(/^(spark:\/\/[\w.-]+:\d+|local(\[\d+|\*\])?)$/, 'expected spark://host:port or local[N]')
+    .default('spark://127.0.0.1:7077'),
+  METASYNC_SPARK_SUBMIT: z
+    .string()
+    .min(1)
+    .default(join(cacheDir, 'venv', 'bin', 'spark-submit')),
+  METASYNC_SPARK_PYTHON: z
+    .string()
+    .min(1)
+    .default(join(cacheDir, 'venv', 'bin', 'python')),
+  METASYNC_SPARK_JARS_DIR: z
+    .string()
+    .min(1)
+    .default(join(cacheDir, 'jars', 'spark')),
+  METASYNC_SPARK_JOB_TIMEOUT_SECONDS: positiveInt.default(1800),
+  METASYNC_JAVA_HOME: z.string().min(1).default('/usr/lib/jvm/java-17-openjdk-amd64'),
+  METASYNC_MAX_MESSAGE_BYTES: positiveInt.default(1_048_576),
+});
+
+export type Config = ReturnType<typeof toConfig>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`MetaSync configuration is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function toConfig(env: z.infer<typeof EnvSchema>) {
+  return {
+    temporal: {
+      address: env.METASYNC_TEMPORAL_ADDRESS,
+      namespace: env.METASYNC_TEMPORAL_NAMESPACE,
+      uiUrl: env.METASYNC_TEMPORAL_UI_URL,
+      taskQueue: env.METASYNC_TASK_QUEUE,
+      sparkTaskQueue: env.METASYNC_SPARK_TASK_QUEUE,
+    },
+    kafka: {
+      brokers: env.METASYNC_KAFKA_BROKERS,
+      clientId: env.METASYNC_KAFKA_CLIENT_ID,
+      maxMessageBytes: env.METASYNC_MAX_MESSAGE_BYTES,
+    },
+    postgres: { url: env.METASYNC_POSTGRES_URL },
+    cassandra: {
+      contactPoints: env.METASYNC_CASSANDRA_CONTACT_POINTS,
+      localDataCenter: env.METASYNC_CASSANDRA_DATACENTER,
+      keyspace: env.METASYNC_CASSANDRA_KEYSPACE,
+    },
+    s3: {
+      endpoint: env.METASYNC_S3_ENDPOINT.replace(/\/$/, ''),
+      region: env.METASYNC_S3_REGION,
+      accessKeyId: env.METASYNC_S3_ACCESS_KEY,
+      secretAccessKey: env.METASYNC_S3_SECRET_KEY,
+      bucket: env.METASYNC_S3_BUCKET,
+    },
+    spark: {
+      master: env.METASYNC_SPARK_MASTER,
+      submit: env.METASYNC_SPARK_SUBMIT,
+      python: env.METASYNC_SPARK_PYTHON,
+      jarsDir: env.METASYNC_SPARK_JARS_DIR,
+      jobTimeoutMs: env.METASYNC_SPARK_JOB_TIMEOUT_SECONDS * 1000,
+      javaHome: env.METASYNC_JAVA_HOME,
+    },
+  } as const;
+}
+
+/** Reads and validates the configuration; throws a ConfigError naming every wrong variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const variable = String(issue.path[0]);
+        const got = env[variable];
+        return `${variable}: ${issue.message}${got === undefined ? ' (not set)' : `, got ${JSON.stringify(got)}`}`;
+      }),
+    );
+  }
+  return toConfig(parsed.data);
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+
+/**
+ * Every contract MetaSync speaks, as zod schemas: one module, so producers, the bridge, workflows and tests agree.
+ */
+
+/** Tenant ids go into Cassandra partition keys, S3 prefixes, Kafka keys and workflow ids, so they are kept plain. */
+export const TenantId = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{1,62}$/, 'a tenant id is 2-63 lowercase letters, digits or dashes, starting with a letter');
+export type TenantId = z.infer<typeof TenantId>;
+
+export const RunId = z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'a run id is 1-128 letters, digits, dots, dashes');
+
+/** The versioned envelope carried by every MetaSync topic. */
+export const EventEnvelope = z.object({
+  id: z.string().min(1).max(200),
+  type: z.string().regex(/^[a-z]+(\.[a-z-]+)+$/, 'expected a dotted type such as skeleton.requested'),
+  version: z.number().int().positive(),
+  tenant: TenantId,
+  source: z.string().min(1).max(200),
+  occurredAt: z.iso.datetime({ offset: true }),
+  payload: z.unknown(),
+});
+export type EventEnvelope = z.infer<typeof EventEnvelope>;
+
+/** One asset of the unified model, as written to S3 parts and read by the Spark job. */
+export const AssetRecord = z.object({
+  qualifiedName: z.string().min(1),
+  assetType: z.enum(['database', 'schema', 'table', 'view', 'column', 'dashboard']),
+  name: z.string().min(1),
+  parentQualifiedName: z.string().nullable(),
+  dataType: z.string().nullable(),
+  properties: z.record(z.string(), z.string()),
+});
+export type AssetRecord = z.infer<typeof AssetRecord>;
+
+// The walking skeleton: one run through every hop (S3, Spark, Cassandra, Kafka, Postgres).
+
+export const SkeletonInput = z.object({
+  tenant: TenantId,
+  runId: RunId,
+  tables: z.number().int().min(1).max(10_000),
+  columnsPerTable: z.number().int().min(0).max(1_000),
+});
+export type SkeletonInput = z.infer<typeof SkeletonInput>;
+
+export const SkeletonRequested = EventEnvelope.extend({
+  type: z.literal('skeleton.requested'),
+  version: z.literal(1),
+  payload: SkeletonInput.omit({ tenant: true }),
+});
+export type SkeletonRequested = z.infer<typeof SkeletonRequested>;
+
+export const SkeletonCompletedPayload = z.object({
+  runId: RunId,
+  objectKey: z.string(),
+  assetsWritten: z.number().int().nonnegative(),
+  assetsRejected: z.number().int().nonnegative(),
+});
+export type SkeletonCompletedPayload = z.infer<typeof SkeletonCompletedPayload>;
+
+/** What the Spark jobs print as their last line, for the activity that submitted them. */
+export const SparkJobResult = z.object({
+  written: z.number().int().nonnegative(),
+  rejected: z.number().int().nonnegative(),
+});
+export type SparkJobResult = z.infer<typeof SparkJobResult>;
+
+/** Commands accepted on the commands topic, by type. */
+export const Command = z.discriminatedUnion('type', [SkeletonRequested]);
+export type Command = z.infer<typeof Command>;

@@ -1,0 +1,7 @@
+/** Kafka topic names. Their partition counts live in stack/kafka/topics.txt, which creates them. */
+export const topics = {
+  commands: 'metasync.commands',
+  events: 'metasync.events',
+  incidentsInbound: 'metasync.incidents.inbound',
+  deadLetters: 'metasync.dlq',
+} as const;

@@ -1,0 +1,6 @@
+# The Kafka bridge: consumes commands and starts or signals workflows, from this checkout's code.
+bridge_install() { :; }
+bridge_check() { app_running bridge 'bridge consuming'; }
+bridge_start() { app_start bridge workers/bridge.ts 'bridge consuming'; }
+bridge_stop() { stop_pid bridge; }
+bridge_where() { echo "consumer group metasync-command-bridge; log .stack/logs/bridge.log"; }

@@ -1,0 +1,8 @@
+import { loadConfig } from '../lib/config.js';
+import { migrateCassandra, migratePostgres } from '../lib/stores/migrate.js';
+
+const config = loadConfig();
+const postgres = await migratePostgres(config.postgres);
+console.log(`postgres: ${postgres.length ? `applied ${postgres.join(', ')}` : 'up to date'}`);
+const statements = await migrateCassandra(config.cassandra);
+console.log(`cassandra: ${statements} schema statements applied (all idempotent)`);

@@ -1,0 +1,27 @@
+import { createKafka, createS3, connectTemporal } from '../lib/clients.js';
+import { loadConfig } from '../lib/config.js';
+import { log } from '../lib/log.js';
+import { startTelemetry } from '../lib/telemetry.js';
+import { createCommandBridge } from './commandBridge.js';
+
+const telemetry = startTelemetry('metasync-bridge');
+const config = loadConfig();
+const kafka = createKafka(config.kafka, 'bridge');
+const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+await producer.connect();
+const temporal = await connectTemporal(config.temporal);
+const bridge = createCommandBridge({ config, kafka, producer, temporal, s3: createS3(config.s3) });
+await bridge.start();
+log.info('bridge consuming', { brokers: config.kafka.brokers });
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void (async () => {
+      await bridge.stop();
+      await producer.disconnect();
+      await temporal.connection.close();
+      await telemetry.shutdown();
+      process.exit(0);
+    })();
+  });
+}

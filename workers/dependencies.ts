@@ -1,0 +1,24 @@
+import type { ActivityDependencies } from '../activities/index.js';
+import { createKafka, createPostgres, createS3 } from '../lib/clients.js';
+import type { Config } from '../lib/config.js';
+
+/** Connects what the activities use, and says how to let go of it. */
+export async function createActivityDependencies(
+  config: Config,
+): Promise<ActivityDependencies & { close(): Promise<void> }> {
+  const producer = createKafka(config.kafka, 'worker').producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const postgres = createPostgres(config.postgres);
+  const s3 = createS3(config.s3);
+  return {
+    config,
+    producer,
+    postgres,
+    s3,
+    async close() {
+      await producer.disconnect();
+      await postgres.end();
+      s3.destroy();
+    },
+  };
+}

@@ -1,0 +1,19 @@
+import { Runtime } from '@temporalio/worker';
+import { createActivityDependencies } from './dependencies.js';
+import { createWorkers } from './createWorkers.js';
+import { loadConfig } from '../lib/config.js';
+import { log } from '../lib/log.js';
+import { startTelemetry } from '../lib/telemetry.js';
+
+const telemetry = startTelemetry('metasync-worker');
+const config = loadConfig();
+Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+const deps = await createActivityDependencies(config);
+const workers = await createWorkers(deps);
+log.info('worker running', { taskQueues: workers.map((worker) => worker.options.taskQueue) });
+try {
+  await Promise.all(workers.map((worker) => worker.run()));
+} finally {
+  await deps.close();
+  await telemetry.shutdown();
+}
