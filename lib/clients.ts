@@ -1,7 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { Connection, Client as TemporalClient } from '@temporalio/client';
 import cassandra from 'cassandra-driver';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import pg from 'pg';
 import type { Config } from './config.js';
 
@@ -22,6 +22,19 @@ export function createKafka(config: Config['kafka'], clientSuffix: string): Kafk
     brokers: [...config.brokers],
     logLevel: logLevel.WARN,
     retry: { retries: 8, initialRetryTime: 200 },
+  });
+}
+
+/**
+ * A producer that keeps order per partition (one request in flight) and gives up after bounded retries, so a
+ * caller (an activity, the bridge) fails and is retried by its own policy instead of hanging. A retry can repeat
+ * a message; every MetaSync event carries an id that consumers deduplicate on. It uses the Java client's
+ * partitioner, so a key lands on the same partition whichever client produced it.
+ */
+export function createProducer(kafka: Kafka): Producer {
+  return kafka.producer({
+    maxInFlightRequests: 1,
+    createPartitioner: Partitioners.DefaultPartitioner,
   });
 }
 

@@ -120,3 +120,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return toConfig(parsed.data);
 }
+
+/** For entry points: a wrong configuration ends the process with the message alone, no stack trace. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
+}

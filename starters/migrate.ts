@@ -1,7 +1,7 @@
-import { loadConfig } from '../lib/config.js';
+import { loadConfigOrExit } from '../lib/config.js';
 import { migrateCassandra, migratePostgres } from '../lib/stores/migrate.js';
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 const postgres = await migratePostgres(config.postgres);
 console.log(`postgres: ${postgres.length ? `applied ${postgres.join(', ')}` : 'up to date'}`);
 const statements = await migrateCassandra(config.cassandra);

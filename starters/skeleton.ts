@@ -1,8 +1,8 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Command, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
-import { connectTemporal, createKafka } from '../lib/clients.js';
-import { loadConfig } from '../lib/config.js';
+import { connectTemporal, createKafka, createProducer } from '../lib/clients.js';
+import { loadConfigOrExit } from '../lib/config.js';
 import { SkeletonInput, type SkeletonRequested } from '../lib/contracts.js';
 import { RunKindAttribute, TenantIdAttribute } from '../lib/searchAttributes.js';
 import { topics } from '../lib/topics.js';
@@ -39,12 +39,12 @@ const input = parsed.success
       `invalid options:\n${parsed.error.issues.map((i) => `  ${String(i.path[0])}: ${i.message}`).join('\n')}`,
     );
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 const temporal = await connectTemporal(config.temporal);
 const workflowId = skeletonWorkflowId(input.tenant, input.runId);
 
 if (options.via === 'kafka') {
-  const producer = createKafka(config.kafka, 'starter').producer();
+  const producer = createProducer(createKafka(config.kafka, 'starter'));
   await producer.connect();
   const command: SkeletonRequested = {
     id: randomUUID(),
@@ -85,6 +85,7 @@ console.log(
   `watch it: ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`,
 );
 const handle = temporal.workflow.getHandle<typeof skeletonRun>(workflowId);
+if (options.via === 'kafka') await waitUntilStarted();
 const result = handle.result();
 let lastStep = '';
 const started = Date.now();
@@ -105,3 +106,15 @@ console.log(
   `done: ${summary.assetsWritten} assets written to Cassandra, ${summary.assetsRejected} rejected, from s3://${config.s3.bucket}/${summary.objectKey}`,
 );
 await temporal.connection.close();
+
+/** A command sent through Kafka becomes a run once the bridge has consumed it. */
+async function waitUntilStarted(timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await handle.describe().then(() => true, () => false))) {
+    if (Date.now() > deadline) {
+      console.error(`no run after ${timeoutMs / 1000}s: is the bridge running? (npm run stack:status, .stack/logs/bridge.log)`);
+      process.exit(1);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}

@@ -1,13 +1,13 @@
-import { createKafka, createS3, connectTemporal } from '../lib/clients.js';
-import { loadConfig } from '../lib/config.js';
+import { connectTemporal, createKafka, createProducer, createS3 } from '../lib/clients.js';
+import { loadConfigOrExit } from '../lib/config.js';
 import { log } from '../lib/log.js';
 import { startTelemetry } from '../lib/telemetry.js';
 import { createCommandBridge } from './commandBridge.js';
 
 const telemetry = startTelemetry('metasync-bridge');
-const config = loadConfig();
+const config = loadConfigOrExit();
 const kafka = createKafka(config.kafka, 'bridge');
-const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+const producer = createProducer(kafka);
 await producer.connect();
 const temporal = await connectTemporal(config.temporal);
 const bridge = createCommandBridge({ config, kafka, producer, temporal, s3: createS3(config.s3) });

@@ -1,12 +1,12 @@
 import type { ActivityDependencies } from '../activities/index.js';
-import { createKafka, createPostgres, createS3 } from '../lib/clients.js';
+import { createKafka, createPostgres, createProducer, createS3 } from '../lib/clients.js';
 import type { Config } from '../lib/config.js';
 
 /** Connects what the activities use, and says how to let go of it. */
 export async function createActivityDependencies(
   config: Config,
 ): Promise<ActivityDependencies & { close(): Promise<void> }> {
-  const producer = createKafka(config.kafka, 'worker').producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = createProducer(createKafka(config.kafka, 'worker'));
   await producer.connect();
   const postgres = createPostgres(config.postgres);
   const s3 = createS3(config.s3);

@@ -1,12 +1,12 @@
 import { Runtime } from '@temporalio/worker';
 import { createActivityDependencies } from './dependencies.js';
 import { createWorkers } from './createWorkers.js';
-import { loadConfig } from '../lib/config.js';
+import { loadConfigOrExit } from '../lib/config.js';
 import { log } from '../lib/log.js';
 import { startTelemetry } from '../lib/telemetry.js';
 
 const telemetry = startTelemetry('metasync-worker');
-const config = loadConfig();
+const config = loadConfigOrExit();
 Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
 const deps = await createActivityDependencies(config);
 const workers = await createWorkers(deps);

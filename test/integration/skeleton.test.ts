@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type { Producer } from 'kafkajs';
-import { connectTemporal, createCassandra, createKafka, createPostgres, createS3 } from '../../lib/clients.js';
+import { connectTemporal, createCassandra, createKafka, createPostgres, createProducer, createS3 } from '../../lib/clients.js';
 import type { SkeletonRequested } from '../../lib/contracts.js';
 import { sampleEstate, sampleEstateSize } from '../../lib/sampleEstate.js';
 import { TenantIdAttribute } from '../../lib/searchAttributes.js';
@@ -59,7 +59,7 @@ describe('walking skeleton: a Kafka command runs through S3, Spark, Cassandra, K
 
   before(async () => {
     temporal = await connectTemporal(config.temporal);
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    producer = createProducer(kafka);
     await producer.connect();
     events = await tailTopic(kafka, topics.events);
     deadLetters = await tailTopic(kafka, topics.deadLetters);
