@@ -110,9 +110,16 @@ await temporal.connection.close();
 /** A command sent through Kafka becomes a run once the bridge has consumed it. */
 async function waitUntilStarted(timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await handle.describe().then(() => true, () => false))) {
+  while (
+    !(await handle.describe().then(
+      () => true,
+      () => false,
+    ))
+  ) {
     if (Date.now() > deadline) {
-      console.error(`no run after ${timeoutMs / 1000}s: is the bridge running? (npm run stack:status, .stack/logs/bridge.log)`);
+      console.error(
+        `no run after ${timeoutMs / 1000}s: is the bridge running? (npm run stack:status, .stack/logs/bridge.log)`,
+      );
       process.exit(1);
     }
     await new Promise((resolve) => setTimeout(resolve, 250));

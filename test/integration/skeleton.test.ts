@@ -5,7 +5,14 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import type { Producer } from 'kafkajs';
-import { connectTemporal, createCassandra, createKafka, createPostgres, createProducer, createS3 } from '../../lib/clients.js';
+import {
+  connectTemporal,
+  createCassandra,
+  createKafka,
+  createPostgres,
+  createProducer,
+  createS3,
+} from '../../lib/clients.js';
 import type { SkeletonRequested } from '../../lib/contracts.js';
 import { sampleEstate, sampleEstateSize } from '../../lib/sampleEstate.js';
 import { TenantIdAttribute } from '../../lib/searchAttributes.js';
