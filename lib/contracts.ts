@@ -70,3 +70,62 @@ export type SparkJobResult = z.infer<typeof SparkJobResult>;
 /** Commands accepted on the commands topic, by type. */
 export const Command = z.discriminatedUnion('type', [SkeletonRequested]);
 export type Command = z.infer<typeof Command>;
+
+// Estate ingestion (80-20): extractors emit raw records; the mapping rules turn them into assets.
+
+/** Source systems an extractor reads; each has its own field mappings and type aliases in the rule set. */
+export const SourceType = z.enum(['postgres', 'mysql', 'ndjson']);
+export type SourceType = z.infer<typeof SourceType>;
+
+export const RawKind = z.enum([
+  'database',
+  'schema',
+  'table',
+  'view',
+  'materialized_view',
+  'column',
+  'dashboard',
+  'foreign_key',
+]);
+export type RawKind = z.infer<typeof RawKind>;
+
+/**
+ * One catalog entry as the source describes it. `path` holds the names exactly as the source spells them,
+ * outermost first (database, schema, table, column); `attributes` holds the source's own fields, untouched,
+ * so the mapping rules (data, not code) decide what they mean.
+ */
+export const RawRecord = z.object({
+  kind: RawKind,
+  path: z.array(z.string()).min(1).max(6),
+  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+});
+export type RawRecord = z.infer<typeof RawRecord>;
+
+export const EstateAssetType = z.enum([
+  'database',
+  'schema',
+  'table',
+  'view',
+  'materialized_view',
+  'column',
+  'dashboard',
+  'foreign_key',
+]);
+export type EstateAssetType = z.infer<typeof EstateAssetType>;
+
+/** An asset of the unified model, as the mapping rules produce it (in TypeScript and in the Spark job alike). */
+export const EstateAsset = z.object({
+  qualifiedName: z.string().min(1),
+  assetType: EstateAssetType,
+  name: z.string().min(1),
+  parentQualifiedName: z.string().nullable(),
+  dataType: z.string().nullable(),
+  sourceDataType: z.string().nullable(),
+  nullable: z.boolean().nullable(),
+  defaultValue: z.string().nullable(),
+  ordinal: z.number().int().nullable(),
+  comment: z.string().nullable(),
+  tags: z.array(z.string()),
+  properties: z.record(z.string(), z.string()),
+});
+export type EstateAsset = z.infer<typeof EstateAsset>;
