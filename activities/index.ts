@@ -1,8 +1,13 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import type cassandra from 'cassandra-driver';
 import type { Producer } from 'kafkajs';
 import type pg from 'pg';
 import type { Config } from '../lib/config.js';
+import { objectStore } from '../lib/s3Objects.js';
+import { lakeWriter } from '../lib/stores/lake.js';
 import { topics } from '../lib/topics.js';
+import { createContainerActivities } from './containers.js';
+import { createExtractActivities } from './extract.js';
 import { createKafkaActivities } from './kafka.js';
 import { createPostgresActivities } from './postgres.js';
 import { createS3Activities } from './s3.js';
@@ -13,14 +18,26 @@ export interface ActivityDependencies {
   s3: S3Client;
   producer: Producer;
   postgres: pg.Pool;
+  cassandra: cassandra.Client;
 }
 
 /** The activities of the main task queue: thin adapters, one system each. */
 export function createActivities(deps: ActivityDependencies) {
+  const { config } = deps;
+  const store = objectStore(deps.s3, config.s3.bucket);
+  const lake = lakeWriter(deps.cassandra);
   return {
-    ...createS3Activities(deps.s3, deps.config.s3.bucket),
+    ...createS3Activities(deps.s3, config.s3.bucket),
     ...createKafkaActivities(deps.producer, topics.events),
-    ...createPostgresActivities(deps.postgres),
+    ...createPostgresActivities({ postgres: deps.postgres, secretsKey: config.secretsKey, store }),
+    ...createExtractActivities({
+      postgres: deps.postgres,
+      secretsKey: config.secretsKey,
+      store,
+      lake,
+      s3ForSources: { s3: deps.s3, bucket: config.s3.bucket },
+    }),
+    ...createContainerActivities({ store, lake }),
   };
 }
 

@@ -1,25 +1,62 @@
+import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
+import type { SourceType } from '../lib/contracts.js';
+import { effectiveRules } from '../lib/mapping/tenantRules.js';
+import { runObjectKeys } from '../lib/objectKeys.js';
+import type { ObjectStore } from '../lib/s3Objects.js';
+import { loadConnection } from '../lib/stores/connections.js';
 
 export interface RunRecord {
   tenant: string;
   runId: string;
   kind: string;
   workflowId: string;
+  connectionId?: string;
   status: 'running' | 'completed' | 'failed' | 'cancelled';
-  counts: Record<string, number>;
+  counts: Record<string, unknown>;
 }
 
-export function createPostgresActivities(pool: pg.Pool) {
+export interface PreparedRun {
+  sourceType: SourceType;
+  /** The last completed run of this connection: the baseline that added, updated and deleted are counted against. */
+  previousRunId: string | null;
+}
+
+export function createPostgresActivities(deps: { postgres: pg.Pool; secretsKey: Buffer; store: ObjectStore }) {
+  const { postgres } = deps;
   return {
     /** Upserts the run's row, so recording the same state twice (a retry) changes nothing. */
     async recordRun(run: RunRecord): Promise<void> {
-      await pool.query(
-        `INSERT INTO runs (tenant, run_id, kind, workflow_id, status, counts, finished_at)
-         VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $5 = 'running' THEN NULL ELSE now() END)
+      await postgres.query(
+        `INSERT INTO runs (tenant, run_id, kind, workflow_id, connection_id, status, counts, finished_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $6 = 'running' THEN NULL ELSE now() END)
          ON CONFLICT (tenant, run_id) DO UPDATE
            SET status = EXCLUDED.status, counts = EXCLUDED.counts, finished_at = EXCLUDED.finished_at, updated_at = now()`,
-        [run.tenant, run.runId, run.kind, run.workflowId, run.status, JSON.stringify(run.counts)],
+        [
+          run.tenant,
+          run.runId,
+          run.kind,
+          run.workflowId,
+          run.connectionId ?? null,
+          run.status,
+          JSON.stringify(run.counts),
+        ],
       );
+    },
+
+    /** Resolves what a run needs before it extracts, and freezes the tenant's effective mapping rules into S3. */
+    async prepareIngestRun(input: { tenant: string; connectionId: string; runId: string }): Promise<PreparedRun> {
+      const source = await loadConnection(postgres, deps.secretsKey, input.tenant, input.connectionId);
+      if (!source)
+        throw ApplicationFailure.nonRetryable(`tenant ${input.tenant} has no connection ${input.connectionId}`);
+      const { rows } = await postgres.query<{ run_id: string }>(
+        `SELECT run_id FROM runs WHERE tenant = $1 AND connection_id = $2 AND kind = 'ingest' AND status = 'completed'
+           AND run_id <> $3 ORDER BY finished_at DESC LIMIT 1`,
+        [input.tenant, input.connectionId, input.runId],
+      );
+      const rules = await effectiveRules(postgres, input.tenant);
+      await deps.store.putJson(runObjectKeys(input.tenant, input.connectionId, input.runId).rules, rules);
+      return { sourceType: source.type, previousRunId: rows[0]?.run_id ?? null };
     },
   };
 }

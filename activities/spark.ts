@@ -7,10 +7,13 @@ import type { Config } from '../lib/config.js';
 import { SparkJobResult } from '../lib/contracts.js';
 
 export interface SparkJobInput {
-  job: 'load_assets';
-  tenant: string;
-  runId: string;
-  inputKey: string;
+  job: 'load_assets' | 'load_columns';
+  /** Shown in the Spark UI: what the job is for, e.g. tenant, run and buckets. */
+  label: string;
+  /** The job's own arguments, passed as --name value. */
+  args: Record<string, string>;
+  /** Arguments that are S3 keys (or prefixes) of our bucket; the job gets them as s3a:// URIs. */
+  objects?: Record<string, string>;
 }
 
 const RESULT_MARKER = 'METASYNC_RESULT ';
@@ -37,14 +40,15 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
     };
     return [
       '--master', spark.master,
-      '--name', `metasync-${input.job}-${input.tenant}-${input.runId}`,
+      '--name', `metasync-${input.job}-${input.label}`,
       '--jars', jars.join(','),
+      // The mapping rules engine the jobs share with the TypeScript path.
+      '--py-files', fileURLToPath(new URL('../spark/metasync_rules.py', import.meta.url)),
       ...Object.entries(conf).flatMap(([key, value]) => ['--conf', `${key}=${value}`]),
       fileURLToPath(new URL(`../spark/${input.job}.py`, import.meta.url)),
-      '--input', `s3a://${s3.bucket}/${input.inputKey}`,
-      '--tenant', input.tenant,
-      '--run-id', input.runId,
       '--keyspace', cassandra.keyspace,
+      ...Object.entries(input.args).flatMap(([name, value]) => [`--${name}`, value]),
+      ...Object.entries(input.objects ?? {}).flatMap(([name, key]) => [`--${name}`, `s3a://${s3.bucket}/${key}`]),
     ]; // prettier-ignore
   }
 

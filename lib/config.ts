@@ -57,6 +57,14 @@ const EnvSchema = z.object({
   METASYNC_SPARK_JOB_TIMEOUT_SECONDS: positiveInt.default(1800),
   METASYNC_JAVA_HOME: z.string().min(1).default('/usr/lib/jvm/java-17-openjdk-amd64'),
   METASYNC_MAX_MESSAGE_BYTES: positiveInt.default(1_048_576),
+  // The local stack's key is public; any shared deployment sets its own (openssl rand -base64 32).
+  METASYNC_SECRETS_KEY: z
+    .base64({ message: 'expected 32 bytes in base64 (openssl rand -base64 32)' })
+    .refine(
+      (value) => Buffer.from(value, 'base64').length === 32,
+      'expected 32 bytes in base64 (openssl rand -base64 32)',
+    )
+    .default('bWV0YXN5bmMtbG9jYWwtc3RhY2stb25seS1rZXkhISE='),
 });
 
 export type Config = ReturnType<typeof toConfig>;
@@ -83,6 +91,7 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       maxMessageBytes: env.METASYNC_MAX_MESSAGE_BYTES,
     },
     postgres: { url: env.METASYNC_POSTGRES_URL },
+    secretsKey: Buffer.from(env.METASYNC_SECRETS_KEY, 'base64'),
     cassandra: {
       contactPoints: env.METASYNC_CASSANDRA_CONTACT_POINTS,
       localDataCenter: env.METASYNC_CASSANDRA_DATACENTER,

@@ -60,13 +60,6 @@ export const SkeletonCompletedPayload = z.object({
 });
 export type SkeletonCompletedPayload = z.infer<typeof SkeletonCompletedPayload>;
 
-/** What the Spark jobs print as their last line, for the activity that submitted them. */
-export const SparkJobResult = z.object({
-  written: z.number().int().nonnegative(),
-  rejected: z.number().int().nonnegative(),
-});
-export type SparkJobResult = z.infer<typeof SparkJobResult>;
-
 /** Commands accepted on the commands topic, by type. */
 export const Command = z.discriminatedUnion('type', [SkeletonRequested]);
 export type Command = z.infer<typeof Command>;
@@ -129,3 +122,56 @@ export const EstateAsset = z.object({
   properties: z.record(z.string(), z.string()),
 });
 export type EstateAsset = z.infer<typeof EstateAsset>;
+
+/** What each asset type went through in a run. */
+export const ChangeCounts = z.object({
+  added: z.number().int().nonnegative(),
+  updated: z.number().int().nonnegative(),
+  unchanged: z.number().int().nonnegative(),
+  deleted: z.number().int().nonnegative(),
+  rejected: z.number().int().nonnegative(),
+});
+export type ChangeCounts = z.infer<typeof ChangeCounts>;
+export const CountsByType = z.record(z.string(), ChangeCounts);
+export type CountsByType = z.infer<typeof CountsByType>;
+
+/** Where and how much an extraction wrote: keys and counts only, never the records themselves. */
+export const ExtractManifest = z.object({
+  buckets: z.number().int().positive(),
+  containers: z.object({ records: z.number().int().nonnegative(), parts: z.number().int().nonnegative() }),
+  columns: z.object({ records: z.number().int().nonnegative(), parts: z.number().int().nonnegative() }),
+  /** Records the extractor itself could not read (e.g. an invalid line of a dump), kept with their reason. */
+  rejected: z.number().int().nonnegative(),
+  /** Column records per bucket, so the columns phase can size its Spark jobs. */
+  columnsPerBucket: z.array(z.number().int().nonnegative()),
+});
+export type ExtractManifest = z.infer<typeof ExtractManifest>;
+
+export const IngestOptions = z.object({
+  /** Buckets the raw extract is split into; fixed per connection, so runs diff bucket against bucket. */
+  buckets: z.number().int().min(1).max(4096).default(64),
+  /** Container buckets loaded at once. */
+  containerConcurrency: z.number().int().min(1).max(64).default(8),
+  /** Buckets per Spark job (one child workflow each). */
+  bucketsPerColumnsJob: z.number().int().min(1).max(4096).default(16),
+  /** Child workflows started together; the parent continues as new after `wavesPerRun` waves. */
+  childrenPerWave: z.number().int().min(1).max(64).default(2),
+  wavesPerRun: z.number().int().min(1).max(1000).default(20),
+});
+export type IngestOptions = z.infer<typeof IngestOptions>;
+
+export const IngestInput = z.object({
+  tenant: TenantId,
+  connectionId: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a connection id is lowercase letters, digits, - or _'),
+  runId: RunId,
+  options: IngestOptions.default(IngestOptions.parse({})),
+});
+export type IngestInput = z.infer<typeof IngestInput>;
+
+/** What the Spark jobs print as their last line, for the activity that submitted them. */
+export const SparkJobResult = z.object({
+  written: z.number().int().nonnegative(),
+  rejected: z.number().int().nonnegative(),
+  counts: CountsByType.optional(),
+});
+export type SparkJobResult = z.infer<typeof SparkJobResult>;

@@ -1,5 +1,6 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { IHeaders, Producer } from 'kafkajs';
+import { createHash } from 'node:crypto';
 import type { TenantId } from './contracts.js';
 import { deadLetterKey } from './objectKeys.js';
 import { topics } from './topics.js';
@@ -21,7 +22,11 @@ export interface RejectedMessage {
  * reason and the S3 key in headers. Both writes are keyed by the source offset, so a replay overwrites, never adds.
  */
 export async function deadLetter(s3: S3Client, bucket: string, producer: Producer, message: RejectedMessage) {
-  const archiveKey = deadLetterKey(message.tenant, message.topic, message.partition, message.offset);
+  const digest = createHash('sha256')
+    .update(message.value ?? Buffer.alloc(0))
+    .digest('hex')
+    .slice(0, 16);
+  const archiveKey = deadLetterKey(message.tenant, message.topic, message.partition, message.offset, digest);
   await s3.send(
     new PutObjectCommand({
       Bucket: bucket,

@@ -4,4 +4,13 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const TenantIdAttribute = defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD);
 export const RunKindAttribute = defineSearchAttributeKey('RunKind', SearchAttributeType.KEYWORD);
 
-export const searchAttributeKeys = [TenantIdAttribute, RunKindAttribute];
+export const ConnectionIdAttribute = defineSearchAttributeKey('ConnectionId', SearchAttributeType.KEYWORD);
+/** Set once an ingestion's containers are all in the lake: from then on they can be queried. */
+export const ContainersReadyAttribute = defineSearchAttributeKey('ContainersReady', SearchAttributeType.BOOL);
+
+export const searchAttributeKeys = [
+  TenantIdAttribute,
+  RunKindAttribute,
+  ConnectionIdAttribute,
+  ContainersReadyAttribute,
+];

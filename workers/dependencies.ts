@@ -1,5 +1,5 @@
 import type { ActivityDependencies } from '../activities/index.js';
-import { createKafka, createPostgres, createProducer, createS3 } from '../lib/clients.js';
+import { createCassandra, createKafka, createPostgres, createProducer, createS3 } from '../lib/clients.js';
 import type { Config } from '../lib/config.js';
 
 /** Connects what the activities use, and says how to let go of it. */
@@ -10,14 +10,18 @@ export async function createActivityDependencies(
   await producer.connect();
   const postgres = createPostgres(config.postgres);
   const s3 = createS3(config.s3);
+  const cassandra = createCassandra(config.cassandra);
+  await cassandra.connect();
   return {
     config,
     producer,
     postgres,
     s3,
+    cassandra,
     async close() {
       await producer.disconnect();
       await postgres.end();
+      await cassandra.shutdown();
       s3.destroy();
     },
   };

@@ -1,1 +1,3 @@
 export * from './skeleton.js';
+export * from './ingestEstate.js';
+export * from './ingestColumns.js';

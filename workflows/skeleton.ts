@@ -48,7 +48,12 @@ export async function skeletonRun(input: SkeletonInput): Promise<SkeletonComplet
     const object = await writeSampleEstate(input);
 
     step = 'loading it into Cassandra with Spark';
-    const loaded = await spark.runSparkJob({ job: 'load_assets', tenant, runId, inputKey: object.key });
+    const loaded = await spark.runSparkJob({
+      job: 'load_assets',
+      label: `${tenant}-${runId}`,
+      args: { tenant, 'run-id': runId },
+      objects: { input: object.key },
+    });
     if (loaded.written + loaded.rejected !== object.assets) {
       throw ApplicationFailure.nonRetryable(
         `Spark accounted for ${loaded.written + loaded.rejected} of ${object.assets} assets`,

@@ -183,7 +183,7 @@ describe('walking skeleton: a Kafka command runs through S3, Spark, Cassandra, K
       assert.equal(letter.headers?.['dlq-source-topic']?.toString(), topics.commands);
       const archiveKey = letter.headers?.['dlq-archive-key']?.toString() ?? '';
       // The tenant of a rejected message is not trusted, so it is archived apart from every tenant's prefix.
-      assert.match(archiveKey, /^unattributed\/dead-letters\/metasync\.commands\/\d+\/\d+\.bin$/);
+      assert.match(archiveKey, /^unattributed\/dead-letters\/metasync\.commands\/\d+\/\d+-[0-9a-f]{16}\.bin$/);
       const archived = await s3.send(new GetObjectCommand({ Bucket: config.s3.bucket, Key: archiveKey }));
       assert.deepEqual(Buffer.from(await archived.Body!.transformToByteArray()), bad.value);
     }

@@ -17,7 +17,8 @@ describe('schema files', () => {
       .split('\n')
       .filter((line) => line.trim() && !line.startsWith('#'))
       .map((line) => line.trim().split(/\s+/).join(' '));
-    const declared = searchAttributeKeys.map((key) => `${key.name} ${key.type === 'KEYWORD' ? 'Keyword' : key.type}`);
+    const typeNames: Record<string, string> = { KEYWORD: 'Keyword', BOOL: 'Bool' };
+    const declared = searchAttributeKeys.map((key) => `${key.name} ${typeNames[key.type] ?? key.type}`);
     assert.deepEqual(registered.sort(), declared.sort());
   });
 });

@@ -1,0 +1,86 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type pg from 'pg';
+import type { ExtractManifest } from '../lib/contracts.js';
+import { createExtractor } from '../lib/extractors/index.js';
+import { ExtractionError } from '../lib/extractors/errors.js';
+import { runObjectKeys } from '../lib/objectKeys.js';
+import { RawPartWriter } from '../lib/rawParts.js';
+import type { ObjectStore } from '../lib/s3Objects.js';
+import { loadConnection } from '../lib/stores/connections.js';
+import type { LakeWriter, Rejection } from '../lib/stores/lake.js';
+
+export interface ExtractInput {
+  tenant: string;
+  connectionId: string;
+  runId: string;
+  buckets: number;
+}
+
+/** Only an unreachable source is worth retrying; wrong credentials or a missing database stay wrong. */
+const RETRYABLE_EXTRACTION_CODES = new Set(['unreachable']);
+
+export function createExtractActivities(deps: {
+  postgres: pg.Pool;
+  secretsKey: Buffer;
+  store: ObjectStore;
+  lake: LakeWriter;
+  s3ForSources: Parameters<typeof createExtractor>[1];
+}) {
+  return {
+    /**
+     * Streams the source's catalog into S3 as bucketed raw parts and writes the manifest. A retry starts over
+     * from an empty run prefix, so no part of a failed attempt survives into the next.
+     */
+    async extractToS3(input: ExtractInput): Promise<ExtractManifest> {
+      const context = Context.current();
+      const source = await loadConnection(deps.postgres, deps.secretsKey, input.tenant, input.connectionId);
+      if (!source) {
+        throw ApplicationFailure.nonRetryable(`tenant ${input.tenant} has no connection ${input.connectionId}`);
+      }
+      const keys = runObjectKeys(input.tenant, input.connectionId, input.runId);
+      await deps.store.deletePrefix(keys.rawPrefix);
+      const writer = new RawPartWriter(deps.store, keys, input.buckets);
+      const rejections: Rejection[] = [];
+      let extractor: ReturnType<typeof createExtractor> | undefined;
+      let lastBeat = 0;
+      try {
+        extractor = createExtractor(source, deps.s3ForSources);
+        for await (const item of extractor.extract()) {
+          if ('rejected' in item) {
+            const { line, reason, raw } = item.rejected;
+            rejections.push({
+              sourceRef: `extract:${line}`,
+              kind: 'unknown',
+              path: '',
+              reason,
+              record: raw.slice(0, 10_000),
+            });
+          } else {
+            await writer.add(item);
+          }
+          if (Date.now() - lastBeat > 2_000) {
+            context.heartbeat({ records: writer.written });
+            lastBeat = Date.now();
+          }
+        }
+      } catch (error) {
+        if (error instanceof ExtractionError) {
+          const { code, message } = error;
+          throw ApplicationFailure.create({
+            type: `ExtractionError:${code}`,
+            message,
+            nonRetryable: !RETRYABLE_EXTRACTION_CODES.has(code),
+          });
+        }
+        throw error;
+      } finally {
+        await extractor?.close();
+      }
+      const manifest = await writer.finish(rejections.length);
+      await deps.lake.recordRejections(input.tenant, input.runId, rejections);
+      await deps.store.putJson(keys.manifest, manifest);
+      return manifest;
+    },
+  };
+}

@@ -1,0 +1,14 @@
+import type { ChangeCounts, CountsByType } from './contracts.js';
+
+/** Adds `more` into `total`, type by type. Pure, so workflows can use it. */
+export function addCounts(total: CountsByType, more: CountsByType | undefined): CountsByType {
+  for (const [type, counts] of Object.entries(more ?? {})) {
+    const into: ChangeCounts = (total[type] ??= { added: 0, updated: 0, unchanged: 0, deleted: 0, rejected: 0 });
+    into.added += counts.added;
+    into.updated += counts.updated;
+    into.unchanged += counts.unchanged;
+    into.deleted += counts.deleted;
+    into.rejected += counts.rejected;
+  }
+  return total;
+}

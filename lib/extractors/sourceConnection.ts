@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { ExtractionError, zodIssues } from './errors.js';
+
+/**
+ * How to reach a source, one shape per source type. Strict objects: a misspelt field (`schema` for `schemas`)
+ * is an error naming it, not a setting silently ignored.
+ */
+
+const host = z.string().min(1).max(255);
+const port = z.number().int().min(1).max(65535);
+const name = z.string().min(1).max(255);
+/** Bounds connecting (TCP and the server's greeting), so an unanswering host fails instead of hanging. */
+const connectTimeoutSeconds = z.number().int().min(1).max(120).default(10);
+
+export const PostgresConnection = z.strictObject({
+  type: z.literal('postgres'),
+  host,
+  port: port.default(5432),
+  database: name,
+  user: name,
+  password: z.string(),
+  /** Schemas to read; by default every schema but PostgreSQL's own (pg_*, information_schema). */
+  schemas: z.array(name).min(1).optional(),
+  connectTimeoutSeconds,
+});
+export type PostgresConnection = z.infer<typeof PostgresConnection>;
+
+export const MysqlConnection = z.strictObject({
+  type: z.literal('mysql'),
+  host,
+  port: port.default(3306),
+  user: name,
+  password: z.string(),
+  /** Databases to read; by default every one but the server's own (mysql, sys, *_schema). */
+  databases: z.array(name).min(1).optional(),
+  connectTimeoutSeconds,
+});
+export type MysqlConnection = z.infer<typeof MysqlConnection>;
+
+export const NdjsonConnection = z.strictObject({
+  type: z.literal('ndjson'),
+  /** One RawRecord per line; gzipped when the name ends in .gz. */
+  uri: z
+    .string()
+    .regex(/^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+|file:\/\/\/.+)$/, 'expected s3://bucket/key or file:///path'),
+});
+export type NdjsonConnection = z.infer<typeof NdjsonConnection>;
+
+export const SourceConnection = z.discriminatedUnion('type', [PostgresConnection, MysqlConnection, NdjsonConnection]);
+export type SourceConnection = z.infer<typeof SourceConnection>;
+/** What callers write: defaulted fields (ports, time-outs) may be left out. */
+export type SourceConnectionInput = z.input<typeof SourceConnection>;
+
+/** Validates a source connection; throws an 'invalid_source' ExtractionError naming every wrong field. */
+export function parseSourceConnection(input: unknown): SourceConnection {
+  const parsed = SourceConnection.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw new ExtractionError('invalid_source', `the source connection is invalid: ${zodIssues(parsed.error)}`);
+}

@@ -1,0 +1,382 @@
+"""Loads the columns of a range of buckets of one ingestion run into the metadata lake.
+
+Reads the run's raw column parts from S3, maps each RawRecord line with the run's mapping rules (metasync_rules,
+the same engine as lib/mapping), diffs against the previous run's state of the same buckets, and writes what
+changed to Cassandra: added and updated columns are upserted into metasync.assets and assets_by_parent, columns
+the previous run had and this one does not are marked deleted, and every line the rules refuse goes to
+metasync.rejections with its reason. Last, it writes this run's state of each bucket, which the next run diffs
+against. Every write is keyed (Cassandra primary keys, state overwritten per bucket), so a retried job is
+harmless. Nothing is collected to the driver but the rules file and the counts.
+
+    raw parts    <run-prefix>/raw/columns/b00042/part-*.ndjson.gz     (a bucket without parts has no columns)
+    state        <run-prefix>/state/columns/b00042/                  parquet: qualified_name, asset_type,
+                                                                      fingerprint, parent_qualified_name
+
+Submitted with --py-files spark/metasync_rules.py (see spark/README.md). The last line on stdout is
+    METASYNC_RESULT {"written": N, "rejected": M, "counts": {"column": {"added": a, ...}}}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+from typing import Any, Iterator, Optional
+
+from pyspark import StorageLevel
+from pyspark.broadcast import Broadcast
+from pyspark.sql import Column, DataFrame, Row, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql.types import (
+    ArrayType,
+    BooleanType,
+    IntegerType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+)
+
+import metasync_rules
+from load_assets import apply_local_defaults  # the driver runs from spark/, so the sibling job is importable
+
+# Longer raw lines are cut in metasync.rejections, as the TypeScript loader does.
+MAX_RECORD_CHARS = 10_000
+RAW_PART = re.compile(r"/(raw/columns/b(\d+)/[^/]+)$")
+# Compressed input per shuffle partition (about a million columns): sized by the data, not Spark's fixed 200, which
+# on a small run means hundreds of empty tasks per write.
+RAW_BYTES_PER_PARTITION = 16 << 20
+STATUSES = ("added", "updated", "unchanged", "deleted")
+
+MAPPED_SCHEMA = StructType(
+    [
+        StructField("bucket", IntegerType(), False),
+        StructField("source_ref", StringType(), False),
+        StructField("part", StringType(), False),
+        StructField("line_number", IntegerType(), False),
+        StructField("ok", BooleanType(), False),
+        # set when ok
+        StructField("qualified_name", StringType()),  # also set for rejections whose path was valid
+        StructField("asset_type", StringType()),
+        StructField("name", StringType()),
+        StructField("parent_qualified_name", StringType()),
+        StructField("data_type", StringType()),
+        StructField("source_data_type", StringType()),
+        StructField("nullable", BooleanType()),
+        StructField("default_value", StringType()),
+        StructField("ordinal", IntegerType()),
+        StructField("comment", StringType()),
+        StructField("tags", ArrayType(StringType(), False)),
+        StructField("properties", MapType(StringType(), StringType(), False)),
+        StructField("fingerprint", StringType()),
+        # set when rejected
+        StructField("kind", StringType()),
+        StructField("path", StringType()),
+        StructField("reason", StringType()),
+        StructField("record", StringType()),
+    ]
+)
+STATE_SCHEMA = StructType(
+    [
+        StructField("qualified_name", StringType(), False),
+        StructField("asset_type", StringType(), False),
+        StructField("fingerprint", StringType(), False),
+        StructField("parent_qualified_name", StringType()),
+    ]
+)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Load a range of column buckets of an ingestion run into Cassandra.")
+    parser.add_argument("--tenant", required=True)
+    parser.add_argument("--connection-id", required=True)
+    parser.add_argument("--source-type", required=True, choices=["postgres", "mysql", "ndjson"])
+    parser.add_argument("--run-id", required=True)
+    parser.add_argument("--run-prefix", required=True, help="s3a://BUCKET/tenants/T/connections/C/runs/R")
+    parser.add_argument("--previous-run-prefix", help="the same for the previous completed run, if any")
+    parser.add_argument("--buckets", required=True, help="FROM-TO: buckets FROM (inclusive) to TO (exclusive)")
+    parser.add_argument("--rules", required=True, help="s3a://... of the run's effective rules (JSON)")
+    parser.add_argument("--keyspace", default="metasync")
+    args = parser.parse_args()
+    found = re.fullmatch(r"(\d+)-(\d+)", args.buckets)
+    if not found or int(found.group(1)) >= int(found.group(2)):
+        parser.error(f"--buckets: expected FROM-TO with FROM < TO, got {args.buckets!r}")
+    args.bucket_range = range(int(found.group(1)), int(found.group(2)))
+    args.run_prefix = args.run_prefix.rstrip("/")
+    args.previous_run_prefix = args.previous_run_prefix.rstrip("/") if args.previous_run_prefix else None
+    return args
+
+
+def bucket_dir(prefix: str, area: str, bucket: int) -> str:
+    return f"{prefix}/{area}/columns/b{bucket:05d}"
+
+
+class Storage:
+    """S3 listings through Hadoop's FileSystem, with the session's s3a settings (which --conf or defaults set)."""
+
+    def __init__(self, spark: SparkSession, uri: str) -> None:
+        self.jvm = spark.sparkContext._jvm
+        hadoop_conf = spark._jsparkSession.sessionState().newHadoopConf()
+        self.fs = self.jvm.org.apache.hadoop.fs.Path(uri).getFileSystem(hadoop_conf)
+
+    def glob(self, pattern: str) -> dict[str, int]:
+        """Paths matching the pattern, with their sizes in bytes."""
+        found = self.fs.globStatus(self.jvm.org.apache.hadoop.fs.Path(pattern))
+        return {status.getPath().toString(): status.getLen() for status in (found or [])}
+
+    def exists(self, uri: str) -> bool:
+        return bool(self.fs.exists(self.jvm.org.apache.hadoop.fs.Path(uri)))
+
+
+def refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")  # Python's json accepts NaN and Infinity; JSON (and Node) do not
+
+
+def rejection(bucket: int, part: str, line_number: int, line: str, record: object, result: dict[str, Any]) -> tuple:
+    kind = record.get("kind") if isinstance(record, dict) and isinstance(record.get("kind"), str) else "unknown"
+    path = record.get("path") if isinstance(record, dict) else None
+    path_text = json.dumps(path, ensure_ascii=False, separators=(",", ":")) if isinstance(path, list) else ""
+    no_asset = [None] * 12  # asset_type ... fingerprint
+    return (
+        bucket, f"{part}:{line_number}", part, line_number, False, result.get("qualifiedName"),
+        *no_asset, kind, path_text, result["reason"], line[:MAX_RECORD_CHARS],
+    )
+
+
+def map_lines(rules: Broadcast, source_type: str, connection_id: str, rows: Iterator[Row]) -> Iterator[tuple]:
+    """Maps one partition's lines. A gzipped part is never split, so each is read whole, in order, by one task:
+    counting lines per part here gives each line its number."""
+    line_numbers: dict[str, int] = {}
+    for row in rows:
+        located = RAW_PART.search(row.file)
+        assert located, f"not a raw column part: {row.file}"
+        part, bucket = located.group(1), int(located.group(2))
+        line_number = line_numbers[part] = line_numbers.get(part, 0) + 1
+        if metasync_rules.is_blank(row.line):
+            continue  # a blank line holds no record
+        try:
+            record = json.loads(row.line, parse_constant=refuse_constant)
+        except ValueError as error:
+            yield rejection(bucket, part, line_number, row.line, None, {"reason": f"not valid JSON: {error}"})
+            continue
+        result = metasync_rules.map_record(record, source_type, connection_id, rules.value)
+        if result["ok"] and result["asset"]["assetType"] != "column":
+            result = {
+                "reason": f"a columns part holds columns only, not a {result['asset']['assetType']}",
+                "qualifiedName": result["asset"]["qualifiedName"],
+            }
+        if not result.get("ok"):
+            yield rejection(bucket, part, line_number, row.line, record, result)
+            continue
+        asset = result["asset"]
+        yield (
+            bucket, f"{part}:{line_number}", part, line_number, True, asset["qualifiedName"], asset["assetType"],
+            asset["name"], asset["parentQualifiedName"], asset["dataType"], asset["sourceDataType"],
+            asset["nullable"], asset["defaultValue"], asset["ordinal"], asset["comment"], asset["tags"],
+            asset["properties"], result["fingerprint"], None, None, None, None,
+        )
+
+
+def read_mapped(spark: SparkSession, args: argparse.Namespace, storage: Storage, rules: Broadcast) -> DataFrame:
+    parts: dict[str, int] = {}
+    for bucket in args.bucket_range:
+        parts.update(storage.glob(f"{bucket_dir(args.run_prefix, 'raw', bucket)}/part-*.ndjson.gz"))
+    partitions = max(spark.sparkContext.defaultParallelism, math.ceil(sum(parts.values()) / RAW_BYTES_PER_PARTITION))
+    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+    if not parts:
+        return spark.createDataFrame([], MAPPED_SCHEMA)
+    lines = spark.read.text(sorted(parts)).select(F.col("value").alias("line"), F.input_file_name().alias("file"))
+    source_type, connection_id = args.source_type, args.connection_id
+    mapped = lines.rdd.mapPartitions(lambda rows: map_lines(rules, source_type, connection_id, rows))
+    return spark.createDataFrame(mapped, MAPPED_SCHEMA)
+
+
+def read_previous_state(spark: SparkSession, args: argparse.Namespace, storage: Storage) -> DataFrame:
+    # Only a state whose write finished (_SUCCESS) counts; without one, everything in the bucket is added.
+    prefix = args.previous_run_prefix
+    buckets = [bucket_dir(prefix, "state", bucket) for bucket in args.bucket_range] if prefix else []
+    complete = [directory for directory in buckets if storage.exists(f"{directory}/_SUCCESS")]
+    if not complete:
+        return spark.createDataFrame([], STATE_SCHEMA)
+    return spark.read.schema(STATE_SCHEMA).parquet(*complete)
+
+
+def split_duplicates(accepted: DataFrame) -> tuple[DataFrame, DataFrame]:
+    """One asset per qualified name (the first line that names it); the others become rejections."""
+    first_line = Window.partitionBy("qualified_name").orderBy("part", "line_number")
+    ranked = (
+        accepted.withColumn("_rank", F.row_number().over(first_line))
+        .withColumn("_first", F.first("source_ref").over(first_line))
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    duplicates = ranked.filter(F.col("_rank") > 1).select(
+        "bucket",
+        "source_ref",
+        "qualified_name",
+        F.col("asset_type").alias("kind"),
+        F.lit("").alias("path"),
+        F.concat(F.lit("duplicate qualified name, first seen at "), F.col("_first")).alias("reason"),
+        F.lit("").alias("record"),
+    )
+    return ranked.filter(F.col("_rank") == 1).drop("_rank", "_first"), duplicates
+
+
+def change_status() -> Column:
+    current, previous = F.col("fingerprint"), F.col("previous_fingerprint")
+    return (
+        F.when(current.isNotNull() & previous.isNull(), "added")
+        .when(current.isNotNull() & (current != previous), "updated")
+        .when(current.isNotNull(), "unchanged")
+        # Refused this time but known before: the source still has it, so the lake keeps what it had.
+        .when(F.col("held_bucket").isNotNull(), "held")
+        .otherwise("deleted")
+    )
+
+
+def diff_against(previous: DataFrame, current: DataFrame, rejections: DataFrame) -> DataFrame:
+    """Every qualified name of this run or the previous one, with its status."""
+    held = (
+        rejections.filter(F.col("qualified_name").isNotNull())
+        .groupBy("qualified_name")
+        .agg(F.min("bucket").alias("held_bucket"))
+    )
+    before = previous.select(
+        "qualified_name",
+        F.col("asset_type").alias("previous_type"),
+        F.col("fingerprint").alias("previous_fingerprint"),
+        F.col("parent_qualified_name").alias("previous_parent"),
+    )
+    return (
+        current.join(before, "qualified_name", "full_outer")
+        .join(held, "qualified_name", "left")
+        .withColumn("status", change_status())
+    )
+
+
+def write_cassandra(frame: DataFrame, keyspace: str, table: str) -> None:
+    # Appending to a Cassandra table is an upsert by primary key, and only the frame's columns are written.
+    frame.write.format("org.apache.spark.sql.cassandra").options(keyspace=keyspace, table=table).mode("append").save()
+
+
+def write_rejections(args: argparse.Namespace, rejections: DataFrame) -> None:
+    write_cassandra(
+        rejections.select(
+            F.lit(args.tenant).alias("tenant"),
+            F.lit(args.run_id).alias("run_id"),
+            "source_ref",
+            "kind",
+            "path",
+            "reason",
+            "record",
+        ),
+        args.keyspace,
+        "rejections",
+    )
+
+
+def write_changes(args: argparse.Namespace, diff: DataFrame) -> None:
+    """Upserts what was added or updated; marks what is gone as deleted (its row stays, for history)."""
+    tenant, run_id, now, keyspace = F.lit(args.tenant), F.lit(args.run_id), F.current_timestamp(), args.keyspace
+    changed = diff.filter(F.col("status").isin("added", "updated"))
+    write_cassandra(
+        changed.select(
+            tenant.alias("tenant"), "qualified_name", "asset_type", "name", "parent_qualified_name", "data_type",
+            "source_data_type", "nullable", "default_value", "ordinal", "comment", "tags", "properties",
+            "fingerprint", F.lit(args.connection_id).alias("connection_id"), run_id.alias("run_id"),
+            F.lit(False).alias("deleted"), now.alias("updated_at"),
+        ),
+        keyspace,
+        "assets",
+    )
+    write_cassandra(
+        changed.select(
+            tenant.alias("tenant"), F.coalesce("parent_qualified_name", F.lit("")).alias("parent_qualified_name"),
+            "qualified_name", "asset_type", "name", "ordinal", F.lit(False).alias("deleted"),
+        ),
+        keyspace,
+        "assets_by_parent",
+    )
+    gone = diff.filter(F.col("status") == "deleted")
+    write_cassandra(
+        gone.select(
+            tenant.alias("tenant"), "qualified_name", F.lit(True).alias("deleted"), run_id.alias("run_id"),
+            now.alias("updated_at"),
+        ),
+        keyspace,
+        "assets",
+    )
+    write_cassandra(
+        gone.select(
+            tenant.alias("tenant"), F.coalesce("previous_parent", F.lit("")).alias("parent_qualified_name"),
+            "qualified_name", F.lit(True).alias("deleted"),
+        ),
+        keyspace,
+        "assets_by_parent",
+    )
+
+
+def write_state(args: argparse.Namespace, diff: DataFrame) -> None:
+    """What the lake now holds for each bucket, for the next run to diff against; overwritten, so a retry is safe."""
+    kept = diff.filter(F.col("status").isin("added", "updated", "unchanged")).select(
+        "qualified_name", "asset_type", "fingerprint", "parent_qualified_name", "bucket"
+    )
+    carried = diff.filter(F.col("status") == "held").select(
+        "qualified_name",
+        F.col("previous_type").alias("asset_type"),
+        F.col("previous_fingerprint").alias("fingerprint"),
+        F.col("previous_parent").alias("parent_qualified_name"),
+        F.col("held_bucket").alias("bucket"),
+    )
+    # Each bucket is written by its own job: grouping the rows by bucket first keeps each job to a few tasks.
+    state = kept.unionByName(carried).repartition(len(args.bucket_range), "bucket")
+    state.persist(StorageLevel.MEMORY_AND_DISK)
+    for bucket in args.bucket_range:
+        state.filter(F.col("bucket") == bucket).drop("bucket").write.mode("overwrite").parquet(
+            bucket_dir(args.run_prefix, "state", bucket)
+        )
+
+
+def main() -> None:
+    args = parse_args()
+    spark = SparkSession.builder.appName(f"load_columns {args.tenant} {args.run_id} {args.buckets}").getOrCreate()
+    apply_local_defaults(spark)
+    storage = Storage(spark, args.run_prefix)
+
+    rules_text = spark.read.text(args.rules, wholetext=True).first()[0]
+    rules = spark.sparkContext.broadcast(metasync_rules.load_rules(rules_text))
+
+    # Persisted so that each line is read and mapped once, whatever uses it; MEMORY_AND_DISK spills when large.
+    mapped = read_mapped(spark, args, storage, rules).persist(StorageLevel.MEMORY_AND_DISK)
+    current, duplicates = split_duplicates(mapped.filter(F.col("ok")))
+    rejections = (
+        mapped.filter(~F.col("ok"))
+        .select("bucket", "source_ref", "qualified_name", "kind", "path", "reason", "record")
+        .unionByName(duplicates)
+        .persist(StorageLevel.MEMORY_AND_DISK)
+    )
+    diff = diff_against(read_previous_state(spark, args, storage), current, rejections).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
+
+    write_rejections(args, rejections)
+    mapped.unpersist()  # every line is now in the persisted rejections or accepted rows
+    write_changes(args, diff)
+    # The state is written last: if anything above fails, a retry diffs against the same previous state.
+    write_state(args, diff)
+
+    by_status = {row["status"]: row["count"] for row in diff.groupBy("status").count().collect()}
+    rejected = rejections.count()
+    spark.stop()
+
+    counts = {status: by_status.get(status, 0) for status in STATUSES}
+    result = {
+        "written": counts["added"] + counts["updated"],
+        "rejected": rejected,
+        "counts": {"column": {**counts, "rejected": rejected}},
+    }
+    print("METASYNC_RESULT " + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

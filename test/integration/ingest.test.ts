@@ -1,0 +1,173 @@
+import type { Client as TemporalClient } from '@temporalio/client';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { connectTemporal, createCassandra, createPostgres, createS3 } from '../../lib/clients.js';
+import type { IngestInput, RawRecord } from '../../lib/contracts.js';
+import { estateSize, generateEstate, generatedColumn, type EstateShape } from '../../lib/estateGenerator.js';
+import { loadDefaultRules, mapRecord } from '../../lib/mapping/index.js';
+import { objectStore } from '../../lib/s3Objects.js';
+import { ConnectionIdAttribute, RunKindAttribute, TenantIdAttribute } from '../../lib/searchAttributes.js';
+import { saveConnection } from '../../lib/stores/connections.js';
+import { ingestWorkflowId } from '../../lib/workflowIds.js';
+import { ingestEstate, type IngestProgress } from '../../workflows/index.js';
+import { runWorkers, testConfig, uniqueId } from '../support/harness.js';
+
+const config = testConfig();
+const tenant = uniqueId('ingest').toLowerCase();
+const connectionId = 'warehouse';
+const shape: EstateShape = { databases: 1, schemasPerDatabase: 2, tablesPerSchema: 5, columnsPerTable: 9 };
+const dumpKey = `tenants/${tenant}/dumps/estate.ndjson.gz`;
+// Small thresholds: 6 buckets, one Spark job (a child workflow) per 2 buckets, one job per wave and one wave
+// per run, so the columns phase takes three waves and the parent continues as new twice.
+const options: IngestInput['options'] = {
+  buckets: 6,
+  containerConcurrency: 4,
+  bucketsPerColumnsJob: 2,
+  childrenPerWave: 1,
+  wavesPerRun: 1,
+};
+
+const s3 = createS3(config.s3);
+const store = objectStore(s3, config.s3.bucket);
+const cassandra = createCassandra(config.cassandra);
+const postgres = createPostgres(config.postgres);
+
+async function ingest(temporal: TemporalClient, runId: string, records: RawRecord[]): Promise<IngestProgress> {
+  await store.putNdjsonGz(
+    dumpKey,
+    records.map((record) => JSON.stringify(record)),
+  );
+  return temporal.workflow.execute(ingestEstate, {
+    workflowId: ingestWorkflowId(tenant, connectionId, runId),
+    taskQueue: config.temporal.taskQueue,
+    args: [{ tenant, connectionId, runId, options }],
+    typedSearchAttributes: [
+      { key: TenantIdAttribute, value: tenant },
+      { key: RunKindAttribute, value: 'ingest' },
+      { key: ConnectionIdAttribute, value: connectionId },
+    ],
+  });
+}
+
+async function lakeRows(records: RawRecord[]) {
+  const rules = loadDefaultRules();
+  const names = records.map((record) => {
+    const mapped = mapRecord(record, { sourceType: 'ndjson', connectionId }, rules);
+    assert.ok(mapped.ok, `the test estate maps cleanly: ${JSON.stringify(record)}`);
+    return mapped.asset.qualifiedName;
+  });
+  const rows = new Map<string, { deleted: boolean | null; dataType: string | null; type: string }>();
+  for (let i = 0; i < names.length; i += 100) {
+    const result = await cassandra.execute(
+      'SELECT qualified_name, deleted, data_type, asset_type FROM assets WHERE tenant = ? AND qualified_name IN ?',
+      [tenant, names.slice(i, i + 100)],
+    );
+    for (const row of result.rows) {
+      rows.set(row.get('qualified_name') as string, {
+        deleted: row.get('deleted') as boolean | null,
+        dataType: row.get('data_type') as string | null,
+        type: row.get('asset_type') as string,
+      });
+    }
+  }
+  return { names, rows };
+}
+
+describe('80-20 estate ingestion of an NDJSON dump', () => {
+  let temporal: TemporalClient;
+  let workers: { stop(): Promise<void> };
+  const first = [...generateEstate(shape)];
+  const size = estateSize(shape);
+
+  before(async () => {
+    temporal = await connectTemporal(config.temporal);
+    workers = await runWorkers(config);
+    await saveConnection(postgres, config.secretsKey, tenant, connectionId, {
+      type: 'ndjson',
+      uri: `s3://${config.s3.bucket}/${dumpKey}`,
+    });
+  });
+
+  after(async () => {
+    await workers?.stop();
+    await temporal?.connection.close();
+    await cassandra.shutdown();
+    await postgres.end();
+    s3.destroy();
+  });
+
+  it('lands every container and column, in waves of Spark jobs, continuing as new between them', async () => {
+    const result = await ingest(temporal, 'run-1', first);
+    assert.equal(result.phase, 'completed');
+    assert.equal(result.containersReady, true);
+    assert.deepEqual(result.containers, { done: size.containers, total: size.containers });
+    assert.deepEqual(result.columns, { done: size.columns, total: size.columns });
+    assert.equal(result.continuedAsNew, 2);
+    assert.equal(result.counts['table']?.added, 10);
+    assert.equal(result.counts['column']?.added, size.columns);
+    assert.equal(result.counts['column']?.rejected, 0);
+
+    const { names, rows } = await lakeRows(first);
+    assert.equal(rows.size, names.length, 'every asset is in Cassandra exactly once');
+    for (const row of rows.values()) assert.notEqual(row.deleted, true);
+
+    const parentRuns = [];
+    for await (const run of temporal.workflow.list({
+      query: `WorkflowId = '${ingestWorkflowId(tenant, connectionId, 'run-1')}'`,
+    })) {
+      parentRuns.push(run);
+    }
+    assert.equal(parentRuns.length, 3, 'the first execution and one per continue-as-new');
+    const children = [];
+    for await (const child of temporal.workflow.list({ query: `TenantId = '${tenant}' AND RunKind = 'ingest'` })) {
+      if (child.workflowId.includes('/columns/')) children.push(child.workflowId);
+    }
+    assert.equal(children.length, 3, 'one child workflow per Spark job, filterable by tenant');
+  });
+
+  it('re-runs idempotently: counts what was added, updated, deleted and rejected since the last run', async () => {
+    const droppedTable = ['db_0', 'schema_1', 'table_4'];
+    const second: RawRecord[] = first
+      .filter((record) => record.path.slice(0, 3).join('/') !== droppedTable.join('/'))
+      .map((record) =>
+        record.kind === 'column' && record.path.join('/') === 'db_0/schema_0/table_0/amount'
+          ? { ...record, attributes: { ...record.attributes, data_type: 'numeric(12,4)' } }
+          : record,
+      );
+    second.push(generatedColumn(['db_0', 'schema_0', 'table_1'], 9)); // a new column
+    second.push({ kind: 'column', path: ['db_0', 'schema_0', 'table_1', 'broken'], attributes: {} }); // no data type
+
+    const result = await ingest(temporal, 'run-2', second);
+    assert.equal(result.phase, 'completed');
+    assert.deepEqual(result.counts['table'], { added: 0, updated: 0, unchanged: 9, deleted: 1, rejected: 0 });
+    assert.deepEqual(result.counts['column'], {
+      added: 1,
+      updated: 1,
+      unchanged: size.columns - shape.columnsPerTable - 1,
+      deleted: shape.columnsPerTable,
+      rejected: 1,
+    });
+
+    const { rows } = await lakeRows(
+      first.filter((record) => record.path.slice(0, 3).join('/') === droppedTable.join('/')),
+    );
+    assert.equal(rows.size, 1 + shape.columnsPerTable);
+    for (const row of rows.values()) assert.equal(row.deleted, true, 'a table gone from the source is marked deleted');
+
+    const rejections = await cassandra.execute('SELECT reason FROM rejections WHERE tenant = ? AND run_id = ?', [
+      tenant,
+      'run-2',
+    ]);
+    assert.equal(rejections.rowLength, 1);
+    assert.match(rejections.rows[0]!.get('reason') as string, /type/i);
+
+    const { rows: runs } = await postgres.query<{ status: string }>(
+      'SELECT status FROM runs WHERE tenant = $1 AND connection_id = $2 ORDER BY run_id',
+      [tenant, connectionId],
+    );
+    assert.deepEqual(
+      runs.map((run) => run.status),
+      ['completed', 'completed'],
+    );
+  });
+});

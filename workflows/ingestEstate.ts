@@ -1,0 +1,160 @@
+import {
+  CancellationScope,
+  continueAsNew,
+  defineQuery,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { PreparedRun } from '../activities/postgres.js';
+import type { CountsByType, ExtractManifest, IngestInput } from '../lib/contracts.js';
+import { addCounts } from '../lib/counts.js';
+import { ContainersReadyAttribute } from '../lib/searchAttributes.js';
+import { ingestColumns } from './ingestColumns.js';
+
+export interface IngestProgress {
+  phase: 'preparing' | 'extracting' | 'containers' | 'columns' | 'completed' | 'failed' | 'cancelled';
+  /** True once every container is in the lake: from then on they can be queried. */
+  containersReady: boolean;
+  containers: { done: number; total: number };
+  columns: { done: number; total: number };
+  counts: CountsByType;
+  continuedAsNew: number;
+}
+
+/** What a run carries into its next incarnation: small and bounded, whatever the size of the estate. */
+export interface IngestCarry {
+  prepared: PreparedRun;
+  manifest: ExtractManifest;
+  nextBucket: number;
+  progress: IngestProgress;
+}
+
+export const ingestProgress = defineQuery<IngestProgress>('progress');
+
+const { recordRun, prepareIngestRun, loadContainerBucket } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+const { extractToS3 } = proxyActivities<Activities>({
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '5 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
+/**
+ * 80-20 estate ingestion of one connection. The source's catalog is extracted to S3 once; the containers
+ * (databases, schemas, tables, views, keys: ~10%) are loaded first by activities, and the run reports
+ * containersReady; the columns (~90%) follow through Spark jobs, one child workflow per group of buckets,
+ * launched in waves. The parent continues as new between waves, so its history stays bounded.
+ */
+export async function ingestEstate(input: IngestInput, carry?: IngestCarry): Promise<IngestProgress> {
+  const { tenant, connectionId, runId, options } = input;
+  const { workflowId } = workflowInfo();
+  const progress: IngestProgress = carry?.progress ?? {
+    phase: 'preparing',
+    containersReady: false,
+    containers: { done: 0, total: 0 },
+    columns: { done: 0, total: 0 },
+    counts: {},
+    continuedAsNew: 0,
+  };
+  setHandler(ingestProgress, () => progress);
+  const record = (status: 'running' | 'completed' | 'failed' | 'cancelled') =>
+    recordRun({ tenant, runId, kind: 'ingest', workflowId, connectionId, status, counts: progress.counts });
+
+  try {
+    let prepared: PreparedRun;
+    let manifest: ExtractManifest;
+    if (carry) {
+      ({ prepared, manifest } = carry);
+    } else {
+      await record('running');
+      prepared = await prepareIngestRun({ tenant, connectionId, runId });
+
+      progress.phase = 'extracting';
+      manifest = await extractToS3({ tenant, connectionId, runId, buckets: options.buckets });
+      progress.containers.total = manifest.containers.records;
+      progress.columns.total = manifest.columns.records;
+      addCounts(progress.counts, manifest.rejected ? { unreadable: rejectedOnly(manifest.rejected) } : undefined);
+
+      progress.phase = 'containers';
+      await forEachLimited(range(0, manifest.buckets), options.containerConcurrency, async (bucket) => {
+        const loaded = await loadContainerBucket({ tenant, connectionId, runId, bucket, ...prepared });
+        progress.containers.done += loaded.records;
+        addCounts(progress.counts, loaded.counts);
+      });
+      progress.containersReady = true;
+      upsertSearchAttributes([{ key: ContainersReadyAttribute, value: true }]);
+      progress.phase = 'columns';
+    }
+
+    let bucket = carry?.nextBucket ?? 0;
+    for (let wave = 0; bucket < manifest.buckets; wave++) {
+      if (wave === options.wavesPerRun || workflowInfo().continueAsNewSuggested) {
+        const next: IngestCarry = {
+          prepared,
+          manifest,
+          nextBucket: bucket,
+          progress: { ...progress, continuedAsNew: progress.continuedAsNew + 1 },
+        };
+        await continueAsNew<typeof ingestEstate>(input, next);
+      }
+      const groups = columnGroups(bucket, manifest, options, prepared.previousRunId !== null);
+      const results = await Promise.all(
+        groups.map(({ from, to }) =>
+          executeChild(ingestColumns, {
+            workflowId: `${workflowId}/columns/${from}-${to}`,
+            args: [{ tenant, connectionId, runId, sourceType: prepared.sourceType, previousRunId: prepared.previousRunId, from, to }],
+            typedSearchAttributes: workflowInfo().typedSearchAttributes,
+          }),
+        ),
+      ); // prettier-ignore
+      for (const [index, { from, to }] of groups.entries()) {
+        addCounts(progress.counts, results[index]?.counts);
+        progress.columns.done += sum(manifest.columnsPerBucket.slice(from, to));
+      }
+      bucket = Math.min(manifest.buckets, bucket + options.childrenPerWave * options.bucketsPerColumnsJob);
+    }
+
+    progress.phase = 'completed';
+    await record('completed');
+    return progress;
+  } catch (error) {
+    progress.phase = isCancellation(error) ? 'cancelled' : 'failed';
+    await CancellationScope.nonCancellable(() => record(progress.phase === 'cancelled' ? 'cancelled' : 'failed'));
+    throw error;
+  }
+}
+
+/**
+ * The next wave's Spark jobs. A group with no columns is skipped only on a first run: on a re-run it may hold
+ * columns of the previous run that are gone now, which the job marks deleted.
+ */
+function columnGroups(start: number, manifest: ExtractManifest, options: IngestInput['options'], rerun: boolean) {
+  const groups: { from: number; to: number }[] = [];
+  for (let from = start; from < manifest.buckets && groups.length < options.childrenPerWave;) {
+    const to = Math.min(manifest.buckets, from + options.bucketsPerColumnsJob);
+    if (rerun || sum(manifest.columnsPerBucket.slice(from, to)) > 0) groups.push({ from, to });
+    from = to;
+  }
+  return groups;
+}
+
+const rejectedOnly = (rejected: number) => ({ added: 0, updated: 0, unchanged: 0, deleted: 0, rejected });
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+
+/** Runs `work` over `items`, at most `limit` at a time (deterministic: workflow code). */
+async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) await work(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
