@@ -94,16 +94,8 @@ export const RawRecord = z.object({
 });
 export type RawRecord = z.infer<typeof RawRecord>;
 
-export const EstateAssetType = z.enum([
-  'database',
-  'schema',
-  'table',
-  'view',
-  'materialized_view',
-  'column',
-  'dashboard',
-  'foreign_key',
-]);
+/** Every raw kind becomes an asset of the same type. */
+export const EstateAssetType = RawKind;
 export type EstateAssetType = z.infer<typeof EstateAssetType>;
 
 /** An asset of the unified model, as the mapping rules produce it (in TypeScript and in the Spark job alike). */

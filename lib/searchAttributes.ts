@@ -1,4 +1,4 @@
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 
 /** Custom search attributes, so the Temporal Web UI filters runs by tenant and kind. Registered by stack/temporal. */
 export const TenantIdAttribute = defineSearchAttributeKey('TenantId', SearchAttributeType.KEYWORD);
@@ -14,3 +14,12 @@ export const searchAttributeKeys = [
   ConnectionIdAttribute,
   ContainersReadyAttribute,
 ];
+
+/** The attributes every run starts with, so the Web UI filters any run by tenant, kind and connection. */
+export function runSearchAttributes(tenant: string, kind: string, connectionId?: string): SearchAttributePair[] {
+  return [
+    { key: TenantIdAttribute, value: tenant },
+    { key: RunKindAttribute, value: kind },
+    ...(connectionId ? [{ key: ConnectionIdAttribute, value: connectionId }] : []),
+  ];
+}

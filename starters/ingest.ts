@@ -5,7 +5,7 @@ import { connectTemporal, createPostgres } from '../lib/clients.js';
 import { loadConfigOrExit } from '../lib/config.js';
 import { IngestInput } from '../lib/contracts.js';
 import { SourceConnection } from '../lib/extractors/sourceConnection.js';
-import { ConnectionIdAttribute, RunKindAttribute, TenantIdAttribute } from '../lib/searchAttributes.js';
+import { runSearchAttributes } from '../lib/searchAttributes.js';
 import { saveConnection } from '../lib/stores/connections.js';
 import { ingestWorkflowId } from '../lib/workflowIds.js';
 import { ingestEstate, ingestProgress, type IngestProgress } from '../workflows/index.js';
@@ -57,11 +57,7 @@ try {
     taskQueue: config.temporal.taskQueue,
     args: [input],
     workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    typedSearchAttributes: [
-      { key: TenantIdAttribute, value: input.tenant },
-      { key: RunKindAttribute, value: 'ingest' },
-      { key: ConnectionIdAttribute, value: input.connectionId },
-    ],
+    typedSearchAttributes: runSearchAttributes(input.tenant, 'ingest', input.connectionId),
   });
 } catch (error) {
   if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;

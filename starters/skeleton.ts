@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { connectTemporal, createKafka, createProducer } from '../lib/clients.js';
 import { loadConfigOrExit } from '../lib/config.js';
 import { SkeletonInput, type SkeletonRequested } from '../lib/contracts.js';
-import { RunKindAttribute, TenantIdAttribute } from '../lib/searchAttributes.js';
+import { runSearchAttributes } from '../lib/searchAttributes.js';
 import { topics } from '../lib/topics.js';
 import { skeletonWorkflowId } from '../lib/workflowIds.js';
 import { skeletonRun, skeletonStatus } from '../workflows/index.js';
@@ -69,10 +69,7 @@ if (options.via === 'kafka') {
       taskQueue: config.temporal.taskQueue,
       args: [input],
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: [
-        { key: TenantIdAttribute, value: input.tenant },
-        { key: RunKindAttribute, value: 'skeleton' },
-      ],
+      typedSearchAttributes: runSearchAttributes(input.tenant, 'skeleton'),
     });
   } catch (error) {
     if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;

@@ -6,7 +6,7 @@ import type { Config } from '../lib/config.js';
 import type { Command } from '../lib/contracts.js';
 import { deadLetter } from '../lib/deadLetters.js';
 import { log } from '../lib/log.js';
-import { RunKindAttribute, TenantIdAttribute } from '../lib/searchAttributes.js';
+import { runSearchAttributes } from '../lib/searchAttributes.js';
 import { topics } from '../lib/topics.js';
 import { skeletonWorkflowId } from '../lib/workflowIds.js';
 import { skeletonRequested, skeletonRun } from '../workflows/index.js';
@@ -60,10 +60,7 @@ export function createCommandBridge(
         signalArgs: [{ eventId: command.id }],
         // A finished run is not started again by a replayed command.
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [
-          { key: TenantIdAttribute, value: tenant },
-          { key: RunKindAttribute, value: 'skeleton' },
-        ],
+        typedSearchAttributes: runSearchAttributes(tenant, 'skeleton'),
       });
     } catch (error) {
       if (error instanceof WorkflowExecutionAlreadyStartedError) return;

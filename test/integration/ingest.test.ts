@@ -6,7 +6,7 @@ import type { IngestInput, RawRecord } from '../../lib/contracts.js';
 import { estateSize, generateEstate, generatedColumn, type EstateShape } from '../../lib/estateGenerator.js';
 import { loadDefaultRules, mapRecord } from '../../lib/mapping/index.js';
 import { objectStore } from '../../lib/s3Objects.js';
-import { ConnectionIdAttribute, RunKindAttribute, TenantIdAttribute } from '../../lib/searchAttributes.js';
+import { runSearchAttributes } from '../../lib/searchAttributes.js';
 import { saveConnection } from '../../lib/stores/connections.js';
 import { ingestWorkflowId } from '../../lib/workflowIds.js';
 import { ingestEstate, type IngestProgress } from '../../workflows/index.js';
@@ -41,11 +41,7 @@ async function ingest(temporal: TemporalClient, runId: string, records: RawRecor
     workflowId: ingestWorkflowId(tenant, connectionId, runId),
     taskQueue: config.temporal.taskQueue,
     args: [{ tenant, connectionId, runId, options }],
-    typedSearchAttributes: [
-      { key: TenantIdAttribute, value: tenant },
-      { key: RunKindAttribute, value: 'ingest' },
-      { key: ConnectionIdAttribute, value: connectionId },
-    ],
+    typedSearchAttributes: runSearchAttributes(tenant, 'ingest', connectionId),
   });
 }
 

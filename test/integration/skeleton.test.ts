@@ -19,7 +19,7 @@ import { TenantIdAttribute } from '../../lib/searchAttributes.js';
 import { topics } from '../../lib/topics.js';
 import { skeletonWorkflowId } from '../../lib/workflowIds.js';
 import { createCommandBridge, type CommandBridge } from '../../workers/commandBridge.js';
-import { eventually, runWorkers, tailTopic, testConfig, uniqueId } from '../support/harness.js';
+import { eventually, pinGroupToEnd, runWorkers, tailTopic, testConfig, uniqueId } from '../support/harness.js';
 
 // A small message limit, so the oversized case needs no multi-megabyte message.
 const config = testConfig({ METASYNC_MAX_MESSAGE_BYTES: '65536' });
@@ -72,10 +72,7 @@ describe('walking skeleton: a Kafka command runs through S3, Spark, Cassandra, K
     deadLetters = await tailTopic(kafka, topics.deadLetters);
     workers = await runWorkers(config);
     bridge = createCommandBridge({ config, kafka, producer, temporal, s3 }, uniqueId('test-bridge'));
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.resetOffsets({ groupId: bridge.groupId, topic: topics.commands, earliest: false });
-    await admin.disconnect();
+    await pinGroupToEnd(kafka, bridge.groupId, topics.commands);
     await bridge.start();
 
     await producer.send({

@@ -26,13 +26,26 @@ export async function runWorkers(config: Config): Promise<{ stop(): Promise<void
   };
 }
 
-/** Collects what is published to a topic from now on: a fresh consumer group whose offsets are set to the end first. */
-export async function tailTopic(kafka: Kafka, topic: string) {
-  const groupId = uniqueId(`test-tail-${topic}`);
+/**
+ * Commits a new consumer group's offsets at the topic's current end, so it sees only what is produced from now on.
+ * (kafkajs's resetOffsets stores -1 for "latest", which a consumer subscribed fromBeginning reads as "earliest".)
+ */
+export async function pinGroupToEnd(kafka: Kafka, groupId: string, topic: string): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
-  await admin.resetOffsets({ groupId, topic, earliest: false });
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.setOffsets({
+    groupId,
+    topic,
+    partitions: ends.map(({ partition, high }) => ({ partition, offset: high })),
+  });
   await admin.disconnect();
+}
+
+/** Collects what is published to a topic from now on, through a fresh consumer group pinned to the end. */
+export async function tailTopic(kafka: Kafka, topic: string) {
+  const groupId = uniqueId(`test-tail-${topic}`);
+  await pinGroupToEnd(kafka, groupId, topic);
   const messages: KafkaMessage[] = [];
   const consumer = kafka.consumer({ groupId });
   await consumer.connect();
