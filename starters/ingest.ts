@@ -1,4 +1,3 @@
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { connectTemporal, createPostgres } from '../lib/clients.js';
@@ -9,6 +8,7 @@ import { runSearchAttributes } from '../lib/searchAttributes.js';
 import { saveConnection } from '../lib/stores/connections.js';
 import { ingestWorkflowId } from '../lib/workflowIds.js';
 import { ingestEstate, ingestProgress, type IngestProgress } from '../workflows/index.js';
+import { announce, follow, startOnce } from './runs.js';
 
 const program = new Command('ingest')
   .description('Ingests a connection: containers first, then columns through Spark. Shows progress until done.')
@@ -51,22 +51,13 @@ if (options.source) {
 
 const temporal = await connectTemporal(config.temporal);
 const workflowId = ingestWorkflowId(input.tenant, input.connectionId, input.runId);
-try {
-  await temporal.workflow.start(ingestEstate, {
-    workflowId,
-    taskQueue: config.temporal.taskQueue,
-    args: [input],
-    workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    typedSearchAttributes: runSearchAttributes(input.tenant, 'ingest', input.connectionId),
-  });
-} catch (error) {
-  if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-  console.log(`run ${workflowId} already exists; following it`);
-}
-console.log(`workflow ${workflowId}`);
-console.log(
-  `watch it: ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`,
-);
+await startOnce(temporal, ingestEstate, {
+  workflowId,
+  taskQueue: config.temporal.taskQueue,
+  args: [input],
+  typedSearchAttributes: runSearchAttributes(input.tenant, 'ingest', input.connectionId),
+});
+announce(config.temporal, workflowId);
 
 const bars = new cliProgress.MultiBar(
   { format: ' {label} [{bar}] {value}/{total} {extra}', hideCursor: true, clearOnComplete: false, noTTYOutput: true, notTTYSchedule: 5000 },
@@ -81,20 +72,8 @@ const show = (progress: IngestProgress) => {
   columns.setTotal(Math.max(1, progress.columns.total));
   columns.update(progress.columns.done, { extra: progress.phase === 'columns' ? 'loading' : '' });
 };
-const result = handle.result();
-let finished = false;
-result.then(
-  () => (finished = true),
-  () => (finished = true),
-);
-while (!finished) {
-  // The query answers from the current run, through every continue-as-new.
-  const progress = await handle.query(ingestProgress).catch(() => undefined);
-  if (progress) show(progress);
-  await new Promise((resolve) => setTimeout(resolve, 500));
-}
 try {
-  const summary = await result;
+  const summary = await follow(handle, ingestProgress, show);
   show(summary);
   bars.stop();
   console.log(`\n${summary.phase}: containers ${summary.containers.total}, columns ${summary.columns.total}`);

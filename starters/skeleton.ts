@@ -1,4 +1,3 @@
-import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { Command, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { connectTemporal, createKafka, createProducer } from '../lib/clients.js';
@@ -8,6 +7,7 @@ import { runSearchAttributes } from '../lib/searchAttributes.js';
 import { topics } from '../lib/topics.js';
 import { skeletonWorkflowId } from '../lib/workflowIds.js';
 import { skeletonRun, skeletonStatus } from '../workflows/index.js';
+import { announce, follow, startOnce } from './runs.js';
 
 const program = new Command('skeleton')
   .description('Runs the walking skeleton: S3 -> Spark -> Cassandra -> Kafka -> PostgreSQL, orchestrated by Temporal.')
@@ -63,42 +63,24 @@ if (options.via === 'kafka') {
   await producer.disconnect();
   console.log(`sent ${command.type} ${command.id} to ${topics.commands}; the bridge starts the run`);
 } else {
-  try {
-    await temporal.workflow.start(skeletonRun, {
-      workflowId,
-      taskQueue: config.temporal.taskQueue,
-      args: [input],
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: runSearchAttributes(input.tenant, 'skeleton'),
-    });
-  } catch (error) {
-    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-    console.log(`run ${workflowId} already exists; showing it`);
-  }
+  await startOnce(temporal, skeletonRun, {
+    workflowId,
+    taskQueue: config.temporal.taskQueue,
+    args: [input],
+    typedSearchAttributes: runSearchAttributes(input.tenant, 'skeleton'),
+  });
 }
 
-console.log(`workflow ${workflowId}`);
-console.log(
-  `watch it: ${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(workflowId)}`,
-);
+announce(config.temporal, workflowId);
 const handle = temporal.workflow.getHandle<typeof skeletonRun>(workflowId);
 if (options.via === 'kafka') await waitUntilStarted();
-const result = handle.result();
 let lastStep = '';
 const started = Date.now();
-for (;;) {
-  const done = await Promise.race([
-    result.then(() => true),
-    new Promise((resolve) => setTimeout(() => resolve(false), 500)),
-  ]);
-  const status = await handle.query(skeletonStatus).catch(() => undefined); // not started yet: the bridge is on it
-  if (status && status.step !== lastStep) {
-    lastStep = status.step;
-    console.log(`  ${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s  ${status.step}`);
-  }
-  if (done) break;
-}
-const summary = await result;
+const summary = await follow(handle, skeletonStatus, ({ step }) => {
+  if (step === lastStep) return;
+  lastStep = step;
+  console.log(`  ${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s  ${step}`);
+});
 console.log(
   `done: ${summary.assetsWritten} assets written to Cassandra, ${summary.assetsRejected} rejected, from s3://${config.s3.bucket}/${summary.objectKey}`,
 );
