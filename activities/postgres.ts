@@ -14,6 +14,8 @@ export interface RunRecord {
   connectionId?: string;
   status: 'running' | 'completed' | 'failed' | 'cancelled';
   counts: Record<string, unknown>;
+  /** Why a failed run failed. */
+  error?: string;
 }
 
 export interface PreparedRun {
@@ -28,10 +30,11 @@ export function createPostgresActivities(deps: { postgres: pg.Pool; secretsKey: 
     /** Upserts the run's row, so recording the same state twice (a retry) changes nothing. */
     async recordRun(run: RunRecord): Promise<void> {
       await postgres.query(
-        `INSERT INTO runs (tenant, run_id, kind, workflow_id, connection_id, status, counts, finished_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $6 = 'running' THEN NULL ELSE now() END)
+        `INSERT INTO runs (tenant, run_id, kind, workflow_id, connection_id, status, counts, error, finished_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $6 = 'running' THEN NULL ELSE now() END)
          ON CONFLICT (tenant, run_id) DO UPDATE
-           SET status = EXCLUDED.status, counts = EXCLUDED.counts, finished_at = EXCLUDED.finished_at, updated_at = now()`,
+           SET status = EXCLUDED.status, counts = EXCLUDED.counts, error = EXCLUDED.error,
+               finished_at = EXCLUDED.finished_at, updated_at = now()`,
         [
           run.tenant,
           run.runId,
@@ -40,6 +43,7 @@ export function createPostgresActivities(deps: { postgres: pg.Pool; secretsKey: 
           run.connectionId ?? null,
           run.status,
           JSON.stringify(run.counts),
+          run.error ?? null,
         ],
       );
     },

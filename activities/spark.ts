@@ -47,6 +47,7 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
       ...Object.entries(conf).flatMap(([key, value]) => ['--conf', `${key}=${value}`]),
       fileURLToPath(new URL(`../spark/${input.job}.py`, import.meta.url)),
       '--keyspace', cassandra.keyspace,
+      '--owner-pid', String(process.pid),
       ...Object.entries(input.args).flatMap(([name, value]) => [`--${name}`, value]),
       ...Object.entries(input.objects ?? {}).flatMap(([name, key]) => [`--${name}`, `s3a://${s3.bucket}/${key}`]),
     ]; // prettier-ignore
@@ -77,7 +78,8 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
           .split('\n')
           .reverse()
           .find((line) => line.startsWith(RESULT_MARKER));
-        if (run.isCanceled) throw ApplicationFailure.create({ message: 'Spark job cancelled', nonRetryable: true });
+        // Reported as cancelled (not failed), so a run cancelled by its user ends as cancelled.
+        if (run.isCanceled) throw context.cancellationSignal.reason;
         if (run.exitCode !== 0 || !resultLine) {
           const tail = run.stderr.split('\n').slice(-15).join('\n');
           throw ApplicationFailure.create({

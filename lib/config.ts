@@ -23,7 +23,6 @@ const EnvSchema = z.object({
   METASYNC_TEMPORAL_NAMESPACE: name.default('default'),
   METASYNC_TEMPORAL_UI_URL: url.default('http://127.0.0.1:8233'),
   METASYNC_TASK_QUEUE: name.default('metasync'),
-  METASYNC_SPARK_TASK_QUEUE: name.default('metasync-spark'),
   METASYNC_KAFKA_BROKERS: hostPortList.default(['127.0.0.1:9092']),
   METASYNC_KAFKA_CLIENT_ID: name.default('metasync'),
   METASYNC_POSTGRES_URL: url.default('postgres://metasync:metasync@127.0.0.1:5432/metasync_production'),
@@ -42,6 +41,7 @@ const EnvSchema = z.object({
     .string()
     .regex(/^(spark:\/\/[\w.-]+:\d+|local(\[\d+|\*\])?)$/, 'expected spark://host:port or local[N]')
     .default('spark://127.0.0.1:7077'),
+  METASYNC_SPARK_UI_URL: url.default('http://127.0.0.1:8080'),
   METASYNC_SPARK_SUBMIT: z
     .string()
     .min(1)
@@ -83,7 +83,6 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       namespace: env.METASYNC_TEMPORAL_NAMESPACE,
       uiUrl: env.METASYNC_TEMPORAL_UI_URL,
       taskQueue: env.METASYNC_TASK_QUEUE,
-      sparkTaskQueue: env.METASYNC_SPARK_TASK_QUEUE,
     },
     kafka: {
       brokers: env.METASYNC_KAFKA_BROKERS,
@@ -106,6 +105,7 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
     },
     spark: {
       master: env.METASYNC_SPARK_MASTER,
+      uiUrl: env.METASYNC_SPARK_UI_URL.replace(/\/$/, ''),
       submit: env.METASYNC_SPARK_SUBMIT,
       python: env.METASYNC_SPARK_PYTHON,
       jarsDir: env.METASYNC_SPARK_JARS_DIR,

@@ -15,6 +15,8 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import MapType, StringType, StructField, StructType
 
+from job_owner import exit_when_owner_dies  # the driver runs from spark/, so sibling modules are importable
+
 # The local stack (stack/services/s3.sh, cassandra.sh): used for whatever spark-submit did not set.
 LOCAL_STACK_CONF: dict[str, str] = {
     "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
@@ -61,6 +63,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--tenant", required=True)
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--keyspace", default="metasync")
+    parser.add_argument("--owner-pid", type=int, help="pid of the submitting worker: the job ends when it is gone")
     parser.add_argument("--table", default="assets")
     return parser.parse_args()
 
@@ -92,6 +95,7 @@ def to_rows(assets: DataFrame, tenant: str, run_id: str) -> DataFrame:
 
 def main() -> None:
     args = parse_args()
+    exit_when_owner_dies(args.owner_pid)
     spark = SparkSession.builder.appName(f"load_assets {args.tenant} {args.run_id}").getOrCreate()
     apply_local_defaults(spark)
 

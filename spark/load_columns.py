@@ -39,6 +39,7 @@ from pyspark.sql.types import (
 )
 
 import metasync_rules
+from job_owner import exit_when_owner_dies
 from load_assets import apply_local_defaults  # the driver runs from spark/, so the sibling job is importable
 
 # Longer raw lines are cut in metasync.rejections, as the TypeScript loader does.
@@ -98,6 +99,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--buckets", required=True, help="FROM-TO: buckets FROM (inclusive) to TO (exclusive)")
     parser.add_argument("--rules", required=True, help="s3a://... of the run's effective rules (JSON)")
     parser.add_argument("--keyspace", default="metasync")
+    parser.add_argument("--owner-pid", type=int, help="pid of the submitting worker: the job ends when it is gone")
     args = parser.parse_args()
     found = re.fullmatch(r"(\d+)-(\d+)", args.buckets)
     if not found or int(found.group(1)) >= int(found.group(2)):
@@ -339,6 +341,7 @@ def write_state(args: argparse.Namespace, diff: DataFrame) -> None:
 
 def main() -> None:
     args = parse_args()
+    exit_when_owner_dies(args.owner_pid)
     spark = SparkSession.builder.appName(f"load_columns {args.tenant} {args.run_id} {args.buckets}").getOrCreate()
     apply_local_defaults(spark)
     storage = Storage(spark, args.run_prefix)

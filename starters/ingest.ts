@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { connectTemporal, createPostgres } from '../lib/clients.js';
 import { loadConfigOrExit } from '../lib/config.js';
 import { IngestInput } from '../lib/contracts.js';
+import { rootCause } from '../lib/failures.js';
 import { SourceConnection } from '../lib/extractors/sourceConnection.js';
 import { runSearchAttributes } from '../lib/searchAttributes.js';
 import { saveConnection } from '../lib/stores/connections.js';
@@ -102,11 +103,4 @@ function sourceFromUri(uri: string): unknown {
     default:
       return { type: 'ndjson', uri };
   }
-}
-
-/** Temporal wraps a failure in each layer it crossed (workflow, child, activity); the innermost says what happened. */
-function rootCause(error: unknown): string {
-  let current = error;
-  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
-  return current instanceof Error ? current.message : String(current);
 }

@@ -23,6 +23,8 @@ export async function createWorkers(deps: ActivityDependencies): Promise<Worker[
     taskQueue: sparkTaskQueue(temporal.taskQueue),
     activities: createSparkActivities(deps.config),
     maxConcurrentActivityTaskExecutions: CONCURRENT_SPARK_JOBS,
+    // Cancellation reaches an activity with a heartbeat's answer: sent often enough, a cancelled job dies in seconds.
+    maxHeartbeatThrottleInterval: '5 seconds',
   });
   return [main, spark];
 }

@@ -1,4 +1,4 @@
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { SparkActivities } from '../activities/index.js';
 import type { CountsByType, SourceType } from '../lib/contracts.js';
 import { connectionRunPrefix } from '../lib/objectKeys.js';
@@ -26,8 +26,11 @@ export async function ingestColumns(
   const { runSparkJob } = proxyActivities<SparkActivities>({
     taskQueue: sparkTaskQueue(workflowInfo().taskQueue),
     startToCloseTimeout: '6 hours',
-    heartbeatTimeout: '1 minute',
+    // A lost worker is noticed within this; its job has ended by then too (the job exits with its owner).
+    heartbeatTimeout: '30 seconds',
     retry: { initialInterval: '10 seconds', maximumAttempts: 5 },
+    // A cancelled run ends only once spark-submit is killed, so nothing of it still writes afterwards.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
   const runPrefix = (runId: string) => connectionRunPrefix(input.tenant, input.connectionId, runId).replace(/\/$/, '');
   return runSparkJob({

@@ -13,6 +13,7 @@ import type { Activities } from '../activities/index.js';
 import type { PreparedRun } from '../activities/postgres.js';
 import type { CountsByType, ExtractManifest, IngestInput } from '../lib/contracts.js';
 import { addCounts } from '../lib/counts.js';
+import { rootCause } from '../lib/failures.js';
 import { ContainersReadyAttribute } from '../lib/searchAttributes.js';
 import { ingestColumns } from './ingestColumns.js';
 
@@ -65,8 +66,8 @@ export async function ingestEstate(input: IngestInput, carry?: IngestCarry): Pro
     continuedAsNew: 0,
   };
   setHandler(ingestProgress, () => progress);
-  const record = (status: 'running' | 'completed' | 'failed' | 'cancelled') =>
-    recordRun({ tenant, runId, kind: 'ingest', workflowId, connectionId, status, counts: progress.counts });
+  const record = (status: 'running' | 'completed' | 'failed' | 'cancelled', error?: string) =>
+    recordRun({ tenant, runId, kind: 'ingest', workflowId, connectionId, status, counts: progress.counts, error });
 
   try {
     let prepared: PreparedRun;
@@ -126,8 +127,11 @@ export async function ingestEstate(input: IngestInput, carry?: IngestCarry): Pro
     await record('completed');
     return progress;
   } catch (error) {
-    progress.phase = isCancellation(error) ? 'cancelled' : 'failed';
-    await CancellationScope.nonCancellable(() => record(progress.phase === 'cancelled' ? 'cancelled' : 'failed'));
+    const cancelled = isCancellation(error);
+    progress.phase = cancelled ? 'cancelled' : 'failed';
+    await CancellationScope.nonCancellable(() =>
+      cancelled ? record('cancelled') : record('failed', rootCause(error)),
+    );
     throw error;
   }
 }

@@ -4,13 +4,13 @@ import { after, before, describe, it } from 'node:test';
 import { connectTemporal, createCassandra, createPostgres, createS3 } from '../../lib/clients.js';
 import type { IngestInput, RawRecord } from '../../lib/contracts.js';
 import { estateSize, generateEstate, generatedColumn, type EstateShape } from '../../lib/estateGenerator.js';
-import { loadDefaultRules, mapRecord } from '../../lib/mapping/index.js';
 import { objectStore } from '../../lib/s3Objects.js';
 import { runSearchAttributes } from '../../lib/searchAttributes.js';
 import { saveConnection } from '../../lib/stores/connections.js';
 import { ingestWorkflowId } from '../../lib/workflowIds.js';
 import { ingestEstate, type IngestProgress } from '../../workflows/index.js';
 import { runWorkers, testConfig, uniqueId } from '../support/harness.js';
+import { lakeRows, qualifiedNames } from '../support/lake.js';
 
 const config = testConfig();
 const tenant = uniqueId('ingest').toLowerCase();
@@ -45,28 +45,9 @@ async function ingest(temporal: TemporalClient, runId: string, records: RawRecor
   });
 }
 
-async function lakeRows(records: RawRecord[]) {
-  const rules = loadDefaultRules();
-  const names = records.map((record) => {
-    const mapped = mapRecord(record, { sourceType: 'ndjson', connectionId }, rules);
-    assert.ok(mapped.ok, `the test estate maps cleanly: ${JSON.stringify(record)}`);
-    return mapped.asset.qualifiedName;
-  });
-  const rows = new Map<string, { deleted: boolean | null; dataType: string | null; type: string }>();
-  for (let i = 0; i < names.length; i += 100) {
-    const result = await cassandra.execute(
-      'SELECT qualified_name, deleted, data_type, asset_type FROM assets WHERE tenant = ? AND qualified_name IN ?',
-      [tenant, names.slice(i, i + 100)],
-    );
-    for (const row of result.rows) {
-      rows.set(row.get('qualified_name') as string, {
-        deleted: row.get('deleted') as boolean | null,
-        dataType: row.get('data_type') as string | null,
-        type: row.get('asset_type') as string,
-      });
-    }
-  }
-  return { names, rows };
+async function lakeRowsOf(records: RawRecord[]) {
+  const names = qualifiedNames(records, 'ndjson', connectionId);
+  return { names, rows: await lakeRows(cassandra, tenant, names) };
 }
 
 describe('80-20 estate ingestion of an NDJSON dump', () => {
@@ -103,7 +84,7 @@ describe('80-20 estate ingestion of an NDJSON dump', () => {
     assert.equal(result.counts['column']?.added, size.columns);
     assert.equal(result.counts['column']?.rejected, 0);
 
-    const { names, rows } = await lakeRows(first);
+    const { names, rows } = await lakeRowsOf(first);
     assert.equal(rows.size, names.length, 'every asset is in Cassandra exactly once');
     for (const row of rows.values()) assert.notEqual(row.deleted, true);
 
@@ -144,7 +125,7 @@ describe('80-20 estate ingestion of an NDJSON dump', () => {
       rejected: 1,
     });
 
-    const { rows } = await lakeRows(
+    const { rows } = await lakeRowsOf(
       first.filter((record) => record.path.slice(0, 3).join('/') === droppedTable.join('/')),
     );
     assert.equal(rows.size, 1 + shape.columnsPerTable);

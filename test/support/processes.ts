@@ -1,0 +1,47 @@
+import { execa, type ResultPromise } from 'execa';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../../lib/config.js';
+
+/** Pids of this machine's processes whose command line mentions `fragment` (read from /proc: no ps needed). */
+export function processesMentioning(fragment: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const commandLine = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (commandLine.includes(fragment)) pids.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
+
+/** spark-submit JVMs (the drivers of our jobs, in client mode) whose arguments mention `fragment`. */
+export function sparkSubmitsMentioning(fragment: string): number[] {
+  const drivers = new Set(processesMentioning('org.apache.spark.deploy.SparkSubmit'));
+  return processesMentioning(fragment).filter((pid) => drivers.has(pid));
+}
+
+/** Names of the applications the Spark master is running now. */
+export async function activeSparkApps(config: Config): Promise<string[]> {
+  const response = await fetch(`${config.spark.uiUrl}/json/`);
+  const state = (await response.json()) as { activeapps?: { name: string }[] };
+  return (state.activeapps ?? []).map((app) => app.name);
+}
+
+/**
+ * This checkout's worker as a separate process, as it runs in production, so a test can kill it outright.
+ * Its output goes to `.stack/logs/<name>.log` for when a test fails.
+ */
+export function spawnWorker(config: Config, name: string): ResultPromise {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  return execa(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], {
+    cwd: root,
+    env: { METASYNC_TASK_QUEUE: config.temporal.taskQueue },
+    stdout: { file: `${root}.stack/logs/${name}.log`, append: true },
+    stderr: { file: `${root}.stack/logs/${name}.log`, append: true },
+    reject: false,
+  });
+}
