@@ -9,8 +9,9 @@ against. Every write is keyed (Cassandra primary keys, state overwritten per buc
 harmless. Nothing is collected to the driver but the rules file and the counts.
 
     raw parts    <run-prefix>/raw/columns/b00042/part-*.ndjson.gz     (a bucket without parts has no columns)
-    state        <run-prefix>/state/columns/b00042/                  parquet: qualified_name, asset_type,
+    state        <run-prefix>/state/columns/j00032-00064/bucket=42/  parquet: qualified_name, asset_type,
                                                                       fingerprint, parent_qualified_name
+                 (one directory per job, written at once; its _SUCCESS says every bucket of the job is complete)
 
 Submitted with --py-files spark/metasync_rules.py (see spark/README.md). The last line on stdout is
     METASYNC_RESULT {"written": N, "rejected": M, "counts": {"column": {"added": a, ...}}}
@@ -22,6 +23,8 @@ import argparse
 import json
 import math
 import re
+import sys
+import time
 from typing import Any, Iterator, Optional
 
 from pyspark import StorageLevel
@@ -110,10 +113,6 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def bucket_dir(prefix: str, area: str, bucket: int) -> str:
-    return f"{prefix}/{area}/columns/b{bucket:05d}"
-
-
 class Storage:
     """S3 listings through Hadoop's FileSystem, with the session's s3a settings (which --conf or defaults set)."""
 
@@ -181,9 +180,11 @@ def map_lines(rules: Broadcast, source_type: str, connection_id: str, rows: Iter
 
 
 def read_mapped(spark: SparkSession, args: argparse.Namespace, storage: Storage, rules: Broadcast) -> DataFrame:
-    parts: dict[str, int] = {}
-    for bucket in args.bucket_range:
-        parts.update(storage.glob(f"{bucket_dir(args.run_prefix, 'raw', bucket)}/part-*.ndjson.gz"))
+    parts = {
+        uri: size
+        for uri, size in storage.glob(f"{args.run_prefix}/raw/columns/b*/part-*.ndjson.gz").items()
+        if int(RAW_PART.search(uri).group(2)) in args.bucket_range  # type: ignore[union-attr]
+    }
     partitions = max(spark.sparkContext.defaultParallelism, math.ceil(sum(parts.values()) / RAW_BYTES_PER_PARTITION))
     spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
     if not parts:
@@ -194,14 +195,24 @@ def read_mapped(spark: SparkSession, args: argparse.Namespace, storage: Storage,
     return spark.createDataFrame(mapped, MAPPED_SCHEMA)
 
 
+def state_dir(prefix: str, bucket_range: range) -> str:
+    return f"{prefix}/state/columns/j{bucket_range.start:05d}-{bucket_range.stop:05d}"
+
+
 def read_previous_state(spark: SparkSession, args: argparse.Namespace, storage: Storage) -> DataFrame:
-    # Only a state whose write finished (_SUCCESS) counts; without one, everything in the bucket is added.
+    """The previous run's state of these buckets, from whichever of its jobs wrote them. Only the state of a job whose
+    write finished (_SUCCESS) counts; a bucket without one starts over: everything in it is added."""
     prefix = args.previous_run_prefix
-    buckets = [bucket_dir(prefix, "state", bucket) for bucket in args.bucket_range] if prefix else []
-    complete = [directory for directory in buckets if storage.exists(f"{directory}/_SUCCESS")]
-    if not complete:
+    complete = [uri[: -len("/_SUCCESS")] for uri in storage.glob(f"{prefix}/state/columns/j*/_SUCCESS")] if prefix else []
+    files = [
+        uri
+        for job in complete
+        for uri in storage.glob(f"{job}/bucket=*/*.parquet")
+        if int(uri.rsplit("/bucket=", 1)[1].split("/", 1)[0]) in args.bucket_range
+    ]
+    if not files:
         return spark.createDataFrame([], STATE_SCHEMA)
-    return spark.read.schema(STATE_SCHEMA).parquet(*complete)
+    return spark.read.schema(STATE_SCHEMA).parquet(*files)
 
 
 def split_duplicates(accepted: DataFrame) -> tuple[DataFrame, DataFrame]:
@@ -330,13 +341,21 @@ def write_state(args: argparse.Namespace, diff: DataFrame) -> None:
         F.col("previous_parent").alias("parent_qualified_name"),
         F.col("held_bucket").alias("bucket"),
     )
-    # Each bucket is written by its own job: grouping the rows by bucket first keeps each job to a few tasks.
+    # One write for the job's buckets, one file per bucket; overwritten whole, so a retried job leaves no stale file.
     state = kept.unionByName(carried).repartition(len(args.bucket_range), "bucket")
-    state.persist(StorageLevel.MEMORY_AND_DISK)
-    for bucket in args.bucket_range:
-        state.filter(F.col("bucket") == bucket).drop("bucket").write.mode("overwrite").parquet(
-            bucket_dir(args.run_prefix, "state", bucket)
-        )
+    state.write.partitionBy("bucket").mode("overwrite").parquet(state_dir(args.run_prefix, args.bucket_range))
+
+
+class Steps:
+    """Says on stderr how long each step took (the worker keeps stderr of a failed job; a person reads it)."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+
+    def __call__(self, name: str) -> None:
+        now = time.monotonic()
+        print(f"load_columns: {name} took {now - self.last:.1f} s", file=sys.stderr, flush=True)
+        self.last = now
 
 
 def main() -> None:
@@ -345,6 +364,7 @@ def main() -> None:
     spark = SparkSession.builder.appName(f"load_columns {args.tenant} {args.run_id} {args.buckets}").getOrCreate()
     apply_local_defaults(spark)
     storage = Storage(spark, args.run_prefix)
+    step = Steps()
 
     rules_text = spark.read.text(args.rules, wholetext=True).first()[0]
     rules = spark.sparkContext.broadcast(metasync_rules.load_rules(rules_text))
@@ -361,16 +381,21 @@ def main() -> None:
     diff = diff_against(read_previous_state(spark, args, storage), current, rejections).persist(
         StorageLevel.MEMORY_AND_DISK
     )
+    step("plan")
 
     write_rejections(args, rejections)
+    step("read, map and write rejections")
     mapped.unpersist()  # every line is now in the persisted rejections or accepted rows
     write_changes(args, diff)
+    step("write changes")
     # The state is written last: if anything above fails, a retry diffs against the same previous state.
     write_state(args, diff)
+    step("write state")
 
     by_status = {row["status"]: row["count"] for row in diff.groupBy("status").count().collect()}
     rejected = rejections.count()
     spark.stop()
+    step("count and stop")
 
     counts = {status: by_status.get(status, 0) for status in STATUSES}
     result = {

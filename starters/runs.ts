@@ -5,7 +5,7 @@ import {
   type WorkflowHandle,
   type WorkflowStartOptions,
 } from '@temporalio/client';
-import type { Workflow } from '@temporalio/common';
+import type { Workflow, WorkflowResultType } from '@temporalio/common';
 import type { Config } from '../lib/config.js';
 
 /** What every starter does around a run: start it once, say where to watch it, and follow its progress. */
@@ -34,7 +34,7 @@ export async function follow<W extends Workflow, P>(
   query: QueryDefinition<P>,
   onProgress: (progress: P) => void,
   intervalMs = 500,
-): ReturnType<WorkflowHandle<W>['result']> {
+): Promise<WorkflowResultType<W>> {
   const result = handle.result();
   let settled = false;
   result.then(

@@ -1,0 +1,205 @@
+import { Upload } from '@aws-sdk/lib-storage';
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
+import { connectTemporal, createCassandra, createPostgres, createS3 } from '../lib/clients.js';
+import { loadConfigOrExit } from '../lib/config.js';
+import { IngestOptions, type EstateAsset } from '../lib/contracts.js';
+import { estateSize, generateEstate, type EstateShape } from '../lib/estateGenerator.js';
+import { fingerprint, loadDefaultRules, mapRecord } from '../lib/mapping/index.js';
+import { runSearchAttributes } from '../lib/searchAttributes.js';
+import { saveConnection } from '../lib/stores/connections.js';
+import { lakeWriter } from '../lib/stores/lake.js';
+import { ingestWorkflowId } from '../lib/workflowIds.js';
+import { spawnWorker } from '../test/support/processes.js';
+import { follow } from '../starters/runs.js';
+import { ingestEstate, ingestProgress, type IngestProgress } from '../workflows/index.js';
+
+/**
+ * Ingests synthetic estates (10% containers, 90% columns) end to end on the real stack, and in the same run writes
+ * the same rows straight into Cassandra with cassandra-driver: the ceiling the pipeline is measured against.
+ */
+
+const program = new Command('bench:ingest')
+  .option('--sizes <list>', 'estate sizes in assets, comma-separated', '100000,1000000')
+  .option('--buckets <n>', 'buckets of the extract', '64')
+  .option('--buckets-per-job <n>', 'buckets per Spark job', '32')
+  .option('--jobs-per-wave <n>', 'Spark jobs side by side', '2')
+  .option('--ceiling-concurrency <n>', 'concurrent statements of the plain Cassandra write', '128')
+  .parse();
+const flags = program.opts<{ sizes: string; buckets: string; bucketsPerJob: string; jobsPerWave: string; ceilingConcurrency: string }>(); // prettier-ignore
+const sizes = flags.sizes.split(',').map(Number);
+const options = IngestOptions.parse({
+  buckets: Number(flags.buckets),
+  bucketsPerColumnsJob: Number(flags.bucketsPerJob),
+  childrenPerWave: Number(flags.jobsPerWave),
+});
+
+const config = loadConfigOrExit({ ...process.env, METASYNC_TASK_QUEUE: `metasync-bench-${process.pid}` });
+const s3 = createS3(config.s3);
+const cassandra = createCassandra(config.cassandra);
+const postgres = createPostgres(config.postgres);
+const temporal = await connectTemporal(config.temporal);
+const stamp = Date.now().toString(36);
+
+/** About `assets` assets, nine columns per table, so columns are 90% of the estate. */
+function shapeOf(assets: number): EstateShape {
+  const tables = Math.max(1, Math.round(assets / 10));
+  const tablesPerSchema = Math.min(1000, tables);
+  const schemas = Math.ceil(tables / tablesPerSchema);
+  const schemasPerDatabase = Math.min(50, schemas);
+  return {
+    databases: Math.ceil(schemas / schemasPerDatabase),
+    schemasPerDatabase,
+    tablesPerSchema,
+    columnsPerTable: 9,
+  };
+}
+
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+const perSecond = (count: number, ms: number) => Math.round(count / (ms / 1000));
+const say = (label: string, message: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${label}: ${message}`); // prettier-ignore
+
+async function uploadDump(key: string, shape: EstateShape): Promise<void> {
+  const lines = Readable.from(
+    (function* () {
+      for (const record of generateEstate(shape)) yield `${JSON.stringify(record)}\n`;
+    })(),
+  );
+  const body = lines.pipe(createGzip());
+  await new Upload({ client: s3, params: { Bucket: config.s3.bucket, Key: key, Body: body } }).done();
+}
+
+/** The worker's peak resident memory, from the kernel's high-water mark. */
+function peakMemoryMb(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((row) => row.startsWith('VmHWM:'));
+  return Math.round(Number(line?.replace(/\D/g, '') ?? 0) / 1024);
+}
+
+interface PipelineFigures {
+  containersReadyMs: number;
+  extractMs: number;
+  containersMs: number;
+  columnsMs: number;
+  totalMs: number;
+  workerPeakMb: number;
+}
+
+async function runPipeline(label: string, tenant: string): Promise<PipelineFigures> {
+  const worker = spawnWorker(config, `bench-worker-${tenant}`);
+  try {
+    const workflowId = ingestWorkflowId(tenant, 'bench', 'run-1');
+    const started = Date.now();
+    const handle = await temporal.workflow.start(ingestEstate, {
+      workflowId,
+      taskQueue: config.temporal.taskQueue,
+      args: [{ tenant, connectionId: 'bench', runId: 'run-1', options }],
+      typedSearchAttributes: runSearchAttributes(tenant, 'ingest', 'bench'),
+    });
+    const phaseStarted = new Map<IngestProgress['phase'], number>();
+    let lastSaid = 0;
+    const result = await follow<typeof ingestEstate, IngestProgress>(handle, ingestProgress, (progress) => {
+      if (!phaseStarted.has(progress.phase)) {
+        phaseStarted.set(progress.phase, Date.now() - started);
+        say(label, `${progress.phase} after ${seconds(Date.now() - started)} s`);
+      }
+      if (Date.now() - lastSaid > 15_000) {
+        lastSaid = Date.now();
+        const { containers, columns } = progress;
+        say(label, `containers ${containers.done}/${containers.total}, columns ${columns.done}/${columns.total}`);
+      }
+    });
+    const totalMs = Date.now() - started;
+    if (result.phase !== 'completed') throw new Error(`the run ended ${result.phase}`);
+    const extracting = phaseStarted.get('extracting') ?? 0;
+    const containers = phaseStarted.get('containers') ?? extracting;
+    const columns = phaseStarted.get('columns') ?? containers;
+    return {
+      extractMs: containers - extracting,
+      containersMs: columns - containers,
+      containersReadyMs: columns,
+      columnsMs: totalMs - columns,
+      totalMs,
+      workerPeakMb: peakMemoryMb(worker.pid!),
+    };
+  } finally {
+    worker.kill('SIGTERM');
+    await worker;
+  }
+}
+
+/** The same rows (assets and their by-parent listing), mapped beforehand, written with executeConcurrent. */
+async function rawCeiling(tenant: string, shape: EstateShape): Promise<number> {
+  const rules = loadDefaultRules();
+  const writer = lakeWriter(cassandra, Number(flags.ceilingConcurrency));
+  let writingMs = 0;
+  let batch: { asset: EstateAsset; fingerprint: string }[] = [];
+  const flush = async () => {
+    const start = Date.now();
+    await writer.upsertAssets(tenant, 'bench', 'ceiling', batch);
+    writingMs += Date.now() - start;
+    batch = [];
+  };
+  for (const record of generateEstate(shape)) {
+    const mapped = mapRecord(record, { sourceType: 'ndjson', connectionId: 'bench' }, rules);
+    if (mapped.ok) batch.push({ asset: mapped.asset, fingerprint: fingerprint(mapped.asset) });
+    if (batch.length === 50_000) await flush();
+  }
+  await flush();
+  return writingMs;
+}
+
+const rows: Record<string, string | number>[] = [];
+try {
+  for (const requested of sizes) {
+    const shape = shapeOf(requested);
+    const size = estateSize(shape);
+    const assets = size.containers + size.columns;
+    const label = `${assets} assets`;
+    const tenant = `bench-${stamp}-${assets}`;
+    const dumpKey = `tenants/${tenant}/dumps/estate.ndjson.gz`;
+
+    say(label, `generating and uploading the dump (${size.containers} containers, ${size.columns} columns)`);
+    await uploadDump(dumpKey, shape);
+    await saveConnection(postgres, config.secretsKey, tenant, 'bench', {
+      type: 'ndjson',
+      uri: `s3://${config.s3.bucket}/${dumpKey}`,
+    });
+    const pipeline = await runPipeline(label, tenant);
+    say(label, `pipeline done in ${seconds(pipeline.totalMs)} s; writing the same rows straight to Cassandra`);
+    const ceilingMs = await rawCeiling(`${tenant}-ceiling`, shape);
+    const ceiling = perSecond(assets, ceilingMs);
+    const columnsPerSecond = perSecond(size.columns, pipeline.columnsMs);
+    const containersPerSecond = perSecond(size.containers, pipeline.containersMs);
+    rows.push({
+      assets,
+      'extract s': seconds(pipeline.extractMs),
+      'containersReady s': seconds(pipeline.containersReadyMs),
+      'ready % of run': `${Math.round((100 * pipeline.containersReadyMs) / pipeline.totalMs)}%`,
+      'containers/s': containersPerSecond,
+      'columns s': seconds(pipeline.columnsMs),
+      'columns/s': columnsPerSecond,
+      'total s': seconds(pipeline.totalMs),
+      'end-to-end assets/s': perSecond(assets, pipeline.totalMs),
+      'worker peak MB': pipeline.workerPeakMb,
+      'ceiling rows/s': ceiling,
+      'columns ÷ ceiling': (columnsPerSecond / ceiling).toFixed(2),
+      'containers ÷ ceiling': (containersPerSecond / ceiling).toFixed(2),
+    });
+  }
+} finally {
+  await temporal.connection.close();
+  await cassandra.shutdown();
+  await postgres.end();
+  s3.destroy();
+}
+
+console.log(
+  `\nestate ingestion, ${options.buckets} buckets, ${options.bucketsPerColumnsJob} buckets per Spark job, ` +
+    `${options.childrenPerWave} jobs at once; ceiling: the same rows written with executeConcurrent ` +
+    `(${flags.ceilingConcurrency} at once, assets and assets_by_parent)`,
+);
+console.table(rows);
