@@ -4,10 +4,12 @@ import type { Producer } from 'kafkajs';
 import type pg from 'pg';
 import type { Config } from '../lib/config.js';
 import { objectStore } from '../lib/s3Objects.js';
+import { incidentStore } from '../lib/stores/incidents.js';
 import { lakeWriter } from '../lib/stores/lake.js';
 import { topics } from '../lib/topics.js';
 import { createContainerActivities } from './containers.js';
 import { createExtractActivities } from './extract.js';
+import { createIncidentActivities } from './incidents.js';
 import { createKafkaActivities } from './kafka.js';
 import { createPostgresActivities } from './postgres.js';
 import { createS3Activities } from './s3.js';
@@ -38,6 +40,13 @@ export function createActivities(deps: ActivityDependencies) {
       s3ForSources: { s3: deps.s3, bucket: config.s3.bucket },
     }),
     ...createContainerActivities({ store, lake }),
+    ...createIncidentActivities({
+      postgres: deps.postgres,
+      incidents: incidentStore(deps.cassandra),
+      s3: deps.s3,
+      bucket: config.s3.bucket,
+      producer: deps.producer,
+    }),
   };
 }
 

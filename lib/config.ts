@@ -25,6 +25,8 @@ const EnvSchema = z.object({
   METASYNC_TASK_QUEUE: name.default('metasync'),
   METASYNC_KAFKA_BROKERS: hostPortList.default(['127.0.0.1:9092']),
   METASYNC_KAFKA_CLIENT_ID: name.default('metasync'),
+  // Consumer groups are <prefix>-command-bridge and <prefix>-incident-bridge: bridges sharing a prefix share work.
+  METASYNC_KAFKA_GROUP_PREFIX: name.default('metasync'),
   METASYNC_POSTGRES_URL: url.default('postgres://metasync:metasync@127.0.0.1:5432/metasync_production'),
   METASYNC_CASSANDRA_CONTACT_POINTS: hostPortList.default(['127.0.0.1:9042']),
   METASYNC_CASSANDRA_DATACENTER: name.default('datacenter1'),
@@ -57,6 +59,10 @@ const EnvSchema = z.object({
   METASYNC_SPARK_JOB_TIMEOUT_SECONDS: positiveInt.default(1800),
   METASYNC_JAVA_HOME: z.string().min(1).default('/usr/lib/jvm/java-17-openjdk-amd64'),
   METASYNC_MAX_MESSAGE_BYTES: positiveInt.default(1_048_576),
+  METASYNC_API_HOST: z.string().min(1).default('127.0.0.1'),
+  METASYNC_API_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
+  // An incident's workflow ends after this long without news (it starts again with the next event).
+  METASYNC_INCIDENT_QUIET_SECONDS: positiveInt.default(7 * 24 * 3600),
   // The local stack's key is public; any shared deployment sets its own (openssl rand -base64 32).
   METASYNC_SECRETS_KEY: z
     .base64({ message: 'expected 32 bytes in base64 (openssl rand -base64 32)' })
@@ -87,9 +93,12 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
     kafka: {
       brokers: env.METASYNC_KAFKA_BROKERS,
       clientId: env.METASYNC_KAFKA_CLIENT_ID,
+      groupPrefix: env.METASYNC_KAFKA_GROUP_PREFIX,
       maxMessageBytes: env.METASYNC_MAX_MESSAGE_BYTES,
     },
     postgres: { url: env.METASYNC_POSTGRES_URL },
+    api: { host: env.METASYNC_API_HOST, port: env.METASYNC_API_PORT },
+    incidents: { quietPeriodMs: env.METASYNC_INCIDENT_QUIET_SECONDS * 1000 },
     secretsKey: Buffer.from(env.METASYNC_SECRETS_KEY, 'base64'),
     cassandra: {
       contactPoints: env.METASYNC_CASSANDRA_CONTACT_POINTS,

@@ -5,10 +5,14 @@ import type { TenantId } from './contracts.js';
 import { deadLetterKey } from './objectKeys.js';
 import { topics } from './topics.js';
 
-export interface RejectedMessage {
+/** Where a message was read from. */
+export interface MessageOrigin {
   topic: string;
   partition: number;
   offset: string;
+}
+
+export interface RejectedMessage extends MessageOrigin {
   key: Buffer | null;
   value: Buffer | null;
   headers?: IHeaders;

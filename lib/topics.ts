@@ -5,3 +5,6 @@ export const topics = {
   incidentsInbound: 'metasync.incidents.inbound',
   deadLetters: 'metasync.dlq',
 } as const;
+
+/** Events of one incident share a key, hence a partition, hence their order. */
+export const incidentKey = (tenant: string, incidentId: string): string => `${tenant}/${incidentId}`;

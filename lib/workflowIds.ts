@@ -5,3 +5,5 @@ export const skeletonWorkflowId = (tenant: TenantId, runId: string): string => `
 
 export const ingestWorkflowId = (tenant: TenantId, connectionId: string, runId: string): string =>
   `ingest/${tenant}/${connectionId}/${runId}`;
+
+export const incidentWorkflowId = (tenant: TenantId, incidentId: string): string => `incident/${tenant}/${incidentId}`;

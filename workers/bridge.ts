@@ -1,8 +1,9 @@
-import { connectTemporal, createKafka, createProducer, createS3 } from '../lib/clients.js';
+import { connectTemporal, createKafka, createPostgres, createProducer, createS3 } from '../lib/clients.js';
 import { loadConfigOrExit } from '../lib/config.js';
 import { log } from '../lib/log.js';
 import { startTelemetry } from '../lib/telemetry.js';
 import { createCommandBridge } from './commandBridge.js';
+import { createIncidentBridge } from './incidentBridge.js';
 
 const telemetry = startTelemetry('metasync-bridge');
 const config = loadConfigOrExit();
@@ -10,14 +11,17 @@ const kafka = createKafka(config.kafka, 'bridge');
 const producer = createProducer(kafka);
 await producer.connect();
 const temporal = await connectTemporal(config.temporal);
-const bridge = createCommandBridge({ config, kafka, producer, temporal, s3: createS3(config.s3) });
-await bridge.start();
-log.info('bridge consuming', { brokers: config.kafka.brokers });
+const postgres = createPostgres(config.postgres);
+const deps = { config, kafka, producer, temporal, s3: createS3(config.s3) };
+const bridges = [createCommandBridge(deps), createIncidentBridge({ ...deps, postgres })];
+await Promise.all(bridges.map((bridge) => bridge.start()));
+log.info('bridge consuming', { brokers: config.kafka.brokers, groups: bridges.map((bridge) => bridge.groupId) });
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void (async () => {
-      await bridge.stop();
+      await Promise.all(bridges.map((bridge) => bridge.stop()));
+      await postgres.end();
       await producer.disconnect();
       await temporal.connection.close();
       await telemetry.shutdown();

@@ -1,3 +1,4 @@
 export * from './skeleton.js';
 export * from './ingestEstate.js';
 export * from './ingestColumns.js';
+export * from './incident.js';

@@ -3,4 +3,4 @@ bridge_install() { :; }
 bridge_check() { app_running bridge 'bridge consuming'; }
 bridge_start() { app_start bridge workers/bridge.ts 'bridge consuming'; }
 bridge_stop() { stop_pid bridge; }
-bridge_where() { echo "consumer group metasync-command-bridge; log .stack/logs/bridge.log"; }
+bridge_where() { echo "consumer group metasync-command-bridge and metasync-incident-bridge; log .stack/logs/bridge.log"; }

@@ -18,7 +18,8 @@ import { sampleEstate, sampleEstateSize } from '../../lib/sampleEstate.js';
 import { TenantIdAttribute } from '../../lib/searchAttributes.js';
 import { topics } from '../../lib/topics.js';
 import { skeletonWorkflowId } from '../../lib/workflowIds.js';
-import { createCommandBridge, type CommandBridge } from '../../workers/commandBridge.js';
+import { createCommandBridge } from '../../workers/commandBridge.js';
+import type { Bridge } from '../../workers/topicBridge.js';
 import { eventually, pinGroupToEnd, runWorkers, tailTopic, testConfig, uniqueId } from '../support/harness.js';
 
 // A small message limit, so the oversized case needs no multi-megabyte message.
@@ -50,7 +51,7 @@ const badMessages: { value: Buffer; reason: RegExp }[] = [
   { value: Buffer.from('{"id": "not json'), reason: /^malformed JSON/ },
   {
     value: Buffer.from(JSON.stringify({ ...command, type: 'skeleton.requested', payload: { runId } })),
-    reason: /^invalid command/,
+    reason: /^invalid event/,
   },
   { value: Buffer.from(JSON.stringify({ ...command, tenant: otherTenant })), reason: /^tenant mismatch/ },
   { value: Buffer.alloc(70_000, 'x'), reason: /^oversized message: 70000 bytes > 65536/ },
@@ -59,7 +60,7 @@ const badMessages: { value: Buffer; reason: RegExp }[] = [
 describe('walking skeleton: a Kafka command runs through S3, Spark, Cassandra, Kafka and PostgreSQL', () => {
   let temporal: TemporalClient;
   let producer: Producer;
-  let bridge: CommandBridge;
+  let bridge: Bridge;
   let workers: { stop(): Promise<void> };
   let events: Awaited<ReturnType<typeof tailTopic>>;
   let deadLetters: Awaited<ReturnType<typeof tailTopic>>;

@@ -18,13 +18,13 @@ describe('decoding commands from Kafka', () => {
   it('accepts a valid command keyed by its tenant, ignoring unknown extra fields', () => {
     const decoded = decodeCommand(key, encode({ ...command, extra: true }), 1024);
     assert.ok(decoded.ok);
-    assert.equal(decoded.command.payload.runId, 'run-1');
+    assert.equal(decoded.event.payload.runId, 'run-1');
   });
 
   const rejected: [string, Buffer | null, Buffer | null, RegExp][] = [
     ['an empty message', key, null, /^empty message/],
     ['malformed JSON', key, Buffer.from('{"id":'), /^malformed JSON/],
-    ['an unknown type', key, encode({ ...command, type: 'skeleton.exploded' }), /^invalid command/],
+    ['an unknown type', key, encode({ ...command, type: 'skeleton.exploded' }), /^invalid event/],
     ['a missing payload field', key, encode({ ...command, payload: { runId: 'r' } }), /tables/],
     ['a bad tenant id', Buffer.from('ACME!'), encode({ ...command, tenant: 'ACME!' }), /tenant id/],
     ['another tenant than its key', Buffer.from('other'), encode(command), /^tenant mismatch.*"other".*"acme"/],

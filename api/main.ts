@@ -1,0 +1,32 @@
+import { createCassandra, createKafka, createPostgres, createProducer, createS3 } from '../lib/clients.js';
+import { loadConfigOrExit } from '../lib/config.js';
+import { log } from '../lib/log.js';
+import { incidentStore } from '../lib/stores/incidents.js';
+import { startTelemetry } from '../lib/telemetry.js';
+import { buildApi } from './server.js';
+
+const telemetry = startTelemetry('metasync-api');
+const config = loadConfigOrExit();
+const postgres = createPostgres(config.postgres);
+const producer = createProducer(createKafka(config.kafka, 'api'));
+await producer.connect();
+const cassandra = createCassandra(config.cassandra);
+await cassandra.connect();
+const s3 = createS3(config.s3);
+const app = buildApi({ config, postgres, producer, s3, incidents: incidentStore(cassandra) });
+const url = await app.listen({ host: config.api.host, port: config.api.port });
+log.info('api listening', { url });
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void (async () => {
+      await app.close(); // answers the requests in flight, so a webhook being produced is not cut off
+      await producer.disconnect();
+      await cassandra.shutdown();
+      await postgres.end();
+      s3.destroy();
+      await telemetry.shutdown();
+      process.exit(0);
+    })();
+  });
+}

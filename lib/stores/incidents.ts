@@ -1,0 +1,94 @@
+import cassandra from 'cassandra-driver';
+import { AssetView, IncidentRecord, type AssetIncident } from '../contracts.js';
+
+const SAVE_INCIDENT = `INSERT INTO incidents (tenant, incident_id, status, record, updated_at) VALUES (?, ?, ?, ?, ?)`;
+const SAVE_ASSET_INCIDENT = `INSERT INTO asset_incidents (tenant, qualified_name, incident_id, incident_type, status,
+  severity, owner, feedback, url, opened_at, updated_at, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const options = { prepare: true };
+
+/** Incidents in the metadata lake. Every write is the incident's whole state, upserted: replaying one changes nothing. */
+export function incidentStore(client: cassandra.Client) {
+  return {
+    async save(tenant: string, record: IncidentRecord): Promise<void> {
+      const at = (iso: string | null) => (iso ? new Date(iso) : null);
+      await cassandra.concurrent.executeConcurrent(
+        client,
+        SAVE_ASSET_INCIDENT,
+        record.qualifiedNames.map((name) => [
+          tenant, name, record.incidentId, record.incidentType, record.status, record.severity, record.owner,
+          record.feedback, record.url, at(record.openedAt), at(record.updatedAt), at(record.resolvedAt),
+        ]), // prettier-ignore
+        { concurrencyLevel: 32 },
+      );
+      // The incident row last: whoever reads it finds every asset row it names already written.
+      await client.execute(
+        SAVE_INCIDENT,
+        [tenant, record.incidentId, record.status, JSON.stringify(record), at(record.updatedAt)],
+        options,
+      );
+    },
+
+    async get(tenant: string, incidentId: string): Promise<IncidentRecord | undefined> {
+      const result = await client.execute(
+        'SELECT record FROM incidents WHERE tenant = ? AND incident_id = ?',
+        [tenant, incidentId],
+        options,
+      );
+      const text = result.first()?.get('record') as string | undefined;
+      return text === undefined ? undefined : IncidentRecord.parse(JSON.parse(text));
+    },
+
+    /** An asset with its open incidents and its most recently resolved ones. */
+    async assetView(tenant: string, qualifiedName: string, recent = 20): Promise<AssetView> {
+      const [assetRows, incidentRows] = await Promise.all([
+        client.execute(
+          `SELECT asset_type, name, parent_qualified_name, data_type, deleted, updated_at FROM assets
+           WHERE tenant = ? AND qualified_name = ?`,
+          [tenant, qualifiedName],
+          options,
+        ),
+        client.execute(
+          `SELECT incident_id, incident_type, status, severity, owner, feedback, url, opened_at, updated_at,
+             resolved_at FROM asset_incidents WHERE tenant = ? AND qualified_name = ?`,
+          [tenant, qualifiedName],
+          { ...options, fetchSize: 5000 },
+        ),
+      ]);
+      const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : null);
+      const incidents: AssetIncident[] = incidentRows.rows.map((row) => ({
+        incidentId: row.get('incident_id') as string,
+        incidentType: row.get('incident_type') as string | null,
+        status: row.get('status') as AssetIncident['status'],
+        severity: row.get('severity') as AssetIncident['severity'],
+        owner: row.get('owner') as string | null,
+        feedback: row.get('feedback') as AssetIncident['feedback'],
+        url: row.get('url') as string | null,
+        openedAt: iso(row.get('opened_at')) ?? '',
+        updatedAt: iso(row.get('updated_at')) ?? '',
+        resolvedAt: iso(row.get('resolved_at')),
+      }));
+      const newestFirst = (a: AssetIncident, b: AssetIncident) => b.updatedAt.localeCompare(a.updatedAt);
+      const asset = assetRows.first();
+      return AssetView.parse({
+        tenant,
+        qualifiedName,
+        asset: asset
+          ? {
+              assetType: asset.get('asset_type') as string,
+              name: asset.get('name') as string,
+              parentQualifiedName: asset.get('parent_qualified_name') as string | null,
+              dataType: asset.get('data_type') as string | null,
+              deleted: (asset.get('deleted') as boolean | null) === true,
+              updatedAt: iso(asset.get('updated_at')),
+            }
+          : null,
+        openIncidents: incidents.filter((incident) => incident.status === 'open').sort(newestFirst),
+        recentIncidents: incidents
+          .filter((incident) => incident.status === 'resolved')
+          .sort(newestFirst)
+          .slice(0, recent),
+      });
+    },
+  };
+}
+export type IncidentStore = ReturnType<typeof incidentStore>;

@@ -1,0 +1,203 @@
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import type { Client as TemporalClient } from '@temporalio/client';
+import type { Producer } from 'kafkajs';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  connectTemporal,
+  createCassandra,
+  createKafka,
+  createPostgres,
+  createProducer,
+  createS3,
+} from '../../lib/clients.js';
+import type { IncidentEvent } from '../../lib/contracts.js';
+import { loadDefaultRules } from '../../lib/mapping/index.js';
+import { qualifiedNameFor } from '../../lib/monteCarlo/index.js';
+import { incidentStore } from '../../lib/stores/incidents.js';
+import { lakeWriter } from '../../lib/stores/lake.js';
+import { incidentKey, topics } from '../../lib/topics.js';
+import { incidentWorkflowId } from '../../lib/workflowIds.js';
+import { createIncidentBridge } from '../../workers/incidentBridge.js';
+import type { incidentLifecycle } from '../../workflows/index.js';
+import type { Bridge } from '../../workers/topicBridge.js';
+import { eventually, pinGroupToEnd, runWorkers, tailTopic, testConfig, uniqueId } from '../support/harness.js';
+import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../support/incidents.js';
+
+const config = testConfig();
+const tenant = uniqueId('incidents').toLowerCase();
+const kafka = createKafka(config.kafka, 'incidents-test');
+const s3 = createS3(config.s3);
+const cassandra = createCassandra(config.cassandra);
+const postgres = createPostgres(config.postgres);
+const incidents = incidentStore(cassandra);
+const tableName = (table: string) =>
+  qualifiedNameFor({ database: 'analytics', schema: 'prod', table }, { sourceType: 'ndjson', connectionId: 'warehouse' }, loadDefaultRules()); // prettier-ignore
+
+describe('Monte Carlo incidents through Kafka, the bridge and the incident workflow', () => {
+  let temporal: TemporalClient;
+  let workers: { stop(): Promise<void> };
+  let bridge: Bridge;
+  let producer: Producer;
+
+  before(async () => {
+    temporal = await connectTemporal(config.temporal);
+    workers = await runWorkers(config);
+    producer = createProducer(kafka);
+    await producer.connect();
+    await tenantWithMonteCarlo(config, postgres, tenant);
+    bridge = createIncidentBridge(
+      { config, kafka, producer, temporal, s3, postgres },
+      uniqueId('test-incident-bridge'),
+    );
+    await pinGroupToEnd(kafka, bridge.groupId, topics.incidentsInbound);
+    await bridge.start();
+  });
+
+  after(async () => {
+    await bridge?.stop();
+    await producer?.disconnect();
+    await workers?.stop();
+    await temporal?.connection.close();
+    await cassandra.shutdown();
+    await postgres.end();
+    s3.destroy();
+  });
+
+  it('follows an incident from opened to resolved on its asset, applying each event once', async () => {
+    const id = uniqueId('inc-life');
+    const orders = tableName('orders');
+    await produceIncidentEvents(producer, [incidentEvent(tenant, id, 0)]);
+    const opened = await eventually(
+      async () => (await incidents.assetView(tenant, orders)).openIncidents.find((i) => i.incidentId === id),
+      30_000,
+      'the opened incident on its asset',
+    );
+    assert.equal(opened.status, 'open');
+    assert.equal(opened.incidentType, 'open_anomaly_incident');
+
+    const updated = incidentEvent(tenant, id, 1, { severity: 'SEV-2' });
+    const resolved = incidentEvent(tenant, id, 2, { feedback: 'fixed' });
+    // The update again, and the opening again: redeliveries, ignored by event id.
+    await produceIncidentEvents(producer, [updated, updated, incidentEvent(tenant, id, 0), resolved]);
+    const result = await temporal.workflow.getHandle<typeof incidentLifecycle>(incidentWorkflowId(tenant, id)).result();
+    assert.ok(result, 'the workflow ends with the incident resolved');
+
+    const record = await incidents.get(tenant, id);
+    assert.equal(record?.status, 'resolved');
+    assert.equal(record?.eventsApplied, 3, 'three distinct events, each applied once');
+    assert.equal(record?.severity, 'SEV-2');
+    assert.equal(record?.owner, 'owner-2@example.com');
+    assert.deepEqual(record?.qualifiedNames, [orders]);
+    const view = await incidents.assetView(tenant, orders);
+    assert.equal(
+      view.openIncidents.find((i) => i.incidentId === id),
+      undefined,
+    );
+    assert.equal(view.recentIncidents.find((i) => i.incidentId === id)?.feedback, 'fixed');
+  });
+
+  it('applies one incident’s events in the order they were produced', async () => {
+    const id = uniqueId('inc-order');
+    const events = Array.from({ length: 25 }, (_, n) => incidentEvent(tenant, id, n));
+    await produceIncidentEvents(producer, events);
+    const record = await eventually(
+      async () => {
+        const found = await incidents.get(tenant, id);
+        return found?.eventsApplied === events.length ? found : undefined;
+      },
+      60_000,
+      'every event applied',
+    );
+    assert.equal(record.owner, 'owner-24@example.com', 'the last event produced is the last applied');
+  });
+
+  it('keeps an incident on a table not yet in the catalog, and shows it once the table lands', async () => {
+    const id = uniqueId('inc-early');
+    const later = tableName('not_yet_ingested');
+    await produceIncidentEvents(producer, [incidentEvent(tenant, id, 0, {}, 'not_yet_ingested')]);
+    const early = await eventually(
+      async () => {
+        const view = await incidents.assetView(tenant, later);
+        return view.openIncidents.length ? view : undefined;
+      },
+      30_000,
+      'the incident kept under the table’s name',
+    );
+    assert.equal(early.asset, null, 'the table is not in the catalog yet');
+
+    await lakeWriter(cassandra).upsertAssets(tenant, 'warehouse', 'run-1', [
+      {
+        asset: {
+          qualifiedName: later, assetType: 'table', name: 'not_yet_ingested',
+          parentQualifiedName: later.slice(0, later.lastIndexOf('/')), dataType: null, sourceDataType: null,
+          nullable: null, defaultValue: null, ordinal: null, comment: null, tags: [], properties: {},
+        }, // prettier-ignore
+        fingerprint: 'f',
+      },
+    ]);
+    const landed = await incidents.assetView(tenant, later);
+    assert.equal(landed.asset?.assetType, 'table');
+    assert.equal(landed.openIncidents[0]?.incidentId, id);
+  });
+
+  it('dead-letters every kind of bad event with its reason and raw bytes, and moves on', async () => {
+    const dlq = await tailTopic(kafka, topics.deadLetters);
+    const unknownTenant = incidentEvent('no-such-tenant', uniqueId('inc-x'), 0);
+    const otherTenant = incidentEvent(tenant, uniqueId('inc-y'), 0);
+    const poison = incidentEvent(tenant, uniqueId('inc-poison'), 0, {}, 'p'.repeat(70_000)); // a key Cassandra refuses
+    const bad: { name: string; key: string; value: Buffer; reason: RegExp }[] = [
+      { name: 'malformed JSON', key: `${tenant}/x`, value: Buffer.from('{"id": '), reason: /^malformed JSON/ },
+      {
+        name: 'schema-invalid',
+        key: `${tenant}/x`,
+        value: Buffer.from(JSON.stringify({ ...otherTenant, payload: { incidentId: 'x' } })),
+        reason: /^invalid event/,
+      },
+      {
+        name: 'unknown tenant',
+        key: incidentKey(unknownTenant.tenant, unknownTenant.payload.incidentId),
+        value: Buffer.from(JSON.stringify(unknownTenant)),
+        reason: /^unknown tenant/,
+      },
+      {
+        name: 'another tenant than its key',
+        key: incidentKey('someone-else', otherTenant.payload.incidentId),
+        value: Buffer.from(JSON.stringify(otherTenant)),
+        reason: /^tenant mismatch/,
+      },
+      {
+        name: 'oversized',
+        key: `${tenant}/x`,
+        value: Buffer.alloc(config.kafka.maxMessageBytes + 1, 'x'),
+        reason: /^oversized/,
+      },
+      {
+        name: 'poison (its activity fails)',
+        key: incidentKey(tenant, poison.payload.incidentId),
+        value: Buffer.from(JSON.stringify(poison)),
+        reason: /could not apply the event: .*Cassandra refused/,
+      },
+    ];
+    const after: IncidentEvent = incidentEvent(tenant, uniqueId('inc-after'), 0);
+    await producer.send({
+      topic: topics.incidentsInbound,
+      acks: -1,
+      messages: [...bad.map(({ key, value }) => ({ key, value })), { key: incidentKey(tenant, after.payload.incidentId), value: JSON.stringify(after) }], // prettier-ignore
+    });
+
+    for (const { name, value, reason } of bad) {
+      const letter = await dlq.waitFor((m) => reason.test(m.headers?.['dlq-reason']?.toString() ?? ''), 60_000);
+      const archiveKey = letter.headers?.['dlq-archive-key']?.toString();
+      assert.ok(archiveKey, `${name}: the dead letter names its S3 archive`);
+      const archived = await s3.send(new GetObjectCommand({ Bucket: config.s3.bucket, Key: archiveKey }));
+      const bytes = Buffer.from(await archived.Body!.transformToByteArray());
+      if (name === 'poison (its activity fails)')
+        assert.equal((JSON.parse(bytes.toString()) as IncidentEvent).id, poison.id, name);
+      else assert.ok(bytes.equals(value), `${name}: the raw bytes are archived`);
+    }
+    await dlq.stop();
+    const applied = await eventually(() => incidents.get(tenant, after.payload.incidentId), 30_000, 'the event after');
+    assert.equal(applied.eventsApplied, 1, 'the stream moved on past every bad event');
+  });
+});
