@@ -32,16 +32,24 @@ export async function activeSparkApps(config: Config): Promise<string[]> {
 }
 
 /**
- * This checkout's worker as a separate process, as it runs in production, so a test can kill it outright.
- * Its output goes to `.stack/logs/<name>.log` for when a test fails.
+ * One of this checkout's processes (workers/worker.ts, workers/bridge.ts) as it runs in production, so a test can
+ * kill it outright. It serves the config's task queue and Kafka group prefix; its output goes to
+ * `.stack/logs/<name>.log` for when a test fails.
  */
-export function spawnWorker(config: Config, name: string): ResultPromise {
+export function spawnApp(
+  entry: 'workers/worker.ts' | 'workers/bridge.ts',
+  config: Config,
+  name: string,
+): ResultPromise {
   const root = fileURLToPath(new URL('../../', import.meta.url));
-  return execa(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], {
+  const log = { file: `${root}.stack/logs/${name}.log`, append: true } as const;
+  return execa(process.execPath, ['--import', 'tsx', entry], {
     cwd: root,
-    env: { METASYNC_TASK_QUEUE: config.temporal.taskQueue },
-    stdout: { file: `${root}.stack/logs/${name}.log`, append: true },
-    stderr: { file: `${root}.stack/logs/${name}.log`, append: true },
+    env: { METASYNC_TASK_QUEUE: config.temporal.taskQueue, METASYNC_KAFKA_GROUP_PREFIX: config.kafka.groupPrefix },
+    stdout: log,
+    stderr: log,
     reject: false,
   });
 }
+
+export const spawnWorker = (config: Config, name: string): ResultPromise => spawnApp('workers/worker.ts', config, name);

@@ -1,0 +1,134 @@
+import type { Client as TemporalClient } from '@temporalio/client';
+import type { Producer } from 'kafkajs';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  connectTemporal,
+  createCassandra,
+  createKafka,
+  createPostgres,
+  createProducer,
+  createS3,
+} from '../../lib/clients.js';
+import type { Config } from '../../lib/config.js';
+import type { IncidentEvent } from '../../lib/contracts.js';
+import { incidentStore } from '../../lib/stores/incidents.js';
+import { topics } from '../../lib/topics.js';
+import { createIncidentBridge } from '../../workers/incidentBridge.js';
+import { eventually, pinGroupToEnd, runWorkers, testConfig, uniqueId } from '../support/harness.js';
+import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../support/incidents.js';
+import { spawnApp, spawnWorker } from '../support/processes.js';
+
+const INCIDENTS = 8;
+const EVENTS_PER_INCIDENT = 40;
+
+const kafka = createKafka(testConfig().kafka, 'incidents-durability-test');
+const s3 = createS3(testConfig().s3);
+const cassandra = createCassandra(testConfig().cassandra);
+const postgres = createPostgres(testConfig().postgres);
+const incidents = incidentStore(cassandra);
+
+/** Each scenario: its own task queue, consumer groups (pinned to the topics' ends) and tenant. */
+async function scenario(name: string) {
+  const config = testConfig({
+    METASYNC_TASK_QUEUE: uniqueId(`metasync-${name}`),
+    METASYNC_KAFKA_GROUP_PREFIX: uniqueId(`test-${name}`),
+  });
+  await pinGroupToEnd(kafka, `${config.kafka.groupPrefix}-incident-bridge`, topics.incidentsInbound);
+  await pinGroupToEnd(kafka, `${config.kafka.groupPrefix}-command-bridge`, topics.commands);
+  const tenant = uniqueId(name).toLowerCase();
+  await tenantWithMonteCarlo(config, postgres, tenant);
+  return { config, tenant };
+}
+
+/** Every incident's events, interleaved across incidents as a real stream would be: n-th event of each, then n+1. */
+function stream(tenant: string): IncidentEvent[] {
+  const ids = Array.from({ length: INCIDENTS }, (_, i) => `${tenant}-incident-${i}`);
+  return Array.from({ length: EVENTS_PER_INCIDENT }, (_, n) => ids.map((id) => incidentEvent(tenant, id, n))).flat();
+}
+
+/** Produces the stream in small batches; `midway` runs (once) when about a third of it is out. */
+async function produceSlowly(producer: Producer, events: IncidentEvent[], midway: () => Promise<void>) {
+  for (let start = 0; start < events.length; start += 16) {
+    if (start >= events.length / 3 && start - 16 < events.length / 3) await midway();
+    await produceIncidentEvents(producer, events.slice(start, start + 16));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Exactly once and in order: each incident counts every distinct event once, and ends on the last one produced. */
+async function assertEveryEventAppliedOnce(tenant: string) {
+  for (let i = 0; i < INCIDENTS; i++) {
+    const id = `${tenant}-incident-${i}`;
+    const record = await eventually(
+      async () => {
+        const found = await incidents.get(tenant, id);
+        return found && found.eventsApplied >= EVENTS_PER_INCIDENT ? found : undefined;
+      },
+      180_000,
+      `all events of ${id}`,
+    );
+    assert.equal(record.eventsApplied, EVENTS_PER_INCIDENT, `${id}: no event applied twice`);
+    assert.equal(record.owner, `owner-${EVENTS_PER_INCIDENT - 1}@example.com`, `${id}: the last event is the last applied`); // prettier-ignore
+  }
+}
+
+describe('incidents under failure', () => {
+  let temporal: TemporalClient;
+  let producer: Producer;
+
+  before(async () => {
+    temporal = await connectTemporal(testConfig().temporal);
+    producer = createProducer(kafka);
+    await producer.connect();
+  });
+
+  after(async () => {
+    await producer?.disconnect();
+    await temporal?.connection.close();
+    await cassandra.shutdown();
+    await postgres.end();
+    s3.destroy();
+  });
+
+  it('a bridge killed mid-stream and restarted applies every incident update exactly once', async () => {
+    const { config, tenant } = await scenario('bridge-kill');
+    const workers = await runWorkers(config);
+    let bridge = spawnApp('workers/bridge.ts', config, `test-bridge-${tenant}`);
+    try {
+      await produceSlowly(producer, stream(tenant), async () => {
+        await eventually(() => incidents.get(tenant, `${tenant}-incident-0`), 60_000, 'the bridge at work');
+        bridge.kill('SIGKILL');
+        await bridge;
+      });
+      bridge = spawnApp('workers/bridge.ts', config, `test-bridge-${tenant}`);
+      await assertEveryEventAppliedOnce(tenant);
+    } finally {
+      bridge.kill('SIGTERM');
+      await bridge;
+      await workers.stop();
+    }
+  });
+
+  it('a worker killed mid-stream and restarted applies every incident update exactly once', async () => {
+    const { config, tenant } = await scenario('worker-kill');
+    const bridge = createIncidentBridge(bridgeDependencies(config), `${config.kafka.groupPrefix}-incident-bridge`);
+    await bridge.start();
+    let worker = spawnWorker(config, `test-worker-${tenant}`);
+    try {
+      await produceSlowly(producer, stream(tenant), async () => {
+        await eventually(() => incidents.get(tenant, `${tenant}-incident-0`), 60_000, 'the worker at work');
+        worker.kill('SIGKILL');
+        await worker;
+        worker = spawnWorker(config, `test-worker-${tenant}`);
+      });
+      await assertEveryEventAppliedOnce(tenant);
+    } finally {
+      worker.kill('SIGTERM');
+      await worker;
+      await bridge.stop();
+    }
+  });
+
+  const bridgeDependencies = (config: Config) => ({ config, kafka, producer, temporal, s3, postgres });
+});
