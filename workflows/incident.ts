@@ -3,7 +3,7 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
-  proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -31,7 +31,9 @@ export interface IncidentSignal {
 export const incidentEventSignal = defineSignal<[IncidentSignal]>('incidentEvent');
 export const incidentQuery = defineQuery<IncidentRecord | null>('incident');
 
-const { loadIncident, saveIncident, deadLetterIncidentEvent } = proxyActivities<Activities>({
+// Local activities: run in the worker that holds the workflow, without a round trip through a task queue each, so
+// an event reaches its assets in the time of a few writes.
+const { loadIncident, saveIncident, deadLetterIncidentEvent } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   // Transient failures (Cassandra restarting) are waited out for about a minute and a half; then the event is
   // dead-lettered rather than holding up the incident's later events for ever.
