@@ -19,7 +19,7 @@ import { lakeWriter } from '../../lib/stores/lake.js';
 import { incidentKey, topics } from '../../lib/topics.js';
 import { incidentWorkflowId } from '../../lib/workflowIds.js';
 import { createIncidentBridge } from '../../workers/incidentBridge.js';
-import type { incidentLifecycle } from '../../workflows/index.js';
+import { incidentEventSignal, incidentLifecycle } from '../../workflows/index.js';
 import type { Bridge } from '../../workers/topicBridge.js';
 import { eventually, pinGroupToEnd, runWorkers, tailTopic, testConfig, uniqueId } from '../support/harness.js';
 import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../support/incidents.js';
@@ -139,6 +139,30 @@ describe('Monte Carlo incidents through Kafka, the bridge and the incident workf
     const landed = await incidents.assetView(tenant, later);
     assert.equal(landed.asset?.assetType, 'table');
     assert.equal(landed.openIncidents[0]?.incidentId, id);
+  });
+
+  it('continues a long-lived incident as new, and ends a quiet one', async () => {
+    const id = uniqueId('inc-long');
+    const workflowId = incidentWorkflowId(tenant, id);
+    const origin = { topic: topics.incidentsInbound, partition: 0, offset: '0' };
+    for (let n = 0; n < 12; n++) {
+      await temporal.workflow.signalWithStart(incidentLifecycle, {
+        workflowId,
+        taskQueue: config.temporal.taskQueue,
+        args: [{ tenant, incidentId: id, quietPeriodMs: 3_000, eventsPerRun: 5 }],
+        signal: incidentEventSignal,
+        signalArgs: [{ event: incidentEvent(tenant, id, n), origin }],
+      });
+    }
+    const record = await temporal.workflow.getHandle<typeof incidentLifecycle>(workflowId).result();
+    assert.equal(record?.status, 'open', 'it ended for quiet, not resolved');
+    assert.equal(record?.eventsApplied, 12);
+    assert.equal(record?.owner, 'owner-11@example.com');
+    let executions = 0;
+    for await (const execution of temporal.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+      executions += execution.status.name === 'CONTINUED_AS_NEW' ? 1 : 0;
+    }
+    assert.ok(executions >= 2, `continued as new every 5 events (${executions} times)`);
   });
 
   it('dead-letters every kind of bad event with its reason and raw bytes, and moves on', async () => {
