@@ -41,13 +41,16 @@ export function createIncidentActivities(deps: {
       const connection = record.monteCarloAccountId
         ? await connectionOfMonteCarloAccount(deps.postgres, tenant, record.monteCarloAccountId)
         : undefined;
-      const rules = connection ? await effectiveRules(deps.postgres, tenant) : undefined;
-      const named = connection && rules ? record.tables.map((table) => qualifiedNameFor(table, connection, rules)) : [];
-      const saved: IncidentRecord = {
+      let saved: IncidentRecord = {
         ...record,
-        qualifiedNames: [...new Set(named)],
-        unmappedTables: connection ? [] : record.tables.map((table) => table.fullTableId),
+        qualifiedNames: [],
+        unmappedTables: record.tables.map((table) => table.fullTableId),
       };
+      if (connection) {
+        const rules = await effectiveRules(deps.postgres, tenant);
+        const named = record.tables.map((table) => qualifiedNameFor(table, connection, rules));
+        saved = { ...record, qualifiedNames: [...new Set(named)], unmappedTables: [] };
+      }
       const tooLong = saved.qualifiedNames.find((name) => Buffer.byteLength(name) > MAX_KEY_BYTES);
       if (tooLong !== undefined) {
         throw ApplicationFailure.nonRetryable(

@@ -12,7 +12,7 @@ import {
 } from '../lib/monteCarlo/index.js';
 import { loadMonteCarloSecret } from '../lib/stores/monteCarlo.js';
 import { tenantExists } from '../lib/stores/tenants.js';
-import { incidentKey, topics } from '../lib/topics.js';
+import { incidentMessage, topics } from '../lib/topics.js';
 import { sendError } from './errors.js';
 import type { ApiDependencies } from './server.js';
 
@@ -111,13 +111,7 @@ export function registerMonteCarloWebhook(app: FastifyInstance, deps: ApiDepende
         producer.send({
           topic: topics.incidentsInbound,
           acks: -1,
-          messages: [
-            {
-              key: incidentKey(tenant, event.payload.incidentId),
-              value: JSON.stringify(event),
-              headers: { tenant, 'event-id': event.id, 'event-type': event.type, version: String(event.version) },
-            },
-          ],
+          messages: [incidentMessage(event)],
         }),
         PRODUCE_DEADLINE_MS,
       );

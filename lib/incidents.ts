@@ -15,7 +15,7 @@ export const REMEMBERED_EVENT_IDS = 200;
 export function applyIncidentEvent(before: IncidentRecord | null, event: IncidentEvent): IncidentRecord {
   const { payload } = event;
   const tables = new Map<string, IncidentTableRef>((before?.tables ?? []).map((table) => [table.fullTableId, table]));
-  for (const table of payload.tables) tables.set(table.fullTableId, { ...tables.get(table.fullTableId), ...table });
+  for (const table of payload.tables) tables.set(table.fullTableId, table);
   const feedback = payload.feedback !== undefined ? payload.feedback : (before?.feedback ?? null);
   const resolved = feedback !== null && MONTE_CARLO_RESOLVING_FEEDBACK.includes(feedback);
   return {

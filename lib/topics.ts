@@ -1,3 +1,6 @@
+import type { Message } from 'kafkajs';
+import type { IncidentEvent } from './contracts.js';
+
 /** Kafka topic names. Their partition counts live in stack/kafka/topics.txt, which creates them. */
 export const topics = {
   commands: 'metasync.commands',
@@ -8,3 +11,10 @@ export const topics = {
 
 /** Events of one incident share a key, hence a partition, hence their order. */
 export const incidentKey = (tenant: string, incidentId: string): string => `${tenant}/${incidentId}`;
+
+/** An incident event as it travels on the inbound topic: the key the bridge checks it against, and its headers. */
+export const incidentMessage = (event: IncidentEvent): Message => ({
+  key: incidentKey(event.tenant, event.payload.incidentId),
+  value: JSON.stringify(event),
+  headers: { tenant: event.tenant, 'event-id': event.id, 'event-type': event.type, version: String(event.version) },
+});

@@ -150,6 +150,21 @@ export function parseRulesOverride(value: unknown): RulesOverride {
 
 const defaultRulesFile = new URL('../../mappings/default.json', import.meta.url);
 
+let defaultRules: RuleSet | undefined;
+
+/**
+ * The rules that ship with the project. Read and validated once per process: every incident event and every
+ * container bucket asks for them. Frozen, because every caller shares the one copy.
+ */
 export function loadDefaultRules(): RuleSet {
-  return parseRules(JSON.parse(readFileSync(defaultRulesFile, 'utf8')));
+  defaultRules ??= deepFreeze(parseRules(JSON.parse(readFileSync(defaultRulesFile, 'utf8'))));
+  return defaultRules;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.values(value).forEach(deepFreeze);
+    Object.freeze(value);
+  }
+  return value;
 }

@@ -5,7 +5,7 @@ import { IncidentEvent, type IncidentEventPayload } from '../../lib/contracts.js
 import { mapMonteCarloAccount } from '../../lib/stores/monteCarlo.js';
 import { saveConnection } from '../../lib/stores/connections.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
-import { incidentKey, topics } from '../../lib/topics.js';
+import { incidentMessage, topics } from '../../lib/topics.js';
 
 export const MONTE_CARLO_ACCOUNT = '9a59c6f1-0e3b-4a55-9d0c-2f6a8e4b1c77';
 
@@ -51,9 +51,6 @@ export async function produceIncidentEvents(producer: Producer, events: Incident
   await producer.send({
     topic: topics.incidentsInbound,
     acks: -1,
-    messages: events.map((event) => ({
-      key: incidentKey(event.tenant, event.payload.incidentId),
-      value: JSON.stringify(event),
-    })),
+    messages: events.map(incidentMessage),
   });
 }
