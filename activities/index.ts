@@ -1,23 +1,28 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type cassandra from 'cassandra-driver';
-import type { Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import type pg from 'pg';
 import type { Config } from '../lib/config.js';
+import { outboundPublisher } from '../lib/outbound.js';
 import { objectStore } from '../lib/s3Objects.js';
+import { annotationStore } from '../lib/stores/annotations.js';
 import { incidentStore } from '../lib/stores/incidents.js';
 import { lakeWriter } from '../lib/stores/lake.js';
+import { lineageStore } from '../lib/stores/lineage.js';
 import { topics } from '../lib/topics.js';
 import { createContainerActivities } from './containers.js';
 import { createExtractActivities } from './extract.js';
 import { createIncidentActivities } from './incidents.js';
 import { createKafkaActivities } from './kafka.js';
 import { createPostgresActivities } from './postgres.js';
+import { createPropagationActivities } from './propagation.js';
 import { createS3Activities } from './s3.js';
 import { createSparkActivities } from './spark.js';
 
 export interface ActivityDependencies {
   config: Config;
   s3: S3Client;
+  kafka: Kafka;
   producer: Producer;
   postgres: pg.Pool;
   cassandra: cassandra.Client;
@@ -39,7 +44,14 @@ export function createActivities(deps: ActivityDependencies) {
       lake,
       s3ForSources: { s3: deps.s3, bucket: config.s3.bucket },
     }),
-    ...createContainerActivities({ store, lake }),
+    ...createPropagationActivities({
+      postgres: deps.postgres,
+      cassandra: deps.cassandra,
+      annotations: annotationStore(deps.cassandra),
+      lineage: lineageStore(deps.cassandra),
+      outbound: outboundPublisher(deps.kafka, deps.producer),
+    }),
+    ...createContainerActivities({ store, lake, lineage: lineageStore(deps.cassandra) }),
     ...createIncidentActivities({
       postgres: deps.postgres,
       incidents: incidentStore(deps.cassandra),

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { TenantId } from '../lib/contracts.js';
 import { tenantExists } from '../lib/stores/tenants.js';
+import type { Authenticate } from './auth.js';
 import { sendError } from './errors.js';
 import type { ApiDependencies } from './server.js';
 
@@ -18,8 +19,9 @@ const TenantParams = z.object({ tenant: z.string() });
 const Params = TenantParams.extend({ qualifiedName: QualifiedName });
 const Query = z.object({ name: QualifiedName });
 
-// Authentication is issue 6's job (API keys): until then these routes trust whoever can reach the API.
-export function registerAssetRoutes(app: FastifyInstance, deps: ApiDependencies): void {
+export function registerAssetRoutes(app: FastifyInstance, deps: ApiDependencies, auth: Authenticate): void {
+  const preHandler = auth('read');
+
   async function answer(reply: FastifyReply, tenantText: string, qualifiedName: string) {
     const tenant = TenantId.safeParse(tenantText);
     if (!tenant.success || !(await tenantExists(deps.postgres, tenant.data))) {
@@ -29,7 +31,7 @@ export function registerAssetRoutes(app: FastifyInstance, deps: ApiDependencies)
   }
 
   // Qualified names hold '/' and ':', so the name is one path segment encoded with encodeURIComponent...
-  app.get('/v1/tenants/:tenant/assets/:qualifiedName', async (request, reply) => {
+  app.get('/v1/tenants/:tenant/assets/:qualifiedName', { preHandler }, async (request, reply) => {
     const params = Params.safeParse(request.params);
     if (!params.success) {
       return sendError(
@@ -42,7 +44,7 @@ export function registerAssetRoutes(app: FastifyInstance, deps: ApiDependencies)
   });
 
   // ...or, where encoding a whole name into one segment is awkward (curl, proxies that decode %2F), a query string.
-  app.get('/v1/tenants/:tenant/assets', async (request, reply) => {
+  app.get('/v1/tenants/:tenant/assets', { preHandler }, async (request, reply) => {
     const params = TenantParams.parse(request.params); // the router always fills it
     const query = Query.safeParse(request.query);
     if (!query.success) {

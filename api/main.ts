@@ -13,7 +13,7 @@ await producer.connect();
 const cassandra = createCassandra(config.cassandra);
 await cassandra.connect();
 const s3 = createS3(config.s3);
-const app = buildApi({ config, postgres, producer, s3, incidents: incidentStore(cassandra) });
+const app = buildApi({ config, postgres, producer, s3, incidents: incidentStore(cassandra), cassandra });
 const url = await app.listen({ host: config.api.host, port: config.api.port });
 log.info('api listening', { url });
 

@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import type cassandra from 'cassandra-driver';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
@@ -6,7 +7,10 @@ import type pg from 'pg';
 import type { Config } from '../lib/config.js';
 import { log } from '../lib/log.js';
 import type { IncidentStore } from '../lib/stores/incidents.js';
+import { registerAnnotationRoutes } from './annotations.js';
+import { registerLineageRoutes } from './lineage.js';
 import { registerAssetRoutes } from './assets.js';
+import { authenticate } from './auth.js';
 import { errorAnswer, sendError } from './errors.js';
 import { registerMonteCarloWebhook } from './monteCarloWebhook.js';
 
@@ -16,6 +20,8 @@ export interface ApiDependencies {
   producer: Producer;
   s3: S3Client;
   incidents: IncidentStore;
+  /** The metadata lake, for annotations and lineage. */
+  cassandra: cassandra.Client;
 }
 
 /** Qualified names travel as one URL segment; find-my-way's default (100 characters) would 404 deep names. */
@@ -43,13 +49,18 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     sendError(
       reply,
       404,
-      `no route ${request.method} ${request.url.split('?')[0]}: the API serves POST /v1/tenants/:tenant/webhooks/monte-carlo, GET /v1/tenants/:tenant/assets/:qualifiedName (or ?name=) and GET /healthz`,
+      `no route ${request.method} ${request.url.split('?')[0]}: the API serves POST /v1/tenants/:tenant/webhooks/monte-carlo, GET /v1/tenants/:tenant/assets/:qualifiedName (or ?name=), POST and GET /v1/tenants/:tenant/annotations, POST (OpenLineage) and GET /v1/tenants/:tenant/lineage and GET /healthz`,
     ),
   );
 
+  app.decorateRequest('apiKey', null);
+  const auth = authenticate(deps);
+
   app.get('/healthz', () => ({ status: 'ok' }));
-  registerMonteCarloWebhook(app, deps);
-  registerAssetRoutes(app, deps);
+  registerMonteCarloWebhook(app, deps); // authenticated by Monte Carlo's signature, not by an API key
+  registerAssetRoutes(app, deps, auth);
+  registerAnnotationRoutes(app, deps, auth);
+  registerLineageRoutes(app, deps, auth);
   return app;
 }
 

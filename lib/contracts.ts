@@ -60,17 +60,14 @@ export const SkeletonCompletedPayload = z.object({
 });
 export type SkeletonCompletedPayload = z.infer<typeof SkeletonCompletedPayload>;
 
-/** Commands accepted on the commands topic, by type. */
-export const Command = z.discriminatedUnion('type', [SkeletonRequested]);
-export type Command = z.infer<typeof Command>;
-
 // Estate ingestion (80-20): extractors emit raw records; the mapping rules turn them into assets.
 
 /** Source systems an extractor reads; each has its own field mappings and type aliases in the rule set. */
 export const SourceType = z.enum(['postgres', 'mysql', 'ndjson']);
 export type SourceType = z.infer<typeof SourceType>;
 
-export const RawKind = z.enum([
+/** What becomes an asset: every raw kind but `lineage`. */
+export const EstateAssetType = z.enum([
   'database',
   'schema',
   'table',
@@ -80,7 +77,19 @@ export const RawKind = z.enum([
   'dashboard',
   'foreign_key',
 ]);
+export type EstateAssetType = z.infer<typeof EstateAssetType>;
+
+/**
+ * A `lineage` record states that data flows into the relation at its path (a view or materialized view) from the
+ * relation its attributes name: `upstream_schema` (when paths have a schema level), `upstream_table`, optionally
+ * `upstream_database`, and `downstream_type`. `columns` and `upstream_columns` are JSON arrays of names, pair by
+ * pair (view column, the column it copies). It becomes lineage edges (lib/lineage/catalog.ts), never an asset.
+ */
+export const RawKind = z.enum([...EstateAssetType.options, 'lineage']);
 export type RawKind = z.infer<typeof RawKind>;
+
+export const isEstateAssetType = (kind: string): kind is EstateAssetType =>
+  (EstateAssetType.options as readonly string[]).includes(kind);
 
 /**
  * One catalog entry as the source describes it. `path` holds the names exactly as the source spells them,
@@ -93,10 +102,6 @@ export const RawRecord = z.object({
   attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
 });
 export type RawRecord = z.infer<typeof RawRecord>;
-
-/** Every raw kind becomes an asset of the same type. */
-export const EstateAssetType = RawKind;
-export type EstateAssetType = z.infer<typeof EstateAssetType>;
 
 /** An asset of the unified model, as the mapping rules produce it (in TypeScript and in the Spark job alike). */
 export const EstateAsset = z.object({
@@ -442,3 +447,380 @@ export const AssetView = z.object({
   recentIncidents: z.array(AssetIncident),
 });
 export type AssetView = z.infer<typeof AssetView>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Lineage, annotations and their propagation (issue 5). An edge says data flows from `upstream` to `downstream`;
+// an annotation (classification, tag, owner, description) set on an asset flows along those edges, each copy
+// attributed to the asset it was set on and the path it took.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Qualified names go into Cassandra keys and Kafka keys: bounded, and never empty. */
+export const QualifiedName = z.string().min(1).max(2048);
+
+export const LineageLevel = z.enum(['table', 'column']);
+export type LineageLevel = z.infer<typeof LineageLevel>;
+
+/** Who says an edge exists. `manual` edges (and manual non-propagating marks) come from users. */
+export const LineageKind = z.enum(['foreign_key', 'view', 'openlineage', 'dbt', 'manual']);
+export type LineageKind = z.infer<typeof LineageKind>;
+
+export const LineageEdge = z.object({
+  upstream: QualifiedName,
+  downstream: QualifiedName,
+  level: LineageLevel,
+  kind: LineageKind,
+  /**
+   * The assertion's owner, so a source re-stating its lineage replaces only its own edges: `catalog:<connection>`,
+   * `openlineage:<job namespace>/<job name>`, `dbt:<project>`, `manual`.
+   */
+  origin: z.string().min(1).max(512),
+  /** False stops propagation along this edge; a manual false overrides every other origin's true. */
+  propagates: z.boolean(),
+  /** How the downstream derives from the upstream, when the source says (a column lineage transformation, an FK). */
+  transformation: z.string().max(4096).nullable(),
+  /** The downstream's asset type when known, so propagation can stop at types without reading each asset. */
+  downstreamType: z.string().max(64).nullable(),
+});
+export type LineageEdge = z.infer<typeof LineageEdge>;
+
+/** What can be annotated, and what propagates by default (lib/propagation/policy.ts has the rules). */
+export const AnnotationAttribute = z.enum(['classification', 'tag', 'owner', 'description']);
+export type AnnotationAttribute = z.infer<typeof AnnotationAttribute>;
+
+/** PII and GDPR are the classifications enforcement acts on; any other label is a custom classification. */
+export const ClassificationLabel = z
+  .string()
+  .regex(
+    /^[A-Za-z][A-Za-z0-9_.:-]{0,63}$/,
+    'a classification or tag is a letter then up to 63 letters, digits, _ . : -',
+  );
+
+export const AnnotationValue = z.string().min(1).max(4096);
+
+/** One change a user asks for on one asset. */
+export const AnnotationChange = z
+  .object({
+    qualifiedName: QualifiedName,
+    op: z.enum(['add', 'remove']),
+    attribute: AnnotationAttribute,
+    value: AnnotationValue,
+    /** Who asked (an API key's name, a user, a producer), kept with the change. */
+    actor: z.string().min(1).max(200),
+  })
+  .superRefine((change, context) => {
+    if (change.attribute !== 'classification' && change.attribute !== 'tag') return;
+    const label = ClassificationLabel.safeParse(change.value);
+    if (!label.success) context.addIssue({ code: 'custom', path: ['value'], message: label.error.issues[0]!.message });
+  });
+export type AnnotationChange = z.infer<typeof AnnotationChange>;
+
+/** `asset.annotation-requested` on the commands topic: the Kafka way to annotate an asset. */
+export const AnnotationRequested = EventEnvelope.extend({
+  type: z.literal('asset.annotation-requested'),
+  version: z.literal(1),
+  payload: AnnotationChange,
+});
+export type AnnotationRequested = z.infer<typeof AnnotationRequested>;
+
+/** Commands accepted on the commands topic, by type. */
+export const Command = z.discriminatedUnion('type', [SkeletonRequested, AnnotationRequested]);
+export type Command = z.infer<typeof Command>;
+
+/** Where a copy of an annotation came from: the asset it was set on, and the lineage path from there. */
+export const Attribution = z.object({
+  source: QualifiedName,
+  /** From the source to this asset, both included; [source] for the source itself. */
+  path: z.array(QualifiedName),
+  depth: z.number().int().nonnegative(),
+});
+export type Attribution = z.infer<typeof Attribution>;
+
+/** An annotation as an asset holds it: one value, with every attribution that currently gives it. */
+export const EffectiveAnnotation = z.object({
+  attribute: AnnotationAttribute,
+  value: AnnotationValue,
+  attributions: z.array(Attribution),
+});
+export type EffectiveAnnotation = z.infer<typeof EffectiveAnnotation>;
+
+/**
+ * `asset.annotation-changed` on the tenant's outbound topic (metasync.outbound.<tenant>), keyed by qualified name:
+ * an asset gained a value it did not have, or lost its last attribution of one. Copies that change nothing an
+ * outside tool can see (a second source giving a value already held) are not published.
+ */
+export const AnnotationChangedPayload = z.object({
+  qualifiedName: QualifiedName,
+  /** Null when the asset is not in the catalog (yet): lineage named it before ingestion did. */
+  assetType: z.string().nullable(),
+  attribute: AnnotationAttribute,
+  value: AnnotationValue,
+  change: z.enum(['added', 'removed']),
+  /** The copy that made the change: for `removed`, the last one that went. */
+  attribution: Attribution,
+  /** Orders the changes of one asset: strictly increasing per asset (a microsecond logical clock). */
+  sequence: z.number().int().positive(),
+  /** The request that caused it, the same on every asset it reached. */
+  changeId: z.string().min(1).max(200),
+});
+export type AnnotationChangedPayload = z.infer<typeof AnnotationChangedPayload>;
+
+export const AnnotationChanged = EventEnvelope.extend({
+  type: z.literal('asset.annotation-changed'),
+  version: z.literal(1),
+  payload: AnnotationChangedPayload,
+});
+export type AnnotationChanged = z.infer<typeof AnnotationChanged>;
+
+/**
+ * How annotations propagate, as data (policies/propagation.json, overridable per tenant). The first rule matching
+ * an annotation's attribute and value decides; what a rule leaves out comes from the policy's defaults.
+ */
+export const PropagationRule = z.object({
+  attribute: AnnotationAttribute,
+  /** Values the rule is for (e.g. ["GDPR"]); absent for every value of the attribute. */
+  values: z.array(AnnotationValue).optional(),
+  propagate: z.boolean(),
+  maxDepth: z.number().int().min(1).max(100_000).optional(),
+  /** Lineage levels the value travels along; column classifications go column to column. */
+  levels: z.array(LineageLevel).optional(),
+  /** Assets of these types receive the value but pass it no further (a dashboard is an end). */
+  stopAtAssetTypes: z.array(z.string()).optional(),
+  /** Assets of these types neither receive nor pass the value. */
+  excludeAssetTypes: z.array(z.string()).optional(),
+});
+export type PropagationRule = z.infer<typeof PropagationRule>;
+
+export const PropagationPolicy = z.object({
+  version: z.literal(1),
+  defaults: z.object({
+    maxDepth: z.number().int().min(1).max(100_000),
+    levels: z.array(LineageLevel),
+    stopAtAssetTypes: z.array(z.string()),
+    excludeAssetTypes: z.array(z.string()),
+    /** A change reaching more assets than this stops there and says so, rather than running away. */
+    maxAssetsPerChange: z.number().int().min(1),
+  }),
+  rules: z.array(PropagationRule),
+});
+export type PropagationPolicy = z.infer<typeof PropagationPolicy>;
+
+/** What one rule of a policy resolves to for one value. */
+export const ResolvedPropagation = PropagationPolicy.shape.defaults.extend({ propagate: z.boolean() });
+export type ResolvedPropagation = z.infer<typeof ResolvedPropagation>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Subscriptions (issue 5): what an outside tool receives from a tenant's outbound topic, kept as data in PostgreSQL
+// (`subscriptions`). Each one filters the annotation changes, reshapes them and hands them to a sink
+// (lib/subscriptions/). workers/subscribers.ts runs them.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Subscription ids go into Kafka consumer group ids. */
+export const SubscriptionId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a subscription id is 1-63 lowercase letters, digits, - or _');
+
+/** Each list left out lets everything through; each list given keeps only the changes it names. */
+export const SubscriptionFilter = z.strictObject({
+  attributes: z.array(AnnotationAttribute).min(1).optional(),
+  /** Exact values, e.g. ['PII', 'GDPR']. */
+  values: z.array(AnnotationValue).min(1).optional(),
+  /** An asset whose type is not known yet (assetType null) matches no list. */
+  assetTypes: z.array(z.string().min(1).max(64)).min(1).optional(),
+  changes: z.array(AnnotationChangedPayload.shape.change).min(1).optional(),
+});
+export type SubscriptionFilter = z.infer<typeof SubscriptionFilter>;
+
+const UNSAFE_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
+/** A dotted path into the event, e.g. `payload.attribution.source`. */
+export const FieldPath = z
+  .string()
+  .max(256)
+  .regex(/^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$/, 'a field path is dotted names, e.g. payload.value')
+  .refine((path) => !path.split('.').some((segment) => UNSAFE_SEGMENTS.has(segment)), {
+    message: 'a field path never goes through __proto__, constructor or prototype',
+  });
+
+/** Applied in this order: pick (or keep the whole event), then rename, then add. */
+export const SubscriptionReshape = z.strictObject({
+  /** The fields kept, at the same paths; without it the whole event is kept. */
+  pick: z.array(FieldPath).min(1).optional(),
+  /** From path to path, e.g. {"payload.qualifiedName": "asset"}. */
+  rename: z.record(FieldPath, FieldPath).optional(),
+  /** Constant fields, e.g. {"producer": "metasync"}. */
+  add: z.record(FieldPath, z.json()).optional(),
+});
+export type SubscriptionReshape = z.infer<typeof SubscriptionReshape>;
+
+export const KafkaSinkSpec = z.strictObject({
+  type: z.literal('kafka'),
+  topic: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic is 1-249 letters, digits, . _ or -')
+    .refine((topic) => !topic.startsWith('metasync.'), {
+      message: "a sink topic is outside metasync.*: those are MetaSync's own (the outbound topic would feed itself)",
+    }),
+});
+
+/** Restricted roles lose SELECT on what carries one of `classifications` in the connection's database. */
+export const PostgresEnforcementSinkSpec = z.strictObject({
+  type: z.literal('postgres-enforcement'),
+  connectionId: IngestInput.shape.connectionId,
+  restrictedRoles: z.array(z.string().min(1).max(63)).min(1),
+  classifications: z.array(ClassificationLabel).min(1).default(['PII', 'GDPR']),
+});
+
+export const SinkSpec = z.discriminatedUnion('type', [KafkaSinkSpec, PostgresEnforcementSinkSpec]);
+export type SinkSpec = z.infer<typeof SinkSpec>;
+
+export const Subscription = z
+  .strictObject({
+    description: z.string().max(1000).optional(),
+    filter: SubscriptionFilter.default({}),
+    reshape: SubscriptionReshape.default({}),
+    sink: SinkSpec,
+  })
+  .refine((spec) => spec.sink.type === 'kafka' || Object.keys(spec.reshape).length === 0, {
+    path: ['reshape'],
+    message: 'the postgres-enforcement sink acts on the change itself: reshape is for the kafka sink',
+  });
+export type Subscription = z.infer<typeof Subscription>;
+export type SubscriptionInput = z.input<typeof Subscription>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// OpenLineage run events (spec 2-0-2, https://openlineage.io/spec/2-0-2/OpenLineage.json, and the columnLineage
+// dataset facet), as an OpenLineage HTTP transport posts them and as they travel on metasync.lineage.inbound.
+// Objects are loose: facets MetaSync does not read pass whatever they hold, as do fields added by later versions.
+// What it relies on is checked: the event's type and time, the run id, job and dataset names, column lineage.
+// ---------------------------------------------------------------------------------------------------------------
+
+const OpenLineageName = z.string().min(1).max(1024);
+/** A facet is an object; its _producer and _schemaURL are not relied on, so a facet without them is not refused. */
+const OpenLineageFacets = z.record(z.string(), z.looseObject({}));
+
+export const OpenLineageEventType = z.enum(['START', 'RUNNING', 'COMPLETE', 'ABORT', 'FAIL', 'OTHER']);
+export type OpenLineageEventType = z.infer<typeof OpenLineageEventType>;
+
+/** One input field an output field is derived from; `transformations` say how (DIRECT copies, INDIRECT filters...). */
+export const OpenLineageInputField = z.looseObject({
+  namespace: OpenLineageName,
+  name: OpenLineageName,
+  field: OpenLineageName,
+  transformations: z
+    .array(
+      z.looseObject({
+        type: z.enum(['DIRECT', 'INDIRECT']),
+        subtype: z.string().max(200).optional(),
+        description: z.string().max(4096).optional(),
+        masking: z.boolean().optional(),
+      }),
+    )
+    .optional(),
+});
+export type OpenLineageInputField = z.infer<typeof OpenLineageInputField>;
+
+/** The columnLineage dataset facet: each output field with the input fields it comes from. */
+export const OpenLineageColumnLineageFacet = z.looseObject({
+  fields: z.record(
+    OpenLineageName,
+    z.looseObject({
+      inputFields: z.array(OpenLineageInputField).max(10_000),
+      /** Deprecated by `transformations`, still sent by older producers. */
+      transformationDescription: z.string().max(4096).optional(),
+      transformationType: z.string().max(200).optional(),
+    }),
+  ),
+});
+export type OpenLineageColumnLineageFacet = z.infer<typeof OpenLineageColumnLineageFacet>;
+
+export const OpenLineageDataset = z.looseObject({
+  namespace: OpenLineageName,
+  name: OpenLineageName,
+  facets: z.object({ columnLineage: OpenLineageColumnLineageFacet.optional() }).catchall(z.looseObject({})).optional(),
+});
+export type OpenLineageDataset = z.infer<typeof OpenLineageDataset>;
+
+export const OpenLineageRunEvent = z.looseObject({
+  eventTime: z.iso.datetime({ offset: true, message: 'eventTime is an ISO 8601 date-time with its offset' }),
+  producer: z.url(),
+  schemaURL: z.url(),
+  /** Optional in the spec; an event without one asserts nothing (lib/lineage/openLineage.ts). */
+  eventType: OpenLineageEventType.optional(),
+  run: z.looseObject({
+    runId: z.guid({ message: 'runId is a UUID' }),
+    facets: OpenLineageFacets.optional(),
+  }),
+  job: z.looseObject({ namespace: OpenLineageName, name: OpenLineageName, facets: OpenLineageFacets.optional() }),
+  inputs: z
+    .array(OpenLineageDataset.extend({ inputFacets: OpenLineageFacets.optional() }))
+    .max(10_000)
+    .optional(),
+  outputs: z
+    .array(OpenLineageDataset.extend({ outputFacets: OpenLineageFacets.optional() }))
+    .max(10_000)
+    .optional(),
+});
+export type OpenLineageRunEvent = z.infer<typeof OpenLineageRunEvent>;
+
+/** On metasync.lineage.inbound, keyed `<tenant>/<job namespace>/<job name>` (lib/topics.ts). */
+export const OpenLineageReceived = EventEnvelope.extend({
+  type: z.literal('lineage.openlineage'),
+  version: z.literal(1),
+  payload: OpenLineageRunEvent,
+});
+export type OpenLineageReceived = z.infer<typeof OpenLineageReceived>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// dbt artifacts (https://schemas.getdbt.com/dbt/manifest/v12.json, catalog/v1.json): only the parts MetaSync reads,
+// loose, so the many other fields (and those of other artifact versions) pass untouched.
+// ---------------------------------------------------------------------------------------------------------------
+
+const DbtName = z.string().min(1).max(1024);
+
+export const DbtManifestNode = z.looseObject({
+  unique_id: DbtName,
+  resource_type: z.string(),
+  name: DbtName,
+  database: z.string().nullish(),
+  schema: DbtName,
+  alias: z.string().nullish(),
+  config: z.looseObject({ materialized: z.string().nullish() }).nullish(),
+  depends_on: z.looseObject({ nodes: z.array(DbtName).default([]) }).nullish(),
+});
+export type DbtManifestNode = z.infer<typeof DbtManifestNode>;
+
+export const DbtManifestSource = z.looseObject({
+  unique_id: DbtName,
+  resource_type: z.literal('source'),
+  name: DbtName,
+  database: z.string().nullish(),
+  schema: DbtName,
+  identifier: z.string().nullish(),
+});
+export type DbtManifestSource = z.infer<typeof DbtManifestSource>;
+
+export const DbtManifest = z.looseObject({
+  metadata: z.looseObject({
+    dbt_schema_version: z.string().optional(),
+    project_name: z.string().min(1).nullish(),
+    project_id: z.string().min(1).nullish(),
+  }),
+  nodes: z.record(z.string(), DbtManifestNode),
+  sources: z.record(z.string(), DbtManifestSource).default({}),
+});
+export type DbtManifest = z.infer<typeof DbtManifest>;
+
+/** A relation of catalog.json (`dbt docs generate`): what the database says it holds. */
+export const DbtCatalogTable = z.looseObject({
+  metadata: z.looseObject({ database: z.string().nullish(), schema: DbtName, name: DbtName }),
+  columns: z.record(
+    z.string(),
+    z.looseObject({ name: DbtName, type: z.string(), index: z.number().int(), comment: z.string().nullish() }),
+  ),
+});
+export type DbtCatalogTable = z.infer<typeof DbtCatalogTable>;
+
+export const DbtCatalog = z.looseObject({
+  nodes: z.record(z.string(), DbtCatalogTable).default({}),
+  sources: z.record(z.string(), DbtCatalogTable).default({}),
+});
+export type DbtCatalog = z.infer<typeof DbtCatalog>;

@@ -22,7 +22,11 @@ from urllib.parse import quote
 Json = Any
 Scalar = Union[str, int, float, bool, None]
 
-RAW_KINDS = ("database", "schema", "table", "view", "materialized_view", "column", "dashboard", "foreign_key")
+# "lineage" records are edges, never assets: no rule set has paths for them, so mapping refuses them as it does in
+# TypeScript (and phaseOf keeps them out of the columns phase anyway).
+RAW_KINDS = (
+    "database", "schema", "table", "view", "materialized_view", "column", "dashboard", "foreign_key", "lineage"
+)
 UNMAPPED_TYPE_TAG = "type:unmapped"
 INT32_MIN, INT32_MAX = -2_147_483_648, 2_147_483_647
 # Deep enough for any real nesting, and a stop for a rule whose element group captures the whole text.

@@ -1,6 +1,6 @@
 # What stack/ manages, in start order (down goes in reverse). Sourced by up.sh, down.sh and status.sh.
 SERVICES=(postgres mariadb temporal kafka cassandra s3 spark) # the real services: `npm run stack:up`
-APPS=(worker bridge api)                              # MetaSync's own processes: `npm start` restarts them
+APPS=(worker bridge api subscribers)                  # MetaSync's own processes: `npm start` restarts them
 for svc in "${SERVICES[@]}" "${APPS[@]}"; do
   # shellcheck source=/dev/null
   source "$STACK_DIR/services/$svc.sh"

@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 import { z } from 'zod';
 import {
+  AnnotationChanged,
+  AnnotationRequested,
   EventEnvelope,
   IncidentEvent,
   MonteCarloAlertUpdateWebhook,
@@ -24,6 +26,8 @@ const published = {
   'incident-event': IncidentEvent,
   'monte-carlo-incident-webhook': MonteCarloIncidentWebhook,
   'monte-carlo-alert-update-webhook': MonteCarloAlertUpdateWebhook,
+  'annotation-requested': AnnotationRequested,
+  'annotation-changed': AnnotationChanged,
 };
 
 /** File name (without .json) -> JSON Schema, as a consumer validates input (so unknown keys are not forbidden). */

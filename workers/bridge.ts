@@ -1,9 +1,17 @@
-import { connectTemporal, createKafka, createPostgres, createProducer, createS3 } from '../lib/clients.js';
+import {
+  connectTemporal,
+  createCassandra,
+  createKafka,
+  createPostgres,
+  createProducer,
+  createS3,
+} from '../lib/clients.js';
 import { loadConfigOrExit } from '../lib/config.js';
 import { log } from '../lib/log.js';
 import { startTelemetry } from '../lib/telemetry.js';
 import { createCommandBridge } from './commandBridge.js';
 import { createIncidentBridge } from './incidentBridge.js';
+import { createLineageBridge } from './lineageBridge.js';
 
 const telemetry = startTelemetry('metasync-bridge');
 const config = loadConfigOrExit();
@@ -12,8 +20,14 @@ const producer = createProducer(kafka);
 await producer.connect();
 const temporal = await connectTemporal(config.temporal);
 const postgres = createPostgres(config.postgres);
+const cassandra = createCassandra(config.cassandra);
+await cassandra.connect();
 const deps = { config, kafka, producer, temporal, s3: createS3(config.s3) };
-const bridges = [createCommandBridge(deps), createIncidentBridge({ ...deps, postgres })];
+const bridges = [
+  createCommandBridge(deps),
+  createIncidentBridge({ ...deps, postgres }),
+  createLineageBridge({ ...deps, postgres, cassandra }),
+];
 await Promise.all(bridges.map((bridge) => bridge.start()));
 log.info('bridge consuming', { brokers: config.kafka.brokers, groups: bridges.map((bridge) => bridge.groupId) });
 
@@ -22,6 +36,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void (async () => {
       await Promise.all(bridges.map((bridge) => bridge.stop()));
       await postgres.end();
+      await cassandra.shutdown();
       await producer.disconnect();
       await temporal.connection.close();
       await telemetry.shutdown();

@@ -1,4 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { requestAnnotation } from '../lib/annotate.js';
 import { decodeCommand } from '../lib/commands.js';
 import { runSearchAttributes } from '../lib/searchAttributes.js';
 import { topics } from '../lib/topics.js';
@@ -6,7 +7,7 @@ import { skeletonWorkflowId } from '../lib/workflowIds.js';
 import { skeletonRequested, skeletonRun } from '../workflows/index.js';
 import { createTopicBridge, type Bridge, type BridgeDependencies } from './topicBridge.js';
 
-/** Commands start or signal one workflow each; a replayed command signals the run it already started. */
+/** Commands start or signal one workflow each; a replayed command signals the run it already started (or is ignored). */
 export function createCommandBridge(
   deps: BridgeDependencies,
   groupId = `${deps.config.kafka.groupPrefix}-command-bridge`,
@@ -17,6 +18,11 @@ export function createCommandBridge(
     groupId,
     decode: ({ key, value }) => decodeCommand(key, value, config.kafka.maxMessageBytes),
     async deliver(command) {
+      if (command.type === 'asset.annotation-requested') {
+        // Signals are deduplicated by change id in the workflow, so a replayed command changes nothing.
+        await requestAnnotation(temporal, config.temporal, command.tenant, command.payload, command.id);
+        return;
+      }
       const { tenant, payload } = command;
       try {
         await temporal.workflow.signalWithStart(skeletonRun, {

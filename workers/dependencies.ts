@@ -6,7 +6,8 @@ import type { Config } from '../lib/config.js';
 export async function createActivityDependencies(
   config: Config,
 ): Promise<ActivityDependencies & { close(): Promise<void> }> {
-  const producer = createProducer(createKafka(config.kafka, 'worker'));
+  const kafka = createKafka(config.kafka, 'worker');
+  const producer = createProducer(kafka);
   await producer.connect();
   const postgres = createPostgres(config.postgres);
   const s3 = createS3(config.s3);
@@ -14,6 +15,7 @@ export async function createActivityDependencies(
   await cassandra.connect();
   return {
     config,
+    kafka,
     producer,
     postgres,
     s3,

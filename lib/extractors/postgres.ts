@@ -11,6 +11,7 @@ import type { PostgresConnection } from './sourceConnection.js';
  *
  * The catalog lists every object whatever the user's privileges: a table the user cannot SELECT is listed too.
  * Paths are [database, schema, table, column]; constraint records use the constraint name as the last element.
+ * Lineage records (one per view and relation it reads) have the view's path.
  */
 
 const BATCH_ROWS = 5_000;
@@ -77,6 +78,47 @@ JOIN pg_namespace rn ON rn.oid = rc.relnamespace
 WHERE con.contype = 'f' AND con.conparentid = 0 AND ${IN_SCOPE}
 ORDER BY n.nspname, c.relname, con.conname`;
 
+/**
+ * What each view and materialized view reads, one row per (view, relation read). The view's rewrite rule depends
+ * (pg_depend) on every relation its query reads. Its query tree (ev_action) marks each output column that is a
+ * plain column reference with its origin (resorigtbl, resorigcol); an expression has none. Subqueries have target
+ * lists of their own, so only entries whose number and name are the view's own column's count.
+ */
+const VIEW_LINEAGE_SQL = String.raw`
+WITH views AS (
+  SELECT c.oid, n.nspname, c.relname, c.relkind, r.oid AS rule, r.ev_action::text AS action
+  FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_rewrite r ON r.ev_class = c.oid AND r.rulename = '_RETURN'
+  WHERE c.relkind IN ('v', 'm') AND ${IN_SCOPE}
+),
+origins AS (
+  SELECT DISTINCT v.oid AS view, va.attnum, va.attname::text AS column, ua.attrelid AS upstream,
+         ua.attname::text AS upstream_column
+  FROM views v
+  CROSS JOIN LATERAL regexp_matches(v.action,
+    ':resno (\d+) :resname ((?:\\.|[^\s\\])+) :ressortgroupref \d+ :resorigtbl (\d+) :resorigcol (\d+)', 'g') m(t)
+  JOIN pg_attribute va ON va.attrelid = v.oid AND va.attnum = m.t[1]::int2 AND NOT va.attisdropped
+  JOIN pg_attribute ua ON ua.attrelid = m.t[3]::oid AND ua.attnum = m.t[4]::int2 AND NOT ua.attisdropped
+  -- resname is written with a backslash before spaces, parentheses, braces and backslashes.
+  WHERE m.t[3] <> '0' AND va.attname = regexp_replace(m.t[2], '\\(.)', '\1', 'g')
+)
+SELECT v.nspname AS schema, v.relname AS name,
+       CASE v.relkind WHEN 'm' THEN 'materialized_view' ELSE 'view' END AS downstream_type,
+       un.nspname AS upstream_schema, u.relname AS upstream_table,
+       ARRAY(SELECT o.column FROM origins o WHERE o.view = v.oid AND o.upstream = u.oid
+             ORDER BY o.attnum, o.upstream_column) AS columns,
+       ARRAY(SELECT o.upstream_column FROM origins o WHERE o.view = v.oid AND o.upstream = u.oid
+             ORDER BY o.attnum, o.upstream_column) AS upstream_columns
+FROM views v
+JOIN (SELECT DISTINCT objid, refobjid FROM pg_depend
+      WHERE classid = 'pg_rewrite'::regclass AND refclassid = 'pg_class'::regclass AND deptype = 'n') d
+  ON d.objid = v.rule
+JOIN pg_class u ON u.oid = d.refobjid AND u.oid <> v.oid AND u.relkind IN ${RELATION_KINDS}
+JOIN pg_namespace un ON un.oid = u.relnamespace
+WHERE un.nspname !~ '^pg_' AND un.nspname <> 'information_schema'
+ORDER BY v.nspname, v.relname, un.nspname, u.relname`;
+
 // The default of a generated column is its expression, reported apart as information_schema does.
 const COLUMNS_SQL = `
 SELECT n.nspname AS schema, c.relname AS table, a.attname AS name,
@@ -120,6 +162,15 @@ interface ForeignKeyRow {
   referenced_columns: string[];
   update_rule: string;
   delete_rule: string;
+}
+interface ViewLineageRow {
+  schema: string;
+  name: string;
+  downstream_type: string;
+  upstream_schema: string;
+  upstream_table: string;
+  columns: string[];
+  upstream_columns: string[];
 }
 interface ColumnRow extends Record<string, Value> {
   schema: string;
@@ -182,6 +233,18 @@ async function* readCatalog(source: PostgresConnection, open: OpenResources): As
           ...rules,
           columns: JSON.stringify(columns),
           referenced_columns: JSON.stringify(referenced_columns),
+        },
+      };
+    }
+    for await (const row of rows<ViewLineageRow>(client, VIEW_LINEAGE_SQL, [schemas])) {
+      const { schema, name, columns, upstream_columns, ...upstream } = row;
+      yield {
+        kind: 'lineage',
+        path: [database, schema, name],
+        attributes: {
+          ...upstream,
+          columns: JSON.stringify(columns),
+          upstream_columns: JSON.stringify(upstream_columns),
         },
       };
     }

@@ -1,4 +1,4 @@
-import { RawKind, RawRecord, type EstateAsset, type SourceType } from '../contracts.js';
+import { isEstateAssetType, RawKind, RawRecord, type EstateAsset, type SourceType } from '../contracts.js';
 import { deriveTags } from './enrichment.js';
 import { readFields, type MappedFields } from './fields.js';
 import { fingerprint } from './fingerprint.js';
@@ -26,7 +26,8 @@ function recordProblem(record: RawRecord, sourceType: SourceType, source: Source
   if (strings.some((value) => typeof value === 'string' && hasLoneSurrogate(value))) {
     return 'record contains invalid Unicode (a lone surrogate)';
   }
-  const expected = source.paths[record.kind];
+  // A lineage record is never an asset: no rule set has paths for it, so it is refused like any kind a source lacks.
+  const expected = isEstateAssetType(record.kind) ? source.paths[record.kind] : undefined;
   if (expected === undefined) return `a ${sourceType} source has no ${record.kind} assets`;
   if (record.path.length !== expected) {
     return `a ${sourceType} ${record.kind} needs a path of ${expected} names, got ${record.path.length}`;
@@ -47,7 +48,7 @@ function recordProblem(record: RawRecord, sourceType: SourceType, source: Source
 export function mapRecord(record: RawRecord, context: MappingContext, rules: RuleSet): MapResult {
   const source = rules.sources[context.sourceType];
   const problem = recordProblem(record, context.sourceType, source, rules.validation.maxNameLength);
-  if (problem) return { ok: false, reason: problem };
+  if (problem || !isEstateAssetType(record.kind)) return { ok: false, reason: problem ?? 'not an asset' };
   const ownName = qualifiedName(context, record.kind, record.path, source.nameCase);
 
   const fields = readFields(record.attributes, source.fields);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { EstateAssetType, RawKind, SourceType } from '../contracts.js';
+import { EstateAssetType, SourceType } from '../contracts.js';
 import { groupCount, portablePatternProblem } from './patterns.js';
 
 /**
@@ -73,7 +73,7 @@ const SourceRules = z.strictObject({
   /** Applied to qualified names only (ASCII letters), for sources whose identifiers are case-insensitive. */
   nameCase: NameCase,
   /** How many names the path of each kind has; a kind left out is not expected from the source. */
-  paths: z.partialRecord(RawKind, z.int().min(1).max(6)),
+  paths: z.partialRecord(EstateAssetType, z.int().min(1).max(6)),
   fields: Fields,
   /** Source attribute -> asset property, copied as text. */
   properties: z.record(z.string().min(1), z.string().min(1)),

@@ -42,3 +42,25 @@ export async function loadConnection(
   }
   return SourceConnection.parse(source);
 }
+
+/** Where a connection's source is, without its secrets: enough to recognize the source under another tool's name. */
+export interface ConnectionEndpoint {
+  connectionId: string;
+  sourceType: SourceConnection['type'];
+  /** Null for a source that is not a server (an NDJSON dump). */
+  host: string | null;
+  port: number | null;
+  /** A PostgreSQL connection reads one database; MySQL's read many, so theirs is null. */
+  database: string | null;
+}
+
+/** Every connection of a tenant, by connection id. */
+export async function listConnectionEndpoints(pool: pg.Pool, tenant: string): Promise<ConnectionEndpoint[]> {
+  const { rows } = await pool.query<ConnectionEndpoint>(
+    `SELECT connection_id AS "connectionId", source_type AS "sourceType", source->>'host' AS host,
+            (source->>'port')::int AS port, source->>'database' AS database
+     FROM connections WHERE tenant = $1 ORDER BY connection_id`,
+    [tenant],
+  );
+  return rows;
+}

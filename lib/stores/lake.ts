@@ -72,3 +72,18 @@ export function lakeWriter(client: cassandra.Client, concurrencyLevel = 64) {
   };
 }
 export type LakeWriter = ReturnType<typeof lakeWriter>;
+
+/** The asset's type, or null while the catalog does not have it. */
+export async function readAssetType(
+  client: cassandra.Client,
+  tenant: string,
+  qualifiedName: string,
+): Promise<string | null> {
+  const result = await client.execute(
+    'SELECT asset_type, deleted FROM assets WHERE tenant = ? AND qualified_name = ?',
+    [tenant, qualifiedName],
+    { prepare: true },
+  );
+  const row = result.first();
+  return row && row.get('deleted') !== true ? (row.get('asset_type') as string) : null;
+}

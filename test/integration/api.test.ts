@@ -15,6 +15,7 @@ import { containerQualifiedName } from '../../lib/mapping/qualifiedName.js';
 import { MONTE_CARLO_SIGNATURE_HEADER, signMonteCarloBody, toIncidentEvent } from '../../lib/monteCarlo/index.js';
 import { incidentStore } from '../../lib/stores/incidents.js';
 import { lakeWriter } from '../../lib/stores/lake.js';
+import { createApiKey } from '../../lib/stores/apiKeys.js';
 import { saveMonteCarloSecret } from '../../lib/stores/monteCarlo.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
 import { incidentKey, topics } from '../../lib/topics.js';
@@ -88,7 +89,7 @@ describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', (
     await producer.connect();
     inbound = await tailTopic(kafka, topics.incidentsInbound);
     deadLetters = await tailTopic(kafka, topics.deadLetters);
-    deps = { config, postgres, producer, s3, incidents };
+    deps = { config, postgres, producer, s3, incidents, cassandra };
     app = buildApi(deps);
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -275,13 +276,17 @@ describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', (
       updatedAt: at(status === 'open' ? 2 : 3),
       resolvedAt: status === 'resolved' ? at(3) : null,
     });
+    let readKey: string;
+    const read = (path: string) =>
+      fetch(`${base}/v1/tenants/${path}`, { headers: { authorization: `Bearer ${readKey}` } });
     const getView = async (path: string) => {
-      const response = await fetch(`${base}/v1/tenants/${path}`);
+      const response = await read(path);
       assert.equal(response.status, 200, path);
       return AssetView.parse(await response.json());
     };
 
     before(async () => {
+      ({ key: readKey } = await createApiKey(postgres, { tenant, name: 'api test', scopes: ['read'] }));
       await lakeWriter(cassandra).upsertAssets(tenant, connectionId, 'run-1', [
         {
           asset: {
@@ -331,11 +336,14 @@ describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', (
       assert.deepEqual(view.recentIncidents, []);
     });
 
-    it('answers 404 for an unknown tenant and 400 for what is not a qualified name', async () => {
-      const unknown = await fetch(`${base}/v1/tenants/${uniqueId('nobody')}/assets/${encodeURIComponent(orders)}`);
-      assert.equal(unknown.status, 404);
-      assert.match(ErrorBody.parse(await unknown.json()).error, /^unknown tenant/);
-      const bare = await fetch(`${base}/v1/tenants/${tenant}/assets/orders`);
+    it('answers 401 without a key, 403 for another tenant and 400 for what is not a qualified name', async () => {
+      const anonymous = await fetch(`${base}/v1/tenants/${tenant}/assets/${encodeURIComponent(orders)}`);
+      assert.equal(anonymous.status, 401);
+      assert.match(ErrorBody.parse(await anonymous.json()).error, /^no API key/);
+      const unknown = await read(`${uniqueId('nobody')}/assets/${encodeURIComponent(orders)}`);
+      assert.equal(unknown.status, 403);
+      assert.match(ErrorBody.parse(await unknown.json()).error, /is not a key of tenant/);
+      const bare = await read(`${tenant}/assets/orders`);
       assert.equal(bare.status, 400);
       assert.match(ErrorBody.parse(await bare.json()).error, /expected a qualified name/);
     });

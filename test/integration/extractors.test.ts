@@ -13,6 +13,8 @@ import { gzipSync } from 'node:zlib';
 import pg from 'pg';
 import { createPostgres, createS3 } from '../../lib/clients.js';
 import type { EstateAsset, RawRecord, SourceType } from '../../lib/contracts.js';
+import { catalogEdges } from '../../lib/lineage/catalog.js';
+import { namingContext } from '../../lib/lineage/names.js';
 import { loadDefaultRules, mapRecord } from '../../lib/mapping/index.js';
 import {
   createExtractor,
@@ -49,7 +51,7 @@ const records = (items: Extracted[]) => items.filter((item): item is RawRecord =
 function mapWithDefaultRules(items: Extracted[], sourceType: SourceType): Map<string, EstateAsset> {
   const rules = loadDefaultRules();
   const assets = new Map<string, EstateAsset>();
-  for (const record of records(items)) {
+  for (const record of records(items).filter(({ kind }) => kind !== 'lineage')) {
     const mapped = mapRecord(record, { sourceType, connectionId: 'conn' }, rules);
     assert.ok(mapped.ok, `${record.kind} ${record.path.join('.')} was rejected: ${mapped.ok ? '' : mapped.reason}`);
     assets.set(record.path.slice(1).join('.'), mapped.asset);
@@ -169,6 +171,18 @@ describe('PostgreSQL extractor', () => {
     },
   });
 
+  const lineage = (path: string[], type: string, table: string, columns: string[], from: string[]) => ({
+    kind: 'lineage' as const,
+    path,
+    attributes: {
+      downstream_type: type,
+      upstream_schema: 'shop',
+      upstream_table: table,
+      columns: JSON.stringify(columns),
+      upstream_columns: JSON.stringify(from),
+    },
+  });
+
   it('reads every kind of a small estate, containers first, the same way twice', async () => {
     const db = await database('estate', await fixture('postgres-estate.sql'));
     await admin.query(`COMMENT ON DATABASE ${pg.escapeIdentifier(db)} IS 'the shop estate'`);
@@ -203,6 +217,10 @@ describe('PostgreSQL extractor', () => {
         view_definition:
           ' SELECT orders.id,\n    orders.total\n   FROM shop.orders\n  WHERE (orders.total > (100)::numeric);',
       }),
+      table('view', shop('customer_orders'), {
+        view_definition:
+          ' SELECT c.email,\n    o.id AS "order id",\n    (o.total * 1.2) AS total_with_tax\n   FROM (shop.orders o\n     JOIN shop.customers c ON ((c.id = o.customer_id)));',
+      }),
       table('table', shop('customers'), { comment: 'people who order', row_count: 3 }),
       table('table', shop('events'), { relkind: 'p' }),
       table('table', shop('events_2026'), {
@@ -231,6 +249,11 @@ describe('PostgreSQL extractor', () => {
         ['shop', 'customers', ['id']],
         ['NO ACTION', 'CASCADE'],
       ),
+      // What each view reads: the expression total_with_tax has no column-level origin.
+      lineage(shop('big_orders'), 'view', 'orders', ['id', 'total'], ['id', 'total']),
+      lineage(shop('customer_orders'), 'view', 'customers', ['email'], ['email']),
+      lineage(shop('customer_orders'), 'view', 'orders', ['order id'], ['id']),
+      lineage(shop('order_totals'), 'materialized_view', 'orders', ['customer_id'], ['customer_id']),
       column([db, 'audit', 'log', 'id'], 1, 'integer', {
         is_nullable: false,
         column_default: "nextval('audit.log_id_seq'::regclass)",
@@ -240,6 +263,9 @@ describe('PostgreSQL extractor', () => {
       column([db, 'audit', 'log', 'customer_id'], 2, 'integer'),
       column(shop('big_orders', 'id'), 1, 'bigint'),
       column(shop('big_orders', 'total'), 2, 'numeric(10,2)'),
+      column(shop('customer_orders', 'email'), 1, 'character varying(255)'),
+      column(shop('customer_orders', 'order id'), 2, 'bigint'),
+      column(shop('customer_orders', 'total_with_tax'), 3, 'numeric'),
       column(shop('customers', 'id'), 1, 'integer', {
         is_nullable: false,
         is_primary_key: true,
@@ -294,6 +320,45 @@ describe('PostgreSQL extractor', () => {
     assert.ok(column('customers.id')?.tags.includes('key:primary'));
     assert.ok(column('customers.email')?.tags.includes('candidate:PII'));
     assert.match(column('customers')?.qualifiedName ?? '', /^postgres:\/\/conn\/.+\/shop\/customers$/);
+  });
+
+  it('states what views read as lineage: columns only where PostgreSQL records their origin', async () => {
+    const db = await database(
+      'lineage',
+      `${await fixture('postgres-estate.sql')};
+       CREATE VIEW shop.top_emails AS SELECT email FROM shop.customer_orders;
+       -- The subquery's own target list has an entry 1 too (max(id) AS max): it is not the view's column 1.
+       CREATE VIEW audit.last_customer AS SELECT (SELECT max(id) FROM shop.customers) AS id;`,
+    );
+    const naming = namingContext('postgres', 'conn', loadDefaultRules());
+    const edges = records(await collect(source(db)))
+      .filter((record) => record.kind === 'lineage')
+      .flatMap((record) => {
+        const stated = catalogEdges(record, naming);
+        assert.ok(stated.ok, stated.ok ? '' : stated.reason);
+        return stated.edges.map((edge) => `${edge.upstream} -> ${edge.downstream}`);
+      });
+    const name = (...path: string[]) => `postgres://conn/${db}/${path.join('/')}`;
+    assert.deepEqual(edges, [
+      `${name('shop', 'customers')} -> ${name('audit', 'last_customer')}`,
+      `${name('shop', 'orders')} -> ${name('shop', 'big_orders')}`,
+      `${name('shop', 'orders', 'id')} -> ${name('shop', 'big_orders', 'id')}`,
+      `${name('shop', 'orders', 'total')} -> ${name('shop', 'big_orders', 'total')}`,
+      `${name('shop', 'customers')} -> ${name('shop', 'customer_orders')}`,
+      `${name('shop', 'customers', 'email')} -> ${name('shop', 'customer_orders', 'email')}`,
+      `${name('shop', 'orders')} -> ${name('shop', 'customer_orders')}`,
+      `${name('shop', 'orders', 'id')} -> ${name('shop', 'customer_orders', 'order%20id')}`,
+      `${name('shop', 'orders')} -> ${name('shop', 'order_totals')}`,
+      `${name('shop', 'orders', 'customer_id')} -> ${name('shop', 'order_totals', 'customer_id')}`,
+      `${name('shop', 'customer_orders')} -> ${name('shop', 'top_emails')}`,
+      `${name('shop', 'customer_orders', 'email')} -> ${name('shop', 'top_emails', 'email')}`,
+    ]);
+    const scoped = records(await collect(source(db, { schemas: ['audit'] }))).filter((r) => r.kind === 'lineage');
+    assert.deepEqual(
+      scoped.map((record) => [record.path.at(-1), record.attributes['upstream_table']]),
+      [['last_customer', 'customers']],
+      'a view in scope reading a table out of it still names that table',
+    );
   });
 
   it('reads only the schemas asked for, and names a missing one', async () => {

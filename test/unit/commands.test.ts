@@ -18,7 +18,44 @@ describe('decoding commands from Kafka', () => {
   it('accepts a valid command keyed by its tenant, ignoring unknown extra fields', () => {
     const decoded = decodeCommand(key, encode({ ...command, extra: true }), 1024);
     assert.ok(decoded.ok);
-    assert.equal(decoded.event.payload.runId, 'run-1');
+    assert.equal(decoded.event.type, 'skeleton.requested');
+    assert.equal(decoded.event.type === 'skeleton.requested' && decoded.event.payload.runId, 'run-1');
+  });
+
+  const annotation = {
+    ...command,
+    type: 'asset.annotation-requested',
+    payload: {
+      qualifiedName: 'postgres://shop/shop/public/customers/email',
+      op: 'add',
+      attribute: 'classification',
+      value: 'PII',
+      actor: 'test',
+    },
+  };
+  it('accepts an annotation request', () => {
+    const decoded = decodeCommand(key, encode(annotation), 4096);
+    assert.ok(decoded.ok);
+    assert.equal(decoded.event.type, 'asset.annotation-requested');
+  });
+  it('rejects an annotation request with a malformed classification or an unknown op, saying which', () => {
+    const badLabel = decodeCommand(
+      key,
+      encode({ ...annotation, payload: { ...annotation.payload, value: 'P I I' } }),
+      4096,
+    );
+    assert.ok(
+      !badLabel.ok && /a classification or tag is a letter.*payload\.value/s.test(badLabel.reason),
+      JSON.stringify(badLabel),
+    );
+    const badOp = decodeCommand(key, encode({ ...annotation, payload: { ...annotation.payload, op: 'toggle' } }), 4096);
+    assert.ok(!badOp.ok && /op/.test(badOp.reason), JSON.stringify(badOp));
+    const noName = decodeCommand(
+      key,
+      encode({ ...annotation, payload: { ...annotation.payload, qualifiedName: '' } }),
+      4096,
+    );
+    assert.ok(!noName.ok && /qualifiedName/.test(noName.reason), JSON.stringify(noName));
   });
 
   const rejected: [string, Buffer | null, Buffer | null, RegExp][] = [

@@ -1,0 +1,264 @@
+import { Context } from '@temporalio/activity';
+import type cassandra from 'cassandra-driver';
+import type pg from 'pg';
+import type { AnnotationAttribute, AnnotationChangedPayload, ResolvedPropagation } from '../lib/contracts.js';
+import type { OutboundPublisher } from '../lib/outbound.js';
+import { resolvePropagation, tenantPolicy } from '../lib/propagation/policy.js';
+import { nextCopies, type Reached } from '../lib/propagation/walk.js';
+import type { AnnotationStore, Copy, DepthRange, StoredCopy } from '../lib/stores/annotations.js';
+import { readAssetType } from '../lib/stores/lake.js';
+import type { LineageStore } from '../lib/stores/lineage.js';
+
+/** One change's walk: a value of an attribute, given by one source asset, on behalf of one request. */
+export interface WalkScope {
+  tenant: string;
+  source: string;
+  attribute: AnnotationAttribute;
+  value: string;
+  changeId: string;
+  rule: ResolvedPropagation;
+}
+
+export interface ExpandInput extends WalkScope {
+  range: DepthRange;
+  /** Frontier assets read per page. */
+  pageSize: number;
+  /**
+   * Go on to the next levels in this same call while each is at most this big, for up to `deepenForMs`: a deep
+   * chain then costs a few activities, not one per level.
+   */
+  deepenUpTo: number;
+  deepenForMs: number;
+}
+
+export interface ExpandResult {
+  /** Assets this call gave the value to (or refreshed), over every level it walked. */
+  reached: number;
+  /** Outbound events published. */
+  published: number;
+  /** The walk continues from this depth's copies (a level this call did not finish, or the first it did not start). */
+  nextDepth: number;
+}
+
+/** Targets written at once: enough to batch the writes, small enough to keep memory and retries modest. */
+const CHUNK = 2_000;
+
+export function createPropagationActivities(deps: {
+  postgres: pg.Pool;
+  cassandra: cassandra.Client;
+  annotations: AnnotationStore;
+  lineage: LineageStore;
+  outbound: OutboundPublisher;
+}) {
+  const { annotations, outbound } = deps;
+
+  const event = (
+    scope: WalkScope,
+    copy: Copy,
+    assetType: string | null,
+    change: 'added' | 'removed',
+  ): Omit<AnnotationChangedPayload, 'sequence'> => ({
+    qualifiedName: copy.qualifiedName,
+    assetType,
+    attribute: scope.attribute,
+    value: scope.value,
+    change,
+    attribution: { source: scope.source, path: copy.path, depth: copy.depth },
+    changeId: scope.changeId,
+  });
+
+  /** Only the source holds it: the copies of every other source are gone. */
+  const onlySource = (holders: Map<string, string | null> | undefined, source: string) =>
+    holders !== undefined && holders.size === 1 && holders.has(source);
+
+  /**
+   * Gives the value to the reached assets this change has not reached yet, and returns those (the next frontier).
+   * The order makes a retry safe: copies first (so the walk and a later removal find them), then the outbound
+   * events, then the assets' own rows (which mark them done). An asset another source already gives the value to
+   * publishes nothing, unless that source let go meanwhile, which the second look catches.
+   */
+  async function give(scope: WalkScope, reached: readonly Reached[]): Promise<{ fresh: Reached[]; published: number }> {
+    const { tenant, source, attribute, value, changeId } = scope;
+    const before = await annotations.holders(
+      tenant,
+      reached.map((r) => r.qualifiedName),
+      attribute,
+      value,
+    );
+    const fresh = reached.filter((r) => before.get(r.qualifiedName)?.get(source) !== changeId);
+    const newlyHeld = fresh.filter((r) => !before.has(r.qualifiedName));
+    const contested = fresh.filter((r) => {
+      const holders = before.get(r.qualifiedName);
+      return holders !== undefined && !holders.has(source);
+    });
+    await annotations.writeCopies(tenant, source, attribute, value, fresh, changeId);
+    await outbound.publish(
+      tenant,
+      newlyHeld.map((r) => event(scope, r, r.assetType, 'added')),
+    );
+    await annotations.markHeld(tenant, source, attribute, value, fresh, changeId);
+    let published = newlyHeld.length;
+    if (contested.length) {
+      const after = await annotations.holders(
+        tenant,
+        contested.map((r) => r.qualifiedName),
+        attribute,
+        value,
+      );
+      const nowOnlyOurs = contested.filter((r) => onlySource(after.get(r.qualifiedName), source));
+      await outbound.publish(
+        tenant,
+        nowOnlyOurs.map((r) => event(scope, r, r.assetType, 'added')),
+      );
+      published += nowOnlyOurs.length;
+    }
+    return { fresh, published };
+  }
+
+  /** Expands a frontier in chunks: reads its edges, applies the rule, gives the value on. */
+  async function step(scope: WalkScope, frontier: readonly Copy[], seen: Set<string>) {
+    const edges = await deps.lineage.downstreamOfMany(
+      scope.tenant,
+      frontier.filter((copy) => !copy.terminal).map((copy) => copy.qualifiedName),
+    );
+    const reached = nextCopies(frontier, edges, scope.rule, seen);
+    const next: Reached[] = [];
+    let published = 0;
+    for (let i = 0; i < reached.length; i += CHUNK) {
+      const given = await give(scope, reached.slice(i, i + CHUNK));
+      next.push(...given.fresh);
+      published += given.published;
+      Context.current().heartbeat({ reached: next.length });
+    }
+    return { next, published };
+  }
+
+  return {
+    async propagationRule(input: {
+      tenant: string;
+      attribute: AnnotationAttribute;
+      value: string;
+    }): Promise<ResolvedPropagation> {
+      return resolvePropagation(await tenantPolicy(deps.postgres, input.tenant), input.attribute, input.value);
+    },
+
+    /** Values of the attribute set on the asset itself (not propagated to it). */
+    async directValues(input: { tenant: string; qualifiedName: string; attribute: AnnotationAttribute }) {
+      const held = await annotations.annotationsOf(input.tenant, input.qualifiedName);
+      return held
+        .filter((a) => a.attribute === input.attribute && a.attributions.some((b) => b.source === input.qualifiedName))
+        .map((a) => a.value);
+    },
+
+    /** The source's own copy (depth 0): the value set on the asset itself. Returns whether it is new there. */
+    async annotateSource(scope: WalkScope): Promise<{ published: number }> {
+      const assetType = await readAssetType(deps.cassandra, scope.tenant, scope.source);
+      const copy: Reached = { qualifiedName: scope.source, depth: 0, path: [scope.source], terminal: false, assetType };
+      const { published } = await give(scope, [copy]);
+      return { published };
+    },
+
+    /**
+     * Walks one level's range of the frontier (the source's copies at `range.depth`) one page at a time, and, when
+     * the level was small and whole, the levels after it from memory.
+     */
+    async expandLevel(input: ExpandInput): Promise<ExpandResult> {
+      const { range } = input;
+      const started = Date.now();
+      let reached = 0;
+      let published = 0;
+      let pageState: string | null = null;
+      // The next level, kept while it stays small enough to walk on from memory; null once it is not.
+      let carried: Reached[] | null = [];
+      do {
+        const page = await annotations.copiesAt(
+          input.tenant,
+          input.source,
+          input.attribute,
+          input.value,
+          range,
+          input.pageSize,
+          pageState,
+        );
+        const stepped = await step(input, page.items, new Set(page.items.map((c) => c.qualifiedName)));
+        reached += stepped.next.length;
+        published += stepped.published;
+        if (carried && carried.length + stepped.next.length <= input.deepenUpTo) carried.push(...stepped.next);
+        else carried = null;
+        pageState = page.next;
+      } while (pageState);
+
+      let depth = range.depth + 1;
+      const whole = range.from === null && range.to === null;
+      const seen = new Set<string>();
+      while (
+        whole &&
+        carried !== null &&
+        carried.length > 0 &&
+        carried.length <= input.deepenUpTo &&
+        Date.now() - started < input.deepenForMs
+      ) {
+        for (const copy of carried) seen.add(copy.qualifiedName);
+        const stepped = await step(input, carried, seen);
+        reached += stepped.next.length;
+        published += stepped.published;
+        carried = stepped.next;
+        depth++;
+      }
+      return { reached, published, nextDepth: depth };
+    },
+
+    /** How many copies a level has, and where to cut it into slices of about `step` each. */
+    async levelSlices(input: WalkScope & { depth: number; step: number }) {
+      return annotations.sliceBounds(input.tenant, input.source, input.attribute, input.value, input.depth, input.step);
+    },
+
+    /**
+     * Takes back one page of the source's copies: every copy when the value is removed at the source, or (with
+     * `staleOnly`) those an earlier change made and this one did not reach, because lineage changed since.
+     * An asset loses the value (and an outbound event says so) only when no other source still gives it.
+     */
+    async retractCopies(
+      input: WalkScope & { staleOnly: boolean; pageSize: number; pageState: string | null },
+    ): Promise<{ retracted: number; published: number; next: string | null }> {
+      const { tenant, source, attribute, value, changeId } = input;
+      const page = await annotations.allCopies(tenant, source, attribute, value, input.pageSize, input.pageState);
+      const candidates = input.staleOnly ? page.items.filter((c) => c.changeId !== changeId) : page.items;
+      const names = (copies: readonly StoredCopy[]) => copies.map((c) => c.qualifiedName);
+      const before = await annotations.holders(tenant, names(candidates), attribute, value);
+      const ours = candidates.filter((c) => {
+        const held = before.get(c.qualifiedName)?.get(source);
+        return held !== undefined && (!input.staleOnly || held !== changeId);
+      });
+      // Published before the rows go, so a retry after a crash publishes again rather than never.
+      const lastHolder = ours.filter((c) => onlySource(before.get(c.qualifiedName), source));
+      const othersHeld = ours.filter((c) => !onlySource(before.get(c.qualifiedName), source));
+      await outbound.publish(
+        tenant,
+        lastHolder.map((c) => event(input, c, null, 'removed')),
+      );
+      await annotations.unmarkHeld(tenant, source, attribute, value, names(ours));
+      if (input.staleOnly) await annotations.deleteCopies(tenant, source, attribute, value, candidates);
+
+      // A second look: another source may have let go (or taken hold) while this one did.
+      const after = await annotations.holders(tenant, names(ours), attribute, value);
+      const nowGone = othersHeld.filter((c) => !after.has(c.qualifiedName));
+      const heldAgain = lastHolder.filter((c) => after.has(c.qualifiedName));
+      await outbound.publish(tenant, [
+        ...nowGone.map((c) => event(input, c, null, 'removed')),
+        ...heldAgain.map((c) => event(input, c, null, 'added')),
+      ]);
+      Context.current().heartbeat({ retracted: ours.length });
+      return {
+        retracted: ours.length,
+        published: lastHolder.length + nowGone.length + heldAgain.length,
+        next: page.next,
+      };
+    },
+
+    /** After a removal has retracted every copy: one partition delete for the whole list. */
+    async dropCopies(scope: WalkScope): Promise<void> {
+      await annotations.dropCopies(scope.tenant, scope.source, scope.attribute, scope.value);
+    },
+  };
+}

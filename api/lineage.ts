@@ -1,0 +1,130 @@
+import type { FastifyInstance } from 'fastify';
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { OpenLineageRunEvent, TenantId, type OpenLineageReceived } from '../lib/contracts.js';
+import { deadLetter } from '../lib/deadLetters.js';
+import { log } from '../lib/log.js';
+import { tenantExists } from '../lib/stores/tenants.js';
+import { openLineageMessage, topics } from '../lib/topics.js';
+import type { Authenticate } from './auth.js';
+import { sendError } from './errors.js';
+import type { ApiDependencies } from './server.js';
+
+/** The dead-letter "source topic" of posted events that break the spec (see MONTE_CARLO_WEBHOOK_SOURCE). */
+export const OPENLINEAGE_HTTP_SOURCE = 'http.openlineage';
+
+/** Past this, the caller gets 503 and its transport retries, rather than a request held open. */
+const PRODUCE_DEADLINE_MS = 10_000;
+const RETRY_AFTER_SECONDS = '30';
+
+const Params = z.object({ tenant: TenantId });
+
+type Checked = { ok: true; event: OpenLineageRunEvent } | { ok: false; reason: string; issues?: z.core.$ZodIssue[] };
+
+function check(body: Buffer): Checked {
+  let json: unknown;
+  try {
+    json = JSON.parse(body.toString('utf8'));
+  } catch (error) {
+    return { ok: false, reason: `malformed JSON: ${(error as Error).message}` };
+  }
+  const parsed = OpenLineageRunEvent.safeParse(json);
+  if (parsed.success) return { ok: true, event: parsed.data };
+  return {
+    ok: false,
+    reason: `not an OpenLineage RunEvent (spec 2-0-2): ${z.prettifyError(parsed.error)}`,
+    issues: parsed.error.issues,
+  };
+}
+
+/**
+ * `POST /v1/tenants/:tenant/lineage`: the endpoint of an OpenLineage HTTP transport (its body is one bare RunEvent).
+ * A valid event goes to metasync.lineage.inbound in the envelope, and is answered 202 once Kafka has it; the lineage
+ * bridge writes its edges. One that breaks the spec is answered 400 with the issues, and kept as a dead letter.
+ */
+export function registerLineageRoutes(app: FastifyInstance, deps: ApiDependencies, authenticate: Authenticate): void {
+  const { config, postgres, producer, s3 } = deps;
+
+  app.post('/v1/tenants/:tenant/lineage', { preHandler: authenticate('ingest') }, async (request, reply) => {
+    const receivedAt = new Date();
+    const params = Params.safeParse(request.params);
+    if (!params.success || !(await tenantExists(postgres, params.data.tenant))) {
+      return sendError(reply, 404, 'unknown tenant: check the tenant in the URL');
+    }
+    const { tenant } = params.data;
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const where = { tenant, requestId: request.id, bytes: body.length };
+
+    const checked = check(body);
+    if (!checked.ok) {
+      try {
+        const archiveKey = await deadLetter(s3, config.s3.bucket, producer, {
+          topic: OPENLINEAGE_HTTP_SOURCE,
+          // As the Monte Carlo webhook files them: no partition, the receive time in ms as the offset.
+          partition: -1,
+          offset: String(receivedAt.getTime()),
+          key: Buffer.from(tenant),
+          value: body,
+          headers: { 'http-request-id': request.id },
+          tenant,
+          reason: checked.reason,
+        });
+        log.warn('openlineage event dead-lettered', { ...where, reason: checked.reason, archiveKey });
+      } catch (error) {
+        log.error('openlineage event could not be dead-lettered', { ...where, error: (error as Error).message });
+        reply.header('retry-after', RETRY_AFTER_SECONDS);
+        return sendError(reply, 503, `${checked.reason}; it could not be archived either, so send it again later`);
+      }
+      return reply.code(400).send({
+        error: `${checked.reason} (kept for inspection as request ${request.id}; sending the same body again will not help)`,
+        issues: checked.issues ?? [],
+      });
+    }
+
+    const event: OpenLineageReceived = {
+      // The same body is the same event: a transport's retry repeats the id rather than making a new one.
+      id: `openlineage-${createHash('sha256').update(body).digest('hex').slice(0, 32)}`,
+      type: 'lineage.openlineage',
+      version: 1,
+      tenant,
+      source: OPENLINEAGE_HTTP_SOURCE,
+      occurredAt: receivedAt.toISOString(),
+      payload: checked.event,
+    };
+    const message = openLineageMessage(event);
+    if (Buffer.byteLength(String(message.value)) > config.kafka.maxMessageBytes) {
+      return sendError(
+        reply,
+        413,
+        `the event is over ${config.kafka.maxMessageBytes} bytes once enveloped (the Kafka message limit): send fewer datasets or facets per event`,
+      );
+    }
+    try {
+      await withinDeadline(
+        producer.send({ topic: topics.lineageInbound, acks: -1, messages: [message] }),
+        PRODUCE_DEADLINE_MS,
+      );
+    } catch (error) {
+      log.error('openlineage event not produced', { ...where, eventId: event.id, error: (error as Error).message });
+      reply.header('retry-after', RETRY_AFTER_SECONDS);
+      return sendError(
+        reply,
+        503,
+        `the event could not be handed to Kafka (${(error as Error).message}): nothing was accepted, send it again later`,
+      );
+    }
+    return reply.code(202).send({ eventId: event.id });
+  });
+}
+
+async function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no acknowledgement within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

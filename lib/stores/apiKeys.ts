@@ -1,0 +1,163 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type pg from 'pg';
+import { z } from 'zod';
+import { TenantId } from '../contracts.js';
+
+/** API keys of the HTTP API (schema/postgres/1764000007000_api_keys.sql). A key is `msk_<key id>_<secret>`. */
+
+export const ApiKeyScope = z.enum(['ingest', 'read', 'annotate', 'admin']);
+export type ApiKeyScope = z.infer<typeof ApiKeyScope>;
+
+/** Who a verified key speaks for. */
+export interface ApiPrincipal {
+  keyId: string;
+  tenant: string;
+  name: string;
+  scopes: ApiKeyScope[];
+}
+
+export type ApiKeyRefusal = 'malformed' | 'unknown' | 'revoked' | 'expired';
+
+export type ApiKeyVerification =
+  | { ok: true; principal: ApiPrincipal }
+  // keyId is set once the key id is found, so a log can name the key even when its secret was wrong.
+  | { ok: false; reason: ApiKeyRefusal; keyId?: string };
+
+export interface ApiKeyInfo {
+  keyId: string;
+  tenant: string;
+  name: string;
+  scopes: ApiKeyScope[];
+  createdAt: Date;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  lastUsedAt: Date | null;
+}
+
+const PREFIX = 'msk_';
+// The key id is hex, so the first '_' after the prefix ends it; the base64url secret may hold '_' itself.
+const KEY_PATTERN = /^msk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
+
+export function newApiKey(): { keyId: string; secret: string; key: string } {
+  const keyId = randomBytes(8).toString('hex');
+  const secret = randomBytes(32).toString('base64url');
+  return { keyId, secret, key: `${PREFIX}${keyId}_${secret}` };
+}
+
+export function parseApiKey(key: string): { keyId: string; secret: string } | undefined {
+  const match = KEY_PATTERN.exec(key);
+  return match?.[1] && match[2] ? { keyId: match[1], secret: match[2] } : undefined;
+}
+
+// The secret is 32 random bytes, so a fast hash is enough: there is no dictionary to run through it.
+export const hashSecret = (secret: string): Buffer => createHash('sha256').update(secret).digest();
+
+export function secretMatches(secret: string, hash: Buffer): boolean {
+  const candidate = hashSecret(secret);
+  return candidate.length === hash.length && timingSafeEqual(candidate, hash);
+}
+
+const NewKey = z.object({
+  tenant: TenantId,
+  name: z.string().trim().min(1).max(200),
+  scopes: z.array(ApiKeyScope).min(1, 'a key needs at least one scope'),
+  expiresAt: z.date().nullable().default(null),
+});
+
+/** Creates a key and returns it whole: this is the only time the plain key exists. The tenant must exist. */
+export async function createApiKey(
+  pool: pg.Pool,
+  input: z.input<typeof NewKey>,
+): Promise<{ keyId: string; key: string }> {
+  const { tenant, name, scopes, expiresAt } = NewKey.parse(input);
+  const { keyId, secret, key } = newApiKey();
+  await pool.query(
+    `INSERT INTO api_keys (key_id, tenant, name, secret_hash, scopes, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+    [keyId, tenant, name, hashSecret(secret), [...new Set(scopes)], expiresAt],
+  );
+  return { keyId, key };
+}
+
+interface KeyRow {
+  key_id: string;
+  tenant: string;
+  name: string;
+  secret_hash: Buffer;
+  scopes: string[];
+  created_at: Date;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}
+
+const toInfo = (row: KeyRow): ApiKeyInfo => ({
+  keyId: row.key_id,
+  tenant: row.tenant,
+  name: row.name,
+  scopes: z.array(ApiKeyScope).parse(row.scopes),
+  createdAt: row.created_at,
+  expiresAt: row.expires_at,
+  revokedAt: row.revoked_at,
+  lastUsedAt: row.last_used_at,
+});
+
+export async function listApiKeys(pool: pg.Pool, tenant: string): Promise<ApiKeyInfo[]> {
+  const { rows } = await pool.query<KeyRow>(
+    `SELECT key_id, tenant, name, scopes, created_at, expires_at, revoked_at, last_used_at
+       FROM api_keys WHERE tenant = $1 ORDER BY created_at, key_id`,
+    [tenant],
+  );
+  return rows.map(toInfo);
+}
+
+/** False when the tenant has no such key, or it was revoked already. */
+export async function revokeApiKey(pool: pg.Pool, tenant: string, keyId: string): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    'UPDATE api_keys SET revoked_at = now() WHERE tenant = $1 AND key_id = $2 AND revoked_at IS NULL',
+    [tenant, keyId],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+/**
+ * A revoked key keeps working for at most this long on each API process, the price of not reading PostgreSQL on
+ * every request. Expiry is checked on every request, so an expired key stops at once.
+ */
+export const API_KEY_CACHE_MS = 5_000;
+// Unknown key ids are cached too (so a flood of made-up keys doesn't reach PostgreSQL); this bounds the memory.
+const MAX_CACHED_KEYS = 10_000;
+
+/** Returns verifyApiKey(key), with its own cache of key rows (never of plain keys or secrets). */
+export function apiKeyVerifier(pool: pg.Pool, cacheMs = API_KEY_CACHE_MS) {
+  const cache = new Map<string, { row: KeyRow | undefined; until: number }>();
+
+  async function load(keyId: string): Promise<{ row: KeyRow | undefined; fresh: boolean }> {
+    const cached = cache.get(keyId);
+    if (cached && cached.until > Date.now()) return { row: cached.row, fresh: false };
+    const { rows } = await pool.query<KeyRow>(
+      `SELECT key_id, tenant, name, secret_hash, scopes, created_at, expires_at, revoked_at, last_used_at
+         FROM api_keys WHERE key_id = $1`,
+      [keyId],
+    );
+    if (cache.size >= MAX_CACHED_KEYS) cache.clear();
+    cache.set(keyId, { row: rows[0], until: Date.now() + cacheMs });
+    return { row: rows[0], fresh: true };
+  }
+
+  return async function verifyApiKey(key: string): Promise<ApiKeyVerification> {
+    const parsed = parseApiKey(key);
+    if (!parsed) return { ok: false, reason: 'malformed' };
+    const { row, fresh } = await load(parsed.keyId);
+    if (!row) return { ok: false, reason: 'unknown' };
+    // The secret is checked first, so only the key's holder learns that it was revoked or expired.
+    if (!secretMatches(parsed.secret, row.secret_hash)) return { ok: false, reason: 'unknown', keyId: row.key_id };
+    if (row.revoked_at) return { ok: false, reason: 'revoked', keyId: row.key_id };
+    if (row.expires_at && row.expires_at.getTime() <= Date.now()) {
+      return { ok: false, reason: 'expired', keyId: row.key_id };
+    }
+    // Written once per cache window at most, so last_used_at is exact to within that window.
+    if (fresh) await pool.query('UPDATE api_keys SET last_used_at = now() WHERE key_id = $1', [row.key_id]);
+    const { keyId, tenant, name, scopes } = toInfo(row);
+    return { ok: true, principal: { keyId, tenant, name, scopes } };
+  };
+}

@@ -1,0 +1,31 @@
+import type { z } from 'zod';
+import type { KafkaSinkSpec } from '../../contracts.js';
+import { ensureTopic } from '../../ensureTopic.js';
+import type { Sink, SinkContext, SinkDependencies } from './index.js';
+
+/** Publishes each reshaped change to the subscription's topic, keyed by qualified name like the outbound topic. */
+export async function createKafkaSink(
+  spec: z.infer<typeof KafkaSinkSpec>,
+  context: SinkContext,
+  deps: SinkDependencies,
+): Promise<Sink> {
+  await ensureTopic(deps.kafka, spec.topic);
+  return {
+    async deliver(event, record) {
+      await deps.producer.send({
+        topic: spec.topic,
+        acks: -1,
+        messages: [
+          {
+            key: event.payload.qualifiedName,
+            value: JSON.stringify(record),
+            // The event id survives any reshape, so a consumer can drop the repeats a redelivery makes.
+            headers: { tenant: context.tenant, subscription: context.subscriptionId, 'event-id': event.id },
+          },
+        ],
+      });
+      return { outcome: 'delivered' };
+    },
+    close: () => Promise.resolve(),
+  };
+}

@@ -1,0 +1,219 @@
+import type { Client as TemporalClient } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import type { KafkaMessage, Producer } from 'kafkajs';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { z } from 'zod';
+import { OPENLINEAGE_HTTP_SOURCE } from '../../api/lineage.js';
+import { createApiKey } from '../../lib/stores/apiKeys.js';
+import { buildApi, type ApiDependencies } from '../../api/server.js';
+import {
+  connectTemporal,
+  createCassandra,
+  createKafka,
+  createPostgres,
+  createProducer,
+  createS3,
+} from '../../lib/clients.js';
+import type { OpenLineageReceived } from '../../lib/contracts.js';
+import { SourceConnection } from '../../lib/extractors/sourceConnection.js';
+import { saveConnection } from '../../lib/stores/connections.js';
+import { incidentStore } from '../../lib/stores/incidents.js';
+import { lineageStore } from '../../lib/stores/lineage.js';
+import { saveTenant } from '../../lib/stores/tenants.js';
+import { lineageKey, openLineageMessage, topics } from '../../lib/topics.js';
+import { createLineageBridge } from '../../workers/lineageBridge.js';
+import type { Bridge } from '../../workers/topicBridge.js';
+import { eventually, pinGroupToEnd, tailTopic, testConfig, uniqueId } from '../support/harness.js';
+
+/**
+ * OpenLineage run events through Kafka and the lineage bridge into Cassandra, posted over HTTP or produced
+ * straight to metasync.lineage.inbound; events that break the spec land on metasync.dlq with their reason.
+ */
+
+const config = testConfig();
+const tenant = uniqueId('openlineage').toLowerCase();
+const kafka = createKafka(config.kafka, 'openlineage-test');
+const s3 = createS3(config.s3);
+const cassandra = createCassandra(config.cassandra);
+const postgres = createPostgres(config.postgres);
+const lineage = lineageStore(cassandra);
+
+const sparkComplete = z
+  .record(z.string(), z.unknown())
+  .parse(JSON.parse(readFileSync(new URL('../fixtures/openlineage/spark-complete.json', import.meta.url), 'utf8')));
+const job = { namespace: 'spark-prod', name: 'order_facts.execute_insert_into_hadoop_fs_relation_command' };
+const orders = 'postgres://warehouse/sales/public/orders';
+const facts = 'postgres://warehouse/sales/analytics/Order%20Facts';
+
+const envelope = (payload: unknown, id = uniqueId('ol')): OpenLineageReceived =>
+  ({
+    id,
+    type: 'lineage.openlineage',
+    version: 1,
+    tenant,
+    source: 'test',
+    occurredAt: new Date().toISOString(),
+    payload,
+  }) as OpenLineageReceived;
+const header = (message: KafkaMessage, name: string) => message.headers?.[name]?.toString();
+const upstreamOf = async (downstream: string) =>
+  (await lineage.upstreamOf(tenant, downstream)).items.map((edge) => edge.upstream).sort();
+
+describe('OpenLineage run events into the lake', () => {
+  let temporal: TemporalClient;
+  let producer: Producer;
+  let bridge: Bridge;
+  let app: FastifyInstance;
+  let deadLetters: Awaited<ReturnType<typeof tailTopic>>;
+  let ingestKey: string;
+  let readKey: string;
+
+  before(async () => {
+    await saveTenant(postgres, tenant);
+    // Where the events' postgres://db.example.com:5432 datasets live: the host need not answer, only match.
+    const source = SourceConnection.parse({
+      type: 'postgres',
+      host: 'db.example.com',
+      database: 'sales',
+      user: 'etl',
+      password: 'not-used',
+    });
+    await saveConnection(postgres, config.secretsKey, tenant, 'warehouse', source);
+    temporal = await connectTemporal(config.temporal);
+    producer = createProducer(kafka);
+    await producer.connect();
+    await cassandra.connect();
+    deadLetters = await tailTopic(kafka, topics.deadLetters);
+    bridge = createLineageBridge(
+      { config, kafka, producer, temporal, s3, postgres, cassandra },
+      uniqueId('test-lineage-bridge'),
+    );
+    await pinGroupToEnd(kafka, bridge.groupId, topics.lineageInbound);
+    await bridge.start();
+
+    const deps: ApiDependencies = { config, postgres, producer, s3, incidents: incidentStore(cassandra), cassandra };
+    app = buildApi(deps);
+    ingestKey = (await createApiKey(postgres, { tenant, name: 'openlineage', scopes: ['ingest'] })).key;
+    readKey = (await createApiKey(postgres, { tenant, name: 'reader', scopes: ['read'] })).key;
+    await app.ready();
+  });
+
+  after(async () => {
+    await app?.close();
+    await bridge?.stop();
+    await deadLetters?.stop();
+    await producer?.disconnect();
+    await temporal?.connection.close();
+    await cassandra.shutdown();
+    await postgres.end();
+    s3.destroy();
+  });
+
+  it('writes the edges of a COMPLETE event produced to Kafka, named as ingestion names the tables', async () => {
+    await producer.send({ topic: topics.lineageInbound, acks: -1, messages: [openLineageMessage(envelope(sparkComplete))] }); // prettier-ignore
+    const tables = await eventually(
+      async () => {
+        const found = await upstreamOf(facts);
+        return found.length === 2 ? found : undefined;
+      },
+      30_000,
+      'the table-level edges of the event',
+    );
+    assert.deepEqual(tables, ['openlineage://s3a%3A%2F%2Fraw-zone/%2Fexchange_rates%2F2026-11-24', orders]);
+    const [hashed] = (await lineage.upstreamOf(tenant, `${facts}/email_hash`)).items;
+    assert.deepEqual(hashed, {
+      upstream: `${orders}/customer_email`,
+      origin: `openlineage:${job.namespace}/${job.name}`,
+      level: 'column',
+      kind: 'openlineage',
+      propagates: false,
+      transformation: 'DIRECT/TRANSFORMATION (masking) sha2(customer_email)',
+    });
+  });
+
+  it('dead-letters an event that breaks the spec, or names an unknown tenant, with the reason', async () => {
+    const badRunId = envelope({ ...sparkComplete, run: { runId: 'run-42' } });
+    const stranger = { ...envelope(sparkComplete), tenant: 'no-such-tenant' };
+    await producer.send({
+      topic: topics.lineageInbound,
+      acks: -1,
+      messages: [
+        { key: lineageKey(tenant, job), value: JSON.stringify(badRunId) },
+        { key: lineageKey(stranger.tenant, job), value: JSON.stringify(stranger) },
+      ],
+    });
+    const invalid = await deadLetters.waitFor((m) => m.value?.toString() === JSON.stringify(badRunId));
+    assert.match(header(invalid, 'dlq-reason') ?? '', /^invalid event: .*runId is a UUID/s);
+    assert.equal(header(invalid, 'dlq-source-topic'), topics.lineageInbound);
+    const unknown = await deadLetters.waitFor((m) => m.value?.toString() === JSON.stringify(stranger));
+    assert.equal(header(unknown, 'dlq-reason'), 'unknown tenant "no-such-tenant"');
+  });
+
+  it('accepts a RunEvent posted over HTTP with 202 once Kafka has it, and the bridge writes its edges', async () => {
+    const event = {
+      ...sparkComplete,
+      run: { runId: '0193f1d2-7c4e-7b8a-9d55-3f0e2a1b6c78' },
+      job: { namespace: 'airflow-prod', name: 'daily_sales.load_refunds' },
+      inputs: [{ namespace: 'postgres://db.example.com:5432', name: 'sales.public.payments' }],
+      outputs: [{ namespace: 'postgres://db.example.com:5432', name: 'sales.public.refunds' }],
+    };
+    const post = (body: unknown) =>
+      app.inject({
+        method: 'POST',
+        url: `/v1/tenants/${tenant}/lineage`,
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${ingestKey}` },
+        payload: JSON.stringify(body),
+      });
+    const accepted = await post(event);
+    assert.equal(accepted.statusCode, 202, accepted.body);
+    const { eventId } = z.object({ eventId: z.string().startsWith('openlineage-') }).parse(accepted.json());
+    assert.deepEqual((await post(event)).json(), { eventId }, 'the same body is the same event');
+    await eventually(
+      async () => ((await upstreamOf('postgres://warehouse/sales/public/refunds')).length ? true : undefined),
+      30_000,
+      'the edge of the posted event',
+    );
+    assert.deepEqual(await upstreamOf('postgres://warehouse/sales/public/refunds'), [
+      'postgres://warehouse/sales/public/payments',
+    ]);
+  });
+
+  it('answers 400 with the issues to an HTTP event that breaks the spec, and keeps it as a dead letter', async () => {
+    const body = JSON.stringify({ ...sparkComplete, eventTime: 'yesterday' });
+    const refused = await app.inject({
+      method: 'POST',
+      url: `/v1/tenants/${tenant}/lineage`,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ingestKey}` },
+      payload: body,
+    });
+    assert.equal(refused.statusCode, 400);
+    const answer = z
+      .object({ error: z.string(), issues: z.array(z.object({ path: z.array(z.unknown()) })) })
+      .parse(refused.json());
+    assert.match(answer.error, /^not an OpenLineage RunEvent \(spec 2-0-2\): .*eventTime/s);
+    assert.deepEqual(answer.issues[0]?.path, ['eventTime']);
+    const kept = await deadLetters.waitFor((m) => m.value?.toString() === body);
+    assert.equal(header(kept, 'dlq-source-topic'), OPENLINEAGE_HTTP_SOURCE);
+    assert.match(header(kept, 'dlq-reason') ?? '', /eventTime is an ISO 8601 date-time with its offset/);
+    assert.match(header(kept, 'dlq-archive-key') ?? '', new RegExp(`^tenants/${tenant}/dead-letters/`));
+  });
+
+  it('refuses a key of another tenant and a key without the ingest scope', async () => {
+    const asOther = await app.inject({
+      method: 'POST',
+      url: '/v1/tenants/no-such-tenant/lineage',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${ingestKey}` },
+      payload: JSON.stringify(sparkComplete),
+    });
+    assert.equal(asOther.statusCode, 403);
+    const readOnly = await app.inject({
+      method: 'POST',
+      url: `/v1/tenants/${tenant}/lineage`,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${readKey}` },
+      payload: JSON.stringify(sparkComplete),
+    });
+    assert.equal(readOnly.statusCode, 403);
+  });
+});

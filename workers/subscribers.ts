@@ -1,0 +1,27 @@
+import { createKafka, createPostgres, createProducer, createS3 } from '../lib/clients.js';
+import { loadConfigOrExit } from '../lib/config.js';
+import { log } from '../lib/log.js';
+import { startTelemetry } from '../lib/telemetry.js';
+import { createSubscribers } from './subscriptions.js';
+
+const telemetry = startTelemetry('metasync-subscribers');
+const config = loadConfigOrExit();
+const kafka = createKafka(config.kafka, 'subscribers');
+const producer = createProducer(kafka);
+await producer.connect();
+const postgres = createPostgres(config.postgres);
+const subscribers = createSubscribers({ config, kafka, producer, postgres, s3: createS3(config.s3) });
+await subscribers.start();
+log.info('subscribers running', { brokers: config.kafka.brokers, subscriptions: subscribers.running() });
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void (async () => {
+      await subscribers.stop();
+      await producer.disconnect();
+      await postgres.end();
+      await telemetry.shutdown();
+      process.exit(0);
+    })();
+  });
+}

@@ -1,0 +1,256 @@
+import {
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  executeChild,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { WalkScope } from '../activities/propagation.js';
+import type { AnnotationChange } from '../lib/contracts.js';
+import { changeWorkflowId } from '../lib/workflowIds.js';
+
+/** A change asked of one asset, with the id it was asked under (a Kafka event id, an HTTP request's). */
+export interface AnnotationRequest {
+  change: AnnotationChange;
+  changeId: string;
+}
+
+/** What one change did, over its whole walk. */
+export interface ChangeOutcome {
+  changeId: string;
+  op: AnnotationChange['op'];
+  attribute: AnnotationChange['attribute'];
+  value: string;
+  /** Assets given the value (the source included), or refreshed when it was given again. */
+  reached: number;
+  /** Copies taken back: all of them on a removal, the stale ones (lineage gone since) on an addition. */
+  retracted: number;
+  /** Outbound events published. */
+  published: number;
+  /** The deepest level the walk got to. */
+  depth: number;
+  /** Set when the walk stopped at the policy's maxAssetsPerChange. */
+  truncated: boolean;
+  /** Said when the change did nothing, and why. */
+  note: string | null;
+}
+
+export interface PropagationStatus {
+  pending: number;
+  current: string | null;
+  recent: ChangeOutcome[];
+}
+
+export const annotationChangeSignal = defineSignal<[AnnotationRequest]>('annotationChange');
+export const propagationStatusQuery = defineQuery<PropagationStatus>('status');
+
+const { propagationRule, directValues, annotateSource, levelSlices, retractCopies, dropCopies } =
+  proxyActivities<Activities>({
+    startToCloseTimeout: '2 minutes',
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+  });
+const { expandLevel } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+/** A level wider than this is cut into slices walked by child workflows, a few at a time. */
+const SLICE = 5_000;
+const SLICES_AT_ONCE = 4;
+/** Frontier assets read per page by one activity. */
+const PAGE = 1_000;
+/** Copies read per page when taking them back. */
+const RETRACT_PAGE = 2_000;
+/** Levels walked before the walk continues as new, so a very deep lineage keeps a short history. */
+const LEVELS_PER_RUN = 200;
+/** Change ids remembered, so a redelivered request is not applied twice. */
+const REMEMBERED_CHANGES = 500;
+
+export interface PropagationInput {
+  tenant: string;
+  qualifiedName: string;
+  /** Without a change for this long the workflow ends; the next change starts it again. */
+  idleMs?: number;
+  /** Changes handled before continuing as new. */
+  changesPerRun?: number;
+}
+
+interface PropagationCarry {
+  pending: AnnotationRequest[];
+  remembered: string[];
+  recent: ChangeOutcome[];
+}
+
+/**
+ * The propagation of one source asset: its changes arrive as signals and are walked one at a time, in arrival
+ * order, each by a child workflow, so two changes of one asset never interleave.
+ */
+export async function assetPropagation(input: PropagationInput, carry?: PropagationCarry): Promise<ChangeOutcome[]> {
+  const pending = carry?.pending ?? [];
+  const remembered = carry?.remembered ?? [];
+  const recent = carry?.recent ?? [];
+  let current: string | null = null;
+  setHandler(annotationChangeSignal, (request) => {
+    const known = remembered.includes(request.changeId) || pending.some((p) => p.changeId === request.changeId);
+    if (!known && current !== request.changeId) pending.push(request);
+  });
+  setHandler(propagationStatusQuery, () => ({ pending: pending.length, current, recent }));
+
+  for (let handled = 0; ;) {
+    if (!(await condition(() => pending.length > 0, input.idleMs ?? 60_000))) return recent;
+    const request = pending.shift()!;
+    current = request.changeId;
+    const outcome = await executeChild(propagateChange, {
+      workflowId: changeWorkflowId(input.tenant, request.changeId),
+      args: [{ tenant: input.tenant, source: input.qualifiedName, ...request }],
+      searchAttributes: workflowInfo().searchAttributes,
+    });
+    current = null;
+    remembered.push(request.changeId);
+    remembered.splice(0, Math.max(0, remembered.length - REMEMBERED_CHANGES));
+    recent.push(outcome);
+    recent.splice(0, Math.max(0, recent.length - 20));
+    if (++handled >= (input.changesPerRun ?? 100) || workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof assetPropagation>(input, { pending, remembered, recent });
+    }
+  }
+}
+
+export interface ChangeInput extends AnnotationRequest {
+  tenant: string;
+  source: string;
+}
+
+interface WalkCarry {
+  depth: number;
+  outcome: ChangeOutcome;
+}
+
+/**
+ * One change, start to end. An addition sets the value on the source, walks lineage downstream level by level
+ * (wide levels in slices, through child workflows), then takes back the copies an earlier addition made that
+ * lineage no longer leads to. A removal takes back every copy the source gave. Either way an asset keeps a value
+ * while any other source still gives it.
+ */
+export async function propagateChange(input: ChangeInput, carry?: WalkCarry): Promise<ChangeOutcome> {
+  const { tenant, source, change, changeId } = input;
+  const rule = await propagationRule({ tenant, attribute: change.attribute, value: change.value });
+  const scope: WalkScope = { tenant, source, attribute: change.attribute, value: change.value, changeId, rule };
+  const outcome: ChangeOutcome = carry?.outcome ?? {
+    changeId,
+    op: change.op,
+    attribute: change.attribute,
+    value: change.value,
+    reached: 0,
+    retracted: 0,
+    published: 0,
+    depth: 0,
+    truncated: false,
+    note: null,
+  };
+
+  if (change.op === 'remove') {
+    const direct = await directValues({ tenant, qualifiedName: source, attribute: change.attribute });
+    if (!direct.includes(change.value)) {
+      outcome.note = `${change.attribute} ${JSON.stringify(change.value)} is not set on this asset itself, so there is nothing to remove here (a value it holds through lineage is removed at its source)`;
+    }
+    await retractAll(scope, outcome, false);
+    await dropCopies(scope);
+    return outcome;
+  }
+
+  if (!carry) {
+    // One description per asset: a new one replaces the old, with everything the old one reached.
+    if (change.attribute === 'description') {
+      for (const old of await directValues({ tenant, qualifiedName: source, attribute: 'description' })) {
+        if (old === change.value) continue;
+        const oldScope = { ...scope, value: old };
+        await retractAll(oldScope, outcome, false);
+        await dropCopies(oldScope);
+      }
+    }
+    const given = await annotateSource(scope);
+    outcome.reached++;
+    outcome.published += given.published;
+    if (!rule.propagate)
+      outcome.note = `the policy does not propagate ${change.attribute} ${JSON.stringify(change.value)}`;
+  }
+
+  if (rule.propagate) {
+    let depth = carry?.depth ?? 0;
+    for (let levels = 0; depth < rule.maxDepth; levels++) {
+      if (outcome.reached >= rule.maxAssetsPerChange) {
+        outcome.truncated = true;
+        outcome.note = `stopped after ${outcome.reached} assets: the policy's maxAssetsPerChange is ${rule.maxAssetsPerChange}`;
+        break;
+      }
+      if (levels >= LEVELS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+        await continueAsNew<typeof propagateChange>(input, { depth, outcome });
+      }
+      const { count, bounds } = await levelSlices({ ...scope, depth, step: SLICE });
+      if (count === 0) break;
+      outcome.depth = depth;
+      if (count <= SLICE) {
+        const result = await expandLevel({
+          ...scope,
+          range: { depth, from: null, to: null },
+          pageSize: PAGE,
+          deepenUpTo: SLICE,
+          deepenForMs: 20_000,
+        });
+        outcome.reached += result.reached;
+        outcome.published += result.published;
+        depth = result.nextDepth;
+      } else {
+        const edges = [null, ...bounds, null];
+        const slices = edges.slice(0, -1).map((from, i) => ({ depth, from, to: edges[i + 1] ?? null }));
+        for (let i = 0; i < slices.length; i += SLICES_AT_ONCE) {
+          const results = await Promise.all(
+            slices.slice(i, i + SLICES_AT_ONCE).map((range, j) =>
+              executeChild(propagateSlice, {
+                workflowId: `${workflowInfo().workflowId}/depth-${depth}/slice-${i + j}`,
+                args: [{ ...scope, range }],
+                searchAttributes: workflowInfo().searchAttributes,
+              }),
+            ),
+          );
+          for (const result of results) {
+            outcome.reached += result.reached;
+            outcome.published += result.published;
+          }
+        }
+        depth++;
+      }
+    }
+  }
+  // Copies an earlier addition of this value made where lineage no longer leads (or the policy no longer lets it).
+  await retractAll(scope, outcome, true);
+  return outcome;
+}
+
+/** One slice of a wide level: the frontier assets whose names fall in the range, page by page. */
+export async function propagateSlice(
+  input: WalkScope & { range: { depth: number; from: string | null; to: string | null } },
+) {
+  return expandLevel({ ...input, pageSize: PAGE, deepenUpTo: 0, deepenForMs: 0 });
+}
+
+async function retractAll(scope: WalkScope, outcome: ChangeOutcome, staleOnly: boolean): Promise<void> {
+  let pageState: string | null = null;
+  do {
+    const page: { retracted: number; published: number; next: string | null } = await retractCopies({
+      ...scope,
+      staleOnly,
+      pageSize: RETRACT_PAGE,
+      pageState,
+    });
+    outcome.retracted += page.retracted;
+    outcome.published += page.published;
+    pageState = page.next;
+  } while (pageState);
+}
