@@ -29,6 +29,8 @@ export interface ExpandInput extends WalkScope {
    */
   deepenUpTo: number;
   deepenForMs: number;
+  /** Assets this call may still give the value to: the policy's maxAssetsPerChange, less what the walk reached. */
+  budget: number;
 }
 
 export interface ExpandResult {
@@ -38,6 +40,8 @@ export interface ExpandResult {
   published: number;
   /** The walk continues from this depth's copies (a level this call did not finish, or the first it did not start). */
   nextDepth: number;
+  /** The budget ran out: some assets the walk would have reached were not given the value. */
+  truncated: boolean;
 }
 
 /** Targets written at once: enough to batch the writes, small enough to keep memory and retries modest. */
@@ -116,12 +120,13 @@ export function createPropagationActivities(deps: {
   }
 
   /** Expands a frontier in chunks: reads its edges, applies the rule, gives the value on. */
-  async function step(scope: WalkScope, frontier: readonly Copy[], seen: Set<string>) {
+  async function step(scope: WalkScope, frontier: readonly Copy[], seen: Set<string>, budget: number) {
     const edges = await deps.lineage.downstreamOfMany(
       scope.tenant,
       frontier.filter((copy) => !copy.terminal).map((copy) => copy.qualifiedName),
     );
-    const reached = nextCopies(frontier, edges, scope.rule, seen);
+    const candidates = nextCopies(frontier, edges, scope.rule, seen);
+    const reached = candidates.slice(0, Math.max(0, budget));
     const next: Reached[] = [];
     let published = 0;
     for (let i = 0; i < reached.length; i += CHUNK) {
@@ -130,7 +135,7 @@ export function createPropagationActivities(deps: {
       published += given.published;
       Context.current().heartbeat({ reached: next.length });
     }
-    return { next, published };
+    return { next, published, truncated: reached.length < candidates.length };
   }
 
   return {
@@ -151,11 +156,11 @@ export function createPropagationActivities(deps: {
     },
 
     /** The source's own copy (depth 0): the value set on the asset itself. Returns whether it is new there. */
-    async annotateSource(scope: WalkScope): Promise<{ published: number }> {
+    async annotateSource(scope: WalkScope): Promise<{ published: number; inCatalog: boolean }> {
       const assetType = await readAssetType(deps.cassandra, scope.tenant, scope.source);
       const copy: Reached = { qualifiedName: scope.source, depth: 0, path: [scope.source], terminal: false, assetType };
       const { published } = await give(scope, [copy]);
-      return { published };
+      return { published, inCatalog: assetType !== null };
     },
 
     /**
@@ -167,6 +172,7 @@ export function createPropagationActivities(deps: {
       const started = Date.now();
       let reached = 0;
       let published = 0;
+      let truncated = false;
       let pageState: string | null = null;
       // The next level, kept while it stays small enough to walk on from memory; null once it is not.
       let carried: Reached[] | null = [];
@@ -180,32 +186,36 @@ export function createPropagationActivities(deps: {
           input.pageSize,
           pageState,
         );
-        const stepped = await step(input, page.items, new Set(page.items.map((c) => c.qualifiedName)));
+        const seenOnPage = new Set(page.items.map((c) => c.qualifiedName));
+        const stepped = await step(input, page.items, seenOnPage, input.budget - reached);
         reached += stepped.next.length;
         published += stepped.published;
+        truncated ||= stepped.truncated;
         if (carried && carried.length + stepped.next.length <= input.deepenUpTo) carried.push(...stepped.next);
         else carried = null;
         pageState = page.next;
-      } while (pageState);
+      } while (pageState && !truncated);
 
       let depth = range.depth + 1;
       const whole = range.from === null && range.to === null;
       const seen = new Set<string>();
       while (
         whole &&
+        !truncated &&
         carried !== null &&
         carried.length > 0 &&
         carried.length <= input.deepenUpTo &&
         Date.now() - started < input.deepenForMs
       ) {
         for (const copy of carried) seen.add(copy.qualifiedName);
-        const stepped = await step(input, carried, seen);
+        const stepped = await step(input, carried, seen, input.budget - reached);
         reached += stepped.next.length;
         published += stepped.published;
+        truncated ||= stepped.truncated;
         carried = stepped.next;
         depth++;
       }
-      return { reached, published, nextDepth: depth };
+      return { reached, published, nextDepth: depth, truncated };
     },
 
     /** How many copies a level has, and where to cut it into slices of about `step` each. */

@@ -55,7 +55,7 @@ try {
       `${change.attribute} ${JSON.stringify(change.value)} ${verb} ${count} assets (depth ${outcome.depth}); ${outcome.published} outbound events`,
     );
     if (outcome.retracted && change.op === 'add') console.log(`${outcome.retracted} stale copies taken back`);
-    if (outcome.note) console.log(outcome.note);
+    for (const note of outcome.notes) console.log(note);
   }
 } finally {
   await temporal.connection.close();

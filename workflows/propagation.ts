@@ -35,8 +35,8 @@ export interface ChangeOutcome {
   depth: number;
   /** Set when the walk stopped at the policy's maxAssetsPerChange. */
   truncated: boolean;
-  /** Said when the change did nothing, and why. */
-  note: string | null;
+  /** What the caller should know: the change did nothing and why, the asset is not in the catalog, the walk stopped. */
+  notes: string[];
 }
 
 export interface PropagationStatus {
@@ -151,13 +151,15 @@ export async function propagateChange(input: ChangeInput, carry?: WalkCarry): Pr
     published: 0,
     depth: 0,
     truncated: false,
-    note: null,
+    notes: [],
   };
 
   if (change.op === 'remove') {
     const direct = await directValues({ tenant, qualifiedName: source, attribute: change.attribute });
     if (!direct.includes(change.value)) {
-      outcome.note = `${change.attribute} ${JSON.stringify(change.value)} is not set on this asset itself, so there is nothing to remove here (a value it holds through lineage is removed at its source)`;
+      outcome.notes.push(
+        `${change.attribute} ${JSON.stringify(change.value)} is not set on this asset itself, so there is nothing to remove here (a value it holds through lineage is removed at its source)`,
+      );
     }
     await retractAll(scope, outcome, false);
     await dropCopies(scope);
@@ -177,16 +179,22 @@ export async function propagateChange(input: ChangeInput, carry?: WalkCarry): Pr
     const given = await annotateSource(scope);
     outcome.reached++;
     outcome.published += given.published;
+    if (!given.inCatalog) {
+      outcome.notes.push(
+        'the asset is not in the catalog (yet): the value is kept under its name and shows when it lands',
+      );
+    }
     if (!rule.propagate)
-      outcome.note = `the policy does not propagate ${change.attribute} ${JSON.stringify(change.value)}`;
+      outcome.notes.push(`the policy does not propagate ${change.attribute} ${JSON.stringify(change.value)}`);
   }
 
   if (rule.propagate) {
     let depth = carry?.depth ?? 0;
     for (let levels = 0; depth < rule.maxDepth; levels++) {
-      if (outcome.reached >= rule.maxAssetsPerChange) {
-        outcome.truncated = true;
-        outcome.note = `stopped after ${outcome.reached} assets: the policy's maxAssetsPerChange is ${rule.maxAssetsPerChange}`;
+      if (outcome.truncated) {
+        outcome.notes.push(
+          `stopped after ${outcome.reached} assets: the policy's maxAssetsPerChange is ${rule.maxAssetsPerChange}`,
+        );
         break;
       }
       if (levels >= LEVELS_PER_RUN || workflowInfo().continueAsNewSuggested) {
@@ -202,19 +210,23 @@ export async function propagateChange(input: ChangeInput, carry?: WalkCarry): Pr
           pageSize: PAGE,
           deepenUpTo: SLICE,
           deepenForMs: 20_000,
+          budget: rule.maxAssetsPerChange - outcome.reached,
         });
         outcome.reached += result.reached;
         outcome.published += result.published;
+        outcome.truncated ||= result.truncated;
         depth = result.nextDepth;
       } else {
         const edges = [null, ...bounds, null];
         const slices = edges.slice(0, -1).map((from, i) => ({ depth, from, to: edges[i + 1] ?? null }));
+        // Each slice gets an equal share of what the policy still allows.
+        const budget = Math.floor((rule.maxAssetsPerChange - outcome.reached) / slices.length);
         for (let i = 0; i < slices.length; i += SLICES_AT_ONCE) {
           const results = await Promise.all(
             slices.slice(i, i + SLICES_AT_ONCE).map((range, j) =>
               executeChild(propagateSlice, {
                 workflowId: `${workflowInfo().workflowId}/depth-${depth}/slice-${i + j}`,
-                args: [{ ...scope, range }],
+                args: [{ ...scope, range, budget }],
                 searchAttributes: workflowInfo().searchAttributes,
               }),
             ),
@@ -222,6 +234,7 @@ export async function propagateChange(input: ChangeInput, carry?: WalkCarry): Pr
           for (const result of results) {
             outcome.reached += result.reached;
             outcome.published += result.published;
+            outcome.truncated ||= result.truncated;
           }
         }
         depth++;
@@ -235,7 +248,7 @@ export async function propagateChange(input: ChangeInput, carry?: WalkCarry): Pr
 
 /** One slice of a wide level: the frontier assets whose names fall in the range, page by page. */
 export async function propagateSlice(
-  input: WalkScope & { range: { depth: number; from: string | null; to: string | null } },
+  input: WalkScope & { range: { depth: number; from: string | null; to: string | null }; budget: number },
 ) {
   return expandLevel({ ...input, pageSize: PAGE, deepenUpTo: 0, deepenForMs: 0 });
 }

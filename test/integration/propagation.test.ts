@@ -172,7 +172,7 @@ describe('propagation of annotations along lineage, on Temporal, Cassandra and K
     assert.deepEqual(await values(d!), []);
 
     const notSet = await change(m!, 'remove', 'classification', 'GDPR');
-    assert.match(notSet.note ?? '', /not set on this asset itself/);
+    assert.match(notSet.notes.join('; '), /not set on this asset itself/);
   });
 
   it('honours stop conditions: non-propagating edges, asset types, max depth and per-classification rules', async () => {
@@ -216,7 +216,7 @@ describe('propagation of annotations along lineage, on Temporal, Cassandra and K
 
     const internal = await change(a!, 'add', 'classification', 'INTERNAL');
     assert.equal(internal.reached, 1);
-    assert.match(internal.note ?? '', /does not propagate/);
+    assert.match(internal.notes.join('; '), /does not propagate/);
     assert.deepEqual(await values(a!), ['INTERNAL', 'PII', 'SHALLOW']);
     assert.deepEqual(await values(b!), ['PII', 'SHALLOW'], 'INTERNAL stays on its source');
   });
@@ -265,6 +265,30 @@ describe('propagation of annotations along lineage, on Temporal, Cassandra and K
       changes.map((e) => e.change),
       ['added', 'removed', 'added', 'removed', 'added'],
     );
+  });
+
+  it("stops a change at the policy's maxAssetsPerChange and says so", async () => {
+    const n = namer();
+    const hub = n('big-hub');
+    const leaves = Array.from({ length: 300 }, (_, i) => n(`big-${i}`));
+    await lineage.upsertEdges(
+      tenant,
+      leaves.map((leaf) => edge(hub, leaf)),
+    );
+    const defaults = loadDefaultPolicy();
+    await saveTenantPolicy(postgres, tenant, { ...defaults, defaults: { ...defaults.defaults, maxAssetsPerChange: 100 } }); // prettier-ignore
+    try {
+      const outcome = await change(hub, 'add', 'tag', 'huge');
+      assert.equal(outcome.truncated, true);
+      assert.equal(outcome.reached, 100);
+      assert.match(outcome.notes.join('; '), /stopped after 100 assets: the policy's maxAssetsPerChange is 100/);
+      assert.match(outcome.notes.join('; '), /not in the catalog \(yet\)/);
+      let holding = 0;
+      for (const leaf of leaves) if ((await values(leaf, 'tag')).includes('huge')) holding++;
+      assert.equal(holding, 99, 'the source and 99 of its 300 downstream assets');
+    } finally {
+      await saveTenantPolicy(postgres, tenant, loadDefaultPolicy());
+    }
   });
 
   it('walks a wide level in slices through child workflows, to an asset not ingested yet as well', async () => {

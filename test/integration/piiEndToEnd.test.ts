@@ -1,0 +1,151 @@
+import type { Client as TemporalClient } from '@temporalio/client';
+import type { Producer } from 'kafkajs';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { changeOutcome, requestAnnotation } from '../../lib/annotate.js';
+import {
+  connectTemporal,
+  createCassandra,
+  createKafka,
+  createPostgres,
+  createProducer,
+  createS3,
+} from '../../lib/clients.js';
+import type { AnnotationChange } from '../../lib/contracts.js';
+import { SourceConnection } from '../../lib/extractors/sourceConnection.js';
+import { runSearchAttributes } from '../../lib/searchAttributes.js';
+import { saveConnection } from '../../lib/stores/connections.js';
+import { saveSubscription } from '../../lib/stores/subscriptions.js';
+import { saveTenant } from '../../lib/stores/tenants.js';
+import { ingestWorkflowId } from '../../lib/workflowIds.js';
+import { createSubscribers } from '../../workers/subscriptions.js';
+import { ingestEstate } from '../../workflows/index.js';
+import { eventually, runWorkers, testConfig, uniqueId } from '../support/harness.js';
+import { asSuperuser } from '../support/postgresCluster.js';
+
+/**
+ * The whole outbound story on the real stack: a PostgreSQL database is ingested (its view lineage with it), a
+ * column is classified PII, the classification propagates to the view column that copies it, and a restricted role
+ * loses SELECT on both in that same database — and gets it back when the classification is removed.
+ */
+
+const config = testConfig();
+const tenant = uniqueId('pii-e2e').toLowerCase();
+const suffix = uniqueId('db').slice(3).replace(/-/g, '_');
+const database = `pii_${suffix}`;
+const analyst = `analyst_${suffix}`;
+const connectionId = 'shop';
+const postgres = createPostgres(config.postgres);
+const cassandra = createCassandra(config.cassandra);
+const kafka = createKafka(config.kafka, 'pii-e2e-test');
+const s3 = createS3(config.s3);
+const url = new URL(config.postgres.url);
+const login = {
+  host: url.hostname,
+  port: Number(url.port || 5432),
+  user: decodeURIComponent(url.username),
+  password: decodeURIComponent(url.password),
+};
+const name = (...path: string[]) => `postgres://${connectionId}/${database}/public/${path.join('/')}`;
+
+/** 'ok', or the SQLSTATE the query failed with (42501: permission denied). */
+async function asAnalyst(sql: string): Promise<string> {
+  const client = new pg.Client({ ...login, database, user: analyst, password: 'analyst' });
+  await client.connect();
+  try {
+    await client.query(sql);
+    return 'ok';
+  } catch (error) {
+    return (error as { code?: string }).code ?? String(error);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('PII end to end: ingestion, lineage, propagation, outbound, enforcement in PostgreSQL', () => {
+  let temporal: TemporalClient;
+  let workers: { stop(): Promise<void> };
+  let producer: Producer;
+  let subscribers: ReturnType<typeof createSubscribers>;
+
+  const annotate = async (op: AnnotationChange['op']) => {
+    const change = { qualifiedName: name('customers', 'email'), op, attribute: 'classification', value: 'PII', actor: 'test' } as const; // prettier-ignore
+    const ids = await requestAnnotation(temporal, config.temporal, tenant, change, randomUUID());
+    return changeOutcome(temporal, ids.changeWorkflowId, 120_000);
+  };
+
+  before(async () => {
+    await saveTenant(postgres, tenant, 'PII end to end');
+    await postgres.query(`CREATE DATABASE ${database}`);
+    await asSuperuser(`CREATE ROLE ${analyst} LOGIN PASSWORD 'analyst'`);
+    const shop = new pg.Client({ ...login, database });
+    await shop.connect();
+    await shop.query(`
+      CREATE TABLE customers (id int PRIMARY KEY, name text, email text);
+      INSERT INTO customers VALUES (1, 'Ada', 'ada@example.com');
+      CREATE TABLE orders (id int PRIMARY KEY, customer_id int REFERENCES customers (id), total numeric);
+      CREATE VIEW customer_contacts AS SELECT id, name, email FROM customers;
+      GRANT SELECT ON customers, orders, customer_contacts TO ${analyst};
+    `);
+    await shop.end();
+    const source = SourceConnection.parse({ type: 'postgres', ...login, database });
+    await saveConnection(postgres, config.secretsKey, tenant, connectionId, source);
+    await saveSubscription(postgres, tenant, 'enforce-shop', {
+      sink: { type: 'postgres-enforcement', connectionId, restrictedRoles: [analyst] },
+    });
+
+    temporal = await connectTemporal(config.temporal);
+    workers = await runWorkers(config);
+    producer = createProducer(kafka);
+    await producer.connect();
+    subscribers = createSubscribers({ config, kafka, producer, s3, postgres }, { tenant, pollMs: 500 });
+    await subscribers.start();
+  });
+
+  after(async () => {
+    await subscribers?.stop();
+    await producer?.disconnect();
+    await workers?.stop();
+    await temporal?.connection.close();
+    await postgres.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await asSuperuser(`DROP ROLE IF EXISTS ${analyst}`);
+    await postgres.query('DELETE FROM subscriptions WHERE tenant = $1', [tenant]);
+    await postgres.end();
+    await cassandra.shutdown();
+    s3.destroy();
+  });
+
+  it('a PII column and the view column copying it become unreadable for the restricted role, and readable again', async () => {
+    const run = await temporal.workflow.execute(ingestEstate, {
+      workflowId: ingestWorkflowId(tenant, connectionId, 'run-1'),
+      taskQueue: config.temporal.taskQueue,
+      args: [{ tenant, connectionId, runId: 'run-1', options: { buckets: 2, containerConcurrency: 2, bucketsPerColumnsJob: 2, childrenPerWave: 1, wavesPerRun: 1 } }], // prettier-ignore
+      typedSearchAttributes: runSearchAttributes(tenant, 'ingest', connectionId),
+    });
+    assert.equal(run.phase, 'completed');
+    assert.equal(await asAnalyst('SELECT email FROM customer_contacts'), 'ok');
+
+    const added = await annotate('add');
+    // The column, the view's column (view lineage); the foreign key does not touch email.
+    assert.equal(added.reached, 2);
+    assert.deepEqual(added.notes, []);
+    for (const sql of ['SELECT email FROM customers', 'SELECT email FROM customer_contacts']) {
+      await eventually(async () => ((await asAnalyst(sql)) === '42501' ? true : undefined), 30_000, `denied: ${sql}`);
+    }
+    assert.equal(await asAnalyst('SELECT id, name FROM customers'), 'ok');
+    assert.equal(await asAnalyst('SELECT id, name FROM customer_contacts'), 'ok');
+    assert.equal(await asAnalyst('SELECT * FROM orders'), 'ok');
+
+    const removed = await annotate('remove');
+    assert.equal(removed.retracted, 2);
+    for (const sql of ['SELECT email FROM customers', 'SELECT email FROM customer_contacts']) {
+      await eventually(
+        async () => ((await asAnalyst(sql)) === 'ok' ? true : undefined),
+        30_000,
+        `allowed again: ${sql}`,
+      );
+    }
+  });
+});
