@@ -216,6 +216,8 @@ export async function propagateChange(input: ChangeInput, carry?: WalkCarry): Pr
         outcome.published += result.published;
         outcome.truncated ||= result.truncated;
         depth = result.nextDepth;
+        // It may have walked several levels: the last it gave the value at is the one before it stopped.
+        if (result.reached > 0) outcome.depth = result.nextDepth - 1;
       } else {
         const edges = [null, ...bounds, null];
         const slices = edges.slice(0, -1).map((from, i) => ({ depth, from, to: edges[i + 1] ?? null }));
@@ -235,6 +237,7 @@ export async function propagateChange(input: ChangeInput, carry?: WalkCarry): Pr
             outcome.reached += result.reached;
             outcome.published += result.published;
             outcome.truncated ||= result.truncated;
+            if (result.reached > 0) outcome.depth = depth + 1;
           }
         }
         depth++;
