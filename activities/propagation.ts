@@ -6,6 +6,7 @@ import type { OutboundPublisher } from '../lib/outbound.js';
 import { resolvePropagation, tenantPolicy } from '../lib/propagation/policy.js';
 import { nextCopies, type Reached } from '../lib/propagation/walk.js';
 import type { AnnotationStore, Copy, DepthRange, StoredCopy } from '../lib/stores/annotations.js';
+import { chunked } from '../lib/stores/cql.js';
 import { readAssetType } from '../lib/stores/lake.js';
 import type { LineageStore } from '../lib/stores/lineage.js';
 
@@ -129,8 +130,8 @@ export function createPropagationActivities(deps: {
     const reached = candidates.slice(0, Math.max(0, budget));
     const next: Reached[] = [];
     let published = 0;
-    for (let i = 0; i < reached.length; i += CHUNK) {
-      const given = await give(scope, reached.slice(i, i + CHUNK));
+    for (const chunk of chunked(reached, CHUNK)) {
+      const given = await give(scope, chunk);
       next.push(...given.fresh);
       published += given.published;
       Context.current().heartbeat({ reached: next.length });

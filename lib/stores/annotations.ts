@@ -1,5 +1,6 @@
-import cassandra from 'cassandra-driver';
+import type cassandra from 'cassandra-driver';
 import type { AnnotationAttribute, EffectiveAnnotation } from '../contracts.js';
+import { chunked, concurrentRunner, KEYS_PER_IN, rowStream } from './cql.js';
 import type { Page } from './lineage.js';
 
 /** A value one source gave one asset, and how it got there. */
@@ -26,9 +27,6 @@ export const MAX_PATH = 64;
 export const extendPath = (path: readonly string[], next: string): string[] =>
   path.length < MAX_PATH ? [...path, next] : [path[0]!, ...path.slice(path.length - MAX_PATH + 2), next];
 
-/** Cassandra's IN over partition keys: more keys per query save round trips, too many load the coordinator. */
-const KEYS_PER_IN = 100;
-
 const INSERT_COPY = `INSERT INTO annotation_copies (tenant, source, attribute, value, depth, qualified_name, path,
   terminal, change_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 const DELETE_COPY = `DELETE FROM annotation_copies
@@ -39,12 +37,6 @@ const DELETE_HELD = `DELETE FROM asset_annotations
   WHERE tenant = ? AND qualified_name = ? AND attribute = ? AND value = ? AND source = ?`;
 const SELECT_HOLDERS = `SELECT qualified_name, source, change_id FROM asset_annotations
   WHERE tenant = ? AND qualified_name IN ? AND attribute = ? AND value = ?`;
-/** The driver's row stream is a Readable, whose async iteration its typings leave out. */
-const rowStream = (client: cassandra.Client, query: string, parameters: unknown[]) =>
-  client.stream(query, parameters, {
-    prepare: true,
-    fetchSize: 10_000,
-  }) as unknown as AsyncIterable<cassandra.types.Row>;
 
 const COPIES = 'FROM annotation_copies WHERE tenant = ? AND source = ? AND attribute = ? AND value = ?';
 const SELECT_ASSET = `SELECT attribute, value, source, path, depth FROM asset_annotations
@@ -63,10 +55,7 @@ export interface DepthRange {
  * `annotation_copies` lists, per source and value, every asset it reached, by depth.
  */
 export function annotationStore(client: cassandra.Client, concurrencyLevel = 128) {
-  const run = async (query: string, parameters: unknown[][]) => {
-    if (parameters.length)
-      await cassandra.concurrent.executeConcurrent(client, query, parameters, { concurrencyLevel });
-  };
+  const run = concurrentRunner(client, concurrencyLevel);
   const toCopy = (row: cassandra.types.Row): StoredCopy => ({
     qualifiedName: row.get('qualified_name') as string,
     depth: row.get('depth') as number,
@@ -86,13 +75,9 @@ export function annotationStore(client: cassandra.Client, concurrencyLevel = 128
       attribute: AnnotationAttribute,
       value: string,
     ): Promise<Map<string, Map<string, string | null>>> {
-      const chunks: string[][] = [];
-      for (let i = 0; i < qualifiedNames.length; i += KEYS_PER_IN) {
-        chunks.push(qualifiedNames.slice(i, i + KEYS_PER_IN));
-      }
       const held = new Map<string, Map<string, string | null>>();
       await Promise.all(
-        chunks.map(async (chunk) => {
+        chunked(qualifiedNames, KEYS_PER_IN).map(async (chunk) => {
           for await (const typed of rowStream(client, SELECT_HOLDERS, [tenant, chunk, attribute, value])) {
             const name = typed.get('qualified_name') as string;
             let sources = held.get(name);

@@ -1,5 +1,6 @@
-import cassandra from 'cassandra-driver';
+import type cassandra from 'cassandra-driver';
 import type { EstateAsset } from '../contracts.js';
+import { concurrentRunner } from './cql.js';
 
 /** A database has no parent; the listing by parent keys it under the empty string (a partition key can't be null). */
 export const ROOT_PARENT = '';
@@ -31,10 +32,7 @@ const INSERT_REJECTION = `INSERT INTO rejections (tenant, run_id, source_ref, ki
 
 /** Writes to the metadata lake. Every statement is an upsert by primary key, so a retried load changes nothing. */
 export function lakeWriter(client: cassandra.Client, concurrencyLevel = 64) {
-  const run = async (query: string, parameters: unknown[][]) => {
-    if (parameters.length)
-      await cassandra.concurrent.executeConcurrent(client, query, parameters, { concurrencyLevel });
-  };
+  const run = concurrentRunner(client, concurrencyLevel);
   return {
     async upsertAssets(tenant: string, connectionId: string, runId: string, loaded: LoadedAsset[]): Promise<void> {
       await run(

@@ -1,5 +1,6 @@
-import cassandra from 'cassandra-driver';
+import type cassandra from 'cassandra-driver';
 import type { LineageEdge } from '../contracts.js';
+import { chunked, concurrentRunner, KEYS_PER_IN, rowStream } from './cql.js';
 
 /** An edge's identity: one origin's statement that data flows from upstream to downstream. */
 export type EdgeKey = Pick<LineageEdge, 'upstream' | 'downstream' | 'origin'>;
@@ -26,17 +27,21 @@ const SELECT_DOWNSTREAM = `SELECT downstream, origin, level, kind, propagates, t
   FROM lineage_downstream WHERE tenant = ? AND upstream = ?`;
 const SELECT_DOWNSTREAM_OF_MANY = `SELECT upstream, downstream, origin, level, kind, propagates, transformation,
   downstream_type FROM lineage_downstream WHERE tenant = ? AND upstream IN ?`;
-/** Upstreams per IN query: fewer round trips for a wide frontier, without loading the coordinator much. */
-const UPSTREAMS_PER_IN = 100;
 const SELECT_UPSTREAM = `SELECT upstream, origin, level, kind, propagates, transformation
   FROM lineage_upstream WHERE tenant = ? AND downstream = ?`;
 
+/** What both tables hold of an edge besides its two ends. */
+const edgeFields = (row: cassandra.types.Row) => ({
+  origin: row.get('origin') as string,
+  level: row.get('level') as LineageEdge['level'],
+  kind: row.get('kind') as LineageEdge['kind'],
+  propagates: row.get('propagates') !== false,
+  transformation: (row.get('transformation') as string | null) ?? null,
+});
+
 /** Edges in the lake, both ways. Every write is an upsert or a delete by primary key: a retry changes nothing. */
 export function lineageStore(client: cassandra.Client, concurrencyLevel = 64) {
-  const run = async (query: string, parameters: unknown[][]) => {
-    if (parameters.length)
-      await cassandra.concurrent.executeConcurrent(client, query, parameters, { concurrencyLevel });
-  };
+  const run = concurrentRunner(client, concurrencyLevel);
   const page = async (query: string, parameters: unknown[], pageSize: number, pageState: string | null) => {
     const result = await client.execute(query, parameters, {
       prepare: true,
@@ -82,11 +87,7 @@ export function lineageStore(client: cassandra.Client, concurrencyLevel = 64) {
       return {
         items: rows.map((row) => ({
           downstream: row.get('downstream') as string,
-          origin: row.get('origin') as string,
-          level: row.get('level') as LineageEdge['level'],
-          kind: row.get('kind') as LineageEdge['kind'],
-          propagates: row.get('propagates') !== false,
-          transformation: (row.get('transformation') as string | null) ?? null,
+          ...edgeFields(row),
           downstreamType: (row.get('downstream_type') as string | null) ?? null,
         })),
         next,
@@ -98,21 +99,14 @@ export function lineageStore(client: cassandra.Client, concurrencyLevel = 64) {
      * keys each; a handful run at once.
      */
     async downstreamOfMany(tenant: string, upstreams: readonly string[]): Promise<LineageEdge[]> {
-      const chunks: string[][] = [];
-      for (let i = 0; i < upstreams.length; i += UPSTREAMS_PER_IN)
-        chunks.push(upstreams.slice(i, i + UPSTREAMS_PER_IN));
+      const chunks = chunked(upstreams, KEYS_PER_IN);
       const edges: LineageEdge[] = [];
       const readChunk = async (chunk: string[]) => {
-        const stream = client.stream(SELECT_DOWNSTREAM_OF_MANY, [tenant, chunk], { prepare: true, fetchSize: 10_000 });
-        for await (const row of stream as unknown as AsyncIterable<cassandra.types.Row>) {
+        for await (const row of rowStream(client, SELECT_DOWNSTREAM_OF_MANY, [tenant, chunk])) {
           edges.push({
             upstream: row.get('upstream') as string,
             downstream: row.get('downstream') as string,
-            origin: row.get('origin') as string,
-            level: row.get('level') as LineageEdge['level'],
-            kind: row.get('kind') as LineageEdge['kind'],
-            propagates: row.get('propagates') !== false,
-            transformation: (row.get('transformation') as string | null) ?? null,
+            ...edgeFields(row),
             downstreamType: (row.get('downstream_type') as string | null) ?? null,
           });
         }
@@ -130,14 +124,7 @@ export function lineageStore(client: cassandra.Client, concurrencyLevel = 64) {
     ): Promise<Page<UpstreamEdge>> {
       const { rows, next } = await page(SELECT_UPSTREAM, [tenant, downstream], pageSize, pageState);
       return {
-        items: rows.map((row) => ({
-          upstream: row.get('upstream') as string,
-          origin: row.get('origin') as string,
-          level: row.get('level') as LineageEdge['level'],
-          kind: row.get('kind') as LineageEdge['kind'],
-          propagates: row.get('propagates') !== false,
-          transformation: (row.get('transformation') as string | null) ?? null,
-        })),
+        items: rows.map((row) => ({ upstream: row.get('upstream') as string, ...edgeFields(row) })),
         next,
       };
     },
