@@ -2,7 +2,6 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AnnotationChange, LineageEdge, QualifiedName, TenantId, type AnnotationRequested } from '../lib/contracts.js';
-import { log } from '../lib/log.js';
 import { annotationStore } from '../lib/stores/annotations.js';
 import { lineageStore } from '../lib/stores/lineage.js';
 import { topics } from '../lib/topics.js';
@@ -10,6 +9,7 @@ import { changeWorkflowId } from '../lib/workflowIds.js';
 import { assetPropagationId } from '../lib/annotate.js';
 import type { Authenticate } from './auth.js';
 import { sendError } from './errors.js';
+import { handToKafka } from './kafkaHandoff.js';
 import type { ApiDependencies } from './server.js';
 
 const TenantParams = z.object({ tenant: z.string() });
@@ -23,9 +23,6 @@ const LineageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(5_000).default(500),
   pageToken: PageToken.optional(),
 });
-
-/** Past this, the caller gets 503 and retries, rather than a request held open while Kafka is away. */
-const PRODUCE_DEADLINE_MS = 10_000;
 
 /**
  * Annotating assets (classifications, tags, owners, descriptions) and reading what they hold and their lineage.
@@ -54,19 +51,19 @@ export function registerAnnotationRoutes(app: FastifyInstance, deps: ApiDependen
       occurredAt: new Date().toISOString(),
       payload: parsed.data,
     };
-    try {
-      await withDeadline(
-        deps.producer.send({
-          topic: topics.commands,
-          acks: -1,
-          messages: [{ key: tenant, value: JSON.stringify(command), headers: { tenant, 'event-type': command.type } }],
-        }),
-      );
-    } catch (error) {
-      log.warn('annotation not queued: Kafka unavailable', { tenant, requestId: request.id, error: String(error) });
-      reply.header('Retry-After', '30');
-      return sendError(reply, 503, 'the annotation could not be queued (Kafka is unavailable); retry in a moment');
-    }
+    const message = { key: tenant, value: JSON.stringify(command), headers: { tenant, 'event-type': command.type } };
+    const handed = await handToKafka(
+      reply,
+      deps.producer,
+      { topic: topics.commands, messages: [message] },
+      'annotation',
+      {
+        tenant,
+        requestId: request.id,
+        changeId,
+      },
+    );
+    if (!handed) return reply;
     return reply.code(202).send({
       changeId,
       propagationWorkflowId: assetPropagationId(tenant, parsed.data.qualifiedName),
@@ -123,18 +120,3 @@ function parseJson(body: unknown): { ok: true; value: unknown } | { ok: false; e
 const isBadPagingState = (error: unknown) => /paging state|pageState|Invalid value/i.test(String(error));
 const badPageToken = (reply: FastifyReply) =>
   sendError(reply, 400, 'invalid pageToken: pass the nextPageToken of the previous page, unchanged');
-
-async function withDeadline<T>(work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`no answer from Kafka within ${PRODUCE_DEADLINE_MS} ms`)),
-      PRODUCE_DEADLINE_MS,
-    );
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

@@ -8,14 +8,11 @@ import { tenantExists } from '../lib/stores/tenants.js';
 import { openLineageMessage, topics } from '../lib/topics.js';
 import type { Authenticate } from './auth.js';
 import { sendError } from './errors.js';
+import { handToKafka, refuseForNow } from './kafkaHandoff.js';
 import type { ApiDependencies } from './server.js';
 
 /** The dead-letter "source topic" of posted events that break the spec (see MONTE_CARLO_WEBHOOK_SOURCE). */
 export const OPENLINEAGE_HTTP_SOURCE = 'http.openlineage';
-
-/** Past this, the caller gets 503 and its transport retries, rather than a request held open. */
-const PRODUCE_DEADLINE_MS = 10_000;
-const RETRY_AFTER_SECONDS = '30';
 
 const Params = z.object({ tenant: TenantId });
 
@@ -72,8 +69,7 @@ export function registerLineageRoutes(app: FastifyInstance, deps: ApiDependencie
         log.warn('openlineage event dead-lettered', { ...where, reason: checked.reason, archiveKey });
       } catch (error) {
         log.error('openlineage event could not be dead-lettered', { ...where, error: (error as Error).message });
-        reply.header('retry-after', RETRY_AFTER_SECONDS);
-        return sendError(reply, 503, `${checked.reason}; it could not be archived either, so send it again later`);
+        return refuseForNow(reply, `${checked.reason}; it could not be archived either, so send it again later`);
       }
       return reply.code(400).send({
         error: `${checked.reason} (kept for inspection as request ${request.id}; sending the same body again will not help)`,
@@ -99,32 +95,11 @@ export function registerLineageRoutes(app: FastifyInstance, deps: ApiDependencie
         `the event is over ${config.kafka.maxMessageBytes} bytes once enveloped (the Kafka message limit): send fewer datasets or facets per event`,
       );
     }
-    try {
-      await withinDeadline(
-        producer.send({ topic: topics.lineageInbound, acks: -1, messages: [message] }),
-        PRODUCE_DEADLINE_MS,
-      );
-    } catch (error) {
-      log.error('openlineage event not produced', { ...where, eventId: event.id, error: (error as Error).message });
-      reply.header('retry-after', RETRY_AFTER_SECONDS);
-      return sendError(
-        reply,
-        503,
-        `the event could not be handed to Kafka (${(error as Error).message}): nothing was accepted, send it again later`,
-      );
-    }
+    const handed = await handToKafka(reply, producer, { topic: topics.lineageInbound, messages: [message] }, 'event', {
+      ...where,
+      eventId: event.id,
+    });
+    if (!handed) return reply;
     return reply.code(202).send({ eventId: event.id });
   });
-}
-
-async function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no acknowledgement within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

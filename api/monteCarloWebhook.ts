@@ -14,6 +14,7 @@ import { loadMonteCarloSecret } from '../lib/stores/monteCarlo.js';
 import { tenantExists } from '../lib/stores/tenants.js';
 import { incidentMessage, topics } from '../lib/topics.js';
 import { sendError } from './errors.js';
+import { handToKafka, refuseForNow } from './kafkaHandoff.js';
 import type { ApiDependencies } from './server.js';
 
 /**
@@ -22,10 +23,6 @@ import type { ApiDependencies } from './server.js';
  * are safe in an S3 key (no ':').
  */
 export const MONTE_CARLO_WEBHOOK_SOURCE = 'http.monte-carlo';
-
-/** Past this, a webhook is answered 503 and Monte Carlo redelivers, rather than holding its request open. */
-const PRODUCE_DEADLINE_MS = 10_000;
-const RETRY_AFTER_SECONDS = '30';
 
 const Params = z.object({ tenant: TenantId });
 // Node joins a repeated header into one string, which is then no signature; anything but a string is none either.
@@ -94,8 +91,7 @@ export function registerMonteCarloWebhook(app: FastifyInstance, deps: ApiDepende
         });
       } catch (error) {
         log.error('monte carlo webhook could not be dead-lettered', { ...where, error: (error as Error).message });
-        reply.header('retry-after', RETRY_AFTER_SECONDS);
-        return sendError(reply, 503, `${decoded.reason}; it could not be archived either, so send it again later`);
+        return refuseForNow(reply, `${decoded.reason}; it could not be archived either, so send it again later`);
       }
       log.warn('monte carlo webhook dead-lettered', { ...where, reason: decoded.reason, archiveKey });
       return sendError(
@@ -106,26 +102,8 @@ export function registerMonteCarloWebhook(app: FastifyInstance, deps: ApiDepende
     }
 
     const event = toIncidentEvent(decoded.webhook, tenant, receivedAt);
-    try {
-      await withinDeadline(
-        producer.send({
-          topic: topics.incidentsInbound,
-          acks: -1,
-          messages: [incidentMessage(event)],
-        }),
-        PRODUCE_DEADLINE_MS,
-      );
-    } catch (error) {
-      // Nothing was acknowledged, so nothing was accepted; a produce that lands late repeats the event id and is
-      // ignored downstream when Monte Carlo redelivers.
-      log.error('monte carlo webhook not produced', { ...where, eventId: event.id, error: (error as Error).message });
-      reply.header('retry-after', RETRY_AFTER_SECONDS);
-      return sendError(
-        reply,
-        503,
-        `the incident could not be handed to Kafka (${(error as Error).message}): nothing was accepted, send it again later`,
-      );
-    }
+    const record = { topic: topics.incidentsInbound, messages: [incidentMessage(event)] };
+    if (!(await handToKafka(reply, producer, record, 'incident', { ...where, eventId: event.id }))) return reply;
     return reply.code(202).send({ eventId: event.id, type: event.type });
   });
 }
@@ -138,17 +116,5 @@ function whyNotJsonObject(body: Buffer): string | undefined {
     return undefined;
   } catch (error) {
     return (error as Error).message;
-  }
-}
-
-async function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no acknowledgement within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
   }
 }
