@@ -1,18 +1,29 @@
-import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler, RouteOptions } from 'fastify';
 import type pg from 'pg';
 import { log } from '../lib/log.js';
 import { apiKeyVerifier, type ApiKeyScope, type ApiPrincipal } from '../lib/stores/apiKeys.js';
 import { sendError } from './errors.js';
 
+/**
+ * Who may call a route, declared by the route itself as `config: { scope }`:
+ * - a key scope (`read`, `ingest`, `annotate`, `admin`): a key of the tenant in the URL, holding that scope
+ *   (`admin` holds every scope);
+ * - `operator`: an admin key of the operator tenant (METASYNC_OPERATOR_TENANT), for the tenant lifecycle only;
+ * - `signed`: the route checks a signature itself (Monte Carlo's webhook);
+ * - `public`: health and the API's own description.
+ * buildApi refuses to start with a route that declares none, so no route is open by omission.
+ */
+export type RouteScope = ApiKeyScope | 'operator' | 'signed' | 'public';
+
 declare module 'fastify' {
+  interface FastifyContextConfig {
+    scope?: RouteScope;
+  }
   interface FastifyRequest {
-    /** The verified API key, set by `authenticate(scope)`; null on routes that take none. */
+    /** The verified API key; null on routes that take none. */
     apiKey: ApiPrincipal | null;
   }
 }
-
-/** `authenticate(scope)` goes in a route's `preHandler`; buildApi makes one and hands it to the route registrars. */
-export type Authenticate = (scope: ApiKeyScope) => preHandlerAsyncHookHandler;
 
 const CREATE = 'npm run api-key -- create --tenant <tenant> --name <name> --scopes <scopes>';
 
@@ -22,11 +33,17 @@ const UNAUTHENTICATED = {
   unknown: `unknown API key: check that it was copied whole, or create one with ${CREATE}`,
   revoked: `this API key was revoked: create a new one with ${CREATE}`,
   expired: `this API key has expired: create a new one with ${CREATE}`,
+  disabled: "this API key's service account is disabled: ask the tenant's admin to enable it",
+  suspended: "this API key's tenant is suspended: ask the MetaSync operator to resume it",
 } as const;
 
 const BEARER = /^Bearer +(\S+)$/i;
 
-export function authenticate(deps: { postgres: pg.Pool }): Authenticate {
+/**
+ * Makes each route's `config.scope` into its guard and its OpenAPI security entry. Called from an onRoute hook,
+ * so it runs for every route registered after it (HEAD twins included).
+ */
+export function guardRoutes(deps: { postgres: pg.Pool; operatorTenant: string }) {
   const verifyApiKey = apiKeyVerifier(deps.postgres);
 
   function refuse(
@@ -49,7 +66,7 @@ export function authenticate(deps: { postgres: pg.Pool }): Authenticate {
     return sendError(reply, status, error);
   }
 
-  return (scope) =>
+  const check = (scope: ApiKeyScope | 'operator'): onRequestAsyncHookHandler =>
     async function checkApiKey(request, reply) {
       const header = request.headers.authorization;
       if (header === undefined || header.trim() === '') {
@@ -62,8 +79,21 @@ export function authenticate(deps: { postgres: pg.Pool }): Authenticate {
         return refuse(request, reply, 401, verified.reason, UNAUTHENTICATED[verified.reason], verified.keyId);
       }
       const { principal } = verified;
+      if (scope === 'operator') {
+        if (principal.tenant !== deps.operatorTenant || !principal.scopes.includes('admin')) {
+          return refuse(
+            request,
+            reply,
+            403,
+            'not an operator key',
+            `only an admin key of the operator tenant (${deps.operatorTenant}) administers tenants`,
+            principal.keyId,
+          );
+        }
+        request.apiKey = principal;
+        return;
+      }
       const asked = tenantAsked(request);
-      // Every authenticated route is a tenant's; one without a :tenant is refused rather than open to any key.
       if (asked !== principal.tenant) {
         return refuse(
           request,
@@ -86,6 +116,26 @@ export function authenticate(deps: { postgres: pg.Pool }): Authenticate {
       }
       request.apiKey = principal;
     };
+
+  return function guardRoute(route: RouteOptions): void {
+    const scope = route.config?.scope;
+    if (scope === undefined) {
+      throw new Error(`route ${String(route.method)} ${route.url} declares no config.scope: say who may call it`);
+    }
+    if (scope === 'public' || scope === 'signed') return;
+    if (scope !== 'operator' && !route.url.startsWith('/v1/tenants/:tenant/')) {
+      throw new Error(`route ${route.url} takes a tenant's key but has no :tenant to check it against`);
+    }
+    const earlier = route.onRequest === undefined ? [] : [route.onRequest].flat();
+    route.onRequest = [check(scope), ...earlier];
+    const who = scope === 'operator' ? 'an admin key of the operator tenant' : `scope \`${scope}\``;
+    const schema = route.schema ?? {};
+    route.schema = {
+      ...schema,
+      security: [{ apiKey: [] }],
+      description: [`Requires ${who}.`, (schema as { description?: string }).description].filter(Boolean).join(' '),
+    };
+  };
 }
 
 function tenantAsked(request: FastifyRequest): string | undefined {

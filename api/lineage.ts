@@ -1,20 +1,18 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { OpenLineageRunEvent, TenantId, type OpenLineageReceived } from '../lib/contracts.js';
+import { LineageEdge, OpenLineageRunEvent, QualifiedName, type OpenLineageReceived } from '../lib/contracts.js';
 import { deadLetter } from '../lib/deadLetters.js';
 import { log } from '../lib/log.js';
-import { tenantExists } from '../lib/stores/tenants.js';
+import { lineageStore } from '../lib/stores/lineage.js';
 import { openLineageMessage, topics } from '../lib/topics.js';
-import type { Authenticate } from './auth.js';
 import { sendError } from './errors.js';
 import { handToKafka, refuseForNow } from './kafkaHandoff.js';
-import type { ApiDependencies } from './server.js';
+import { ErrorBody, errorResponses, NextPageToken, PageToken, pageLimit, TenantParams } from './schemas.js';
+import type { Api, ApiDependencies } from './server.js';
 
 /** The dead-letter "source topic" of posted events that break the spec (see MONTE_CARLO_WEBHOOK_SOURCE). */
 export const OPENLINEAGE_HTTP_SOURCE = 'http.openlineage';
-
-const Params = z.object({ tenant: TenantId });
 
 type Checked = { ok: true; event: OpenLineageRunEvent } | { ok: false; reason: string; issues?: z.core.$ZodIssue[] };
 
@@ -39,67 +37,147 @@ function check(body: Buffer): Checked {
  * A valid event goes to metasync.lineage.inbound in the envelope, and is answered 202 once Kafka has it; the lineage
  * bridge writes its edges. One that breaks the spec is answered 400 with the issues, and kept as a dead letter.
  */
-export function registerLineageRoutes(app: FastifyInstance, deps: ApiDependencies, authenticate: Authenticate): void {
-  const { config, postgres, producer, s3 } = deps;
+export function registerOpenLineageIngest(app: FastifyInstance, deps: ApiDependencies): void {
+  const { config, producer, s3 } = deps;
 
-  app.post('/v1/tenants/:tenant/lineage', { preHandler: authenticate('ingest') }, async (request, reply) => {
-    const receivedAt = new Date();
-    const params = Params.safeParse(request.params);
-    if (!params.success || !(await tenantExists(postgres, params.data.tenant))) {
-      return sendError(reply, 404, 'unknown tenant: check the tenant in the URL');
-    }
-    const { tenant } = params.data;
-    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const where = { tenant, requestId: request.id, bytes: body.length };
+  const schema = {
+    tags: ['lineage'],
+    summary: 'Receive an OpenLineage RunEvent (the endpoint of an OpenLineage HTTP transport)',
+    description: 'A body that breaks the spec is answered 400 and kept as a dead letter.',
+    params: TenantParams,
+    body: OpenLineageRunEvent,
+    response: {
+      ...errorResponses(413, 415, 503),
+      202: z.object({ eventId: z.string() }),
+      400: ErrorBody.extend({ issues: z.array(z.unknown()).describe('The spec violations, as zod reports them') }),
+    },
+  };
+  // The body schema documents the route; the handler checks the raw bytes itself, so a rejected body is archived
+  // exactly as it was sent.
+  const documentedOnly = () => (data: unknown) => ({ value: data });
 
-    const checked = check(body);
-    if (!checked.ok) {
-      try {
-        const archiveKey = await deadLetter(s3, config.s3.bucket, producer, {
-          topic: OPENLINEAGE_HTTP_SOURCE,
-          // As the Monte Carlo webhook files them: no partition, the receive time in ms as the offset.
-          partition: -1,
-          offset: String(receivedAt.getTime()),
-          key: Buffer.from(tenant),
-          value: body,
-          headers: { 'http-request-id': request.id },
-          tenant,
-          reason: checked.reason,
+  app.post(
+    '/v1/tenants/:tenant/lineage',
+    { config: { scope: 'ingest' }, schema, validatorCompiler: documentedOnly },
+    async (request, reply) => {
+      const receivedAt = new Date();
+      const { tenant } = TenantParams.parse(request.params);
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const where = { tenant, requestId: request.id, bytes: body.length };
+
+      const checked = check(body);
+      if (!checked.ok) {
+        try {
+          const archiveKey = await deadLetter(s3, config.s3.bucket, producer, {
+            topic: OPENLINEAGE_HTTP_SOURCE,
+            // As the Monte Carlo webhook files them: no partition, the receive time in ms as the offset.
+            partition: -1,
+            offset: String(receivedAt.getTime()),
+            key: Buffer.from(tenant),
+            value: body,
+            headers: { 'http-request-id': request.id },
+            tenant,
+            reason: checked.reason,
+          });
+          log.warn('openlineage event dead-lettered', { ...where, reason: checked.reason, archiveKey });
+        } catch (error) {
+          log.error('openlineage event could not be dead-lettered', { ...where, error: (error as Error).message });
+          return refuseForNow(reply, `${checked.reason}; it could not be archived either, so send it again later`);
+        }
+        return reply.code(400).send({
+          error: `${checked.reason} (kept for inspection as request ${request.id}; sending the same body again will not help)`,
+          issues: checked.issues ?? [],
         });
-        log.warn('openlineage event dead-lettered', { ...where, reason: checked.reason, archiveKey });
-      } catch (error) {
-        log.error('openlineage event could not be dead-lettered', { ...where, error: (error as Error).message });
-        return refuseForNow(reply, `${checked.reason}; it could not be archived either, so send it again later`);
       }
-      return reply.code(400).send({
-        error: `${checked.reason} (kept for inspection as request ${request.id}; sending the same body again will not help)`,
-        issues: checked.issues ?? [],
-      });
-    }
 
-    const event: OpenLineageReceived = {
-      // The same body is the same event: a transport's retry repeats the id rather than making a new one.
-      id: `openlineage-${createHash('sha256').update(body).digest('hex').slice(0, 32)}`,
-      type: 'lineage.openlineage',
-      version: 1,
-      tenant,
-      source: OPENLINEAGE_HTTP_SOURCE,
-      occurredAt: receivedAt.toISOString(),
-      payload: checked.event,
-    };
-    const message = openLineageMessage(event);
-    if (Buffer.byteLength(String(message.value)) > config.kafka.maxMessageBytes) {
-      return sendError(
+      const event: OpenLineageReceived = {
+        // The same body is the same event: a transport's retry repeats the id rather than making a new one.
+        id: `openlineage-${createHash('sha256').update(body).digest('hex').slice(0, 32)}`,
+        type: 'lineage.openlineage',
+        version: 1,
+        tenant,
+        source: OPENLINEAGE_HTTP_SOURCE,
+        occurredAt: receivedAt.toISOString(),
+        payload: checked.event,
+      };
+      const message = openLineageMessage(event);
+      if (Buffer.byteLength(String(message.value)) > config.kafka.maxMessageBytes) {
+        return sendError(
+          reply,
+          413,
+          `the event is over ${config.kafka.maxMessageBytes} bytes once enveloped (the Kafka message limit): send fewer datasets or facets per event`,
+        );
+      }
+      const handed = await handToKafka(
         reply,
-        413,
-        `the event is over ${config.kafka.maxMessageBytes} bytes once enveloped (the Kafka message limit): send fewer datasets or facets per event`,
+        producer,
+        { topic: topics.lineageInbound, messages: [message] },
+        'event',
+        {
+          ...where,
+          eventId: event.id,
+        },
       );
-    }
-    const handed = await handToKafka(reply, producer, { topic: topics.lineageInbound, messages: [message] }, 'event', {
-      ...where,
-      eventId: event.id,
-    });
-    if (!handed) return reply;
-    return reply.code(202).send({ eventId: event.id });
-  });
+      if (!handed) return reply;
+      return reply.code(202).send({ eventId: event.id });
+    },
+  );
 }
+
+const LineageQuery = z.object({
+  name: QualifiedName,
+  direction: z.enum(['downstream', 'upstream']).default('downstream'),
+  limit: pageLimit(500, 5_000),
+  pageToken: PageToken.optional(),
+});
+
+const LineagePage = z.object({
+  qualifiedName: QualifiedName,
+  direction: z.enum(['downstream', 'upstream']),
+  edges: z.array(LineageEdge),
+  nextPageToken: NextPageToken,
+});
+
+/** `GET /v1/tenants/:tenant/lineage`: one asset's direct downstreams or upstreams, paged. */
+export function registerLineageRoutes(app: Api, deps: ApiDependencies): void {
+  const lineage = lineageStore(deps.cassandra);
+
+  app.get(
+    '/v1/tenants/:tenant/lineage',
+    {
+      config: { scope: 'read' },
+      schema: {
+        tags: ['lineage'],
+        summary: "An asset's direct downstream or upstream edges, paged",
+        params: TenantParams,
+        querystring: LineageQuery,
+        response: { 200: LineagePage, ...errorResponses() },
+      },
+    },
+    async (request, reply) => {
+      const { tenant } = request.params;
+      const { name, direction, limit, pageToken } = request.query;
+      try {
+        const page =
+          direction === 'downstream'
+            ? await lineage.downstreamOf(tenant, name, limit, pageToken ?? null)
+            : await lineage.upstreamOf(tenant, name, limit, pageToken ?? null);
+        const edges = page.items.map((item) =>
+          LineageEdge.parse(
+            direction === 'downstream'
+              ? { ...item, upstream: name }
+              : { ...item, downstream: name, downstreamType: null },
+          ),
+        );
+        return { qualifiedName: name, direction, edges, nextPageToken: page.next };
+      } catch (error) {
+        if (pageToken && isBadPagingState(error)) return badPageToken(reply);
+        throw error;
+      }
+    },
+  );
+}
+
+export const isBadPagingState = (error: unknown) => /paging state|pageState|Invalid value/i.test(String(error));
+export const badPageToken = (reply: FastifyReply) =>
+  sendError(reply, 400, 'invalid pageToken: pass the nextPageToken of the previous page, unchanged');

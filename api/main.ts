@@ -1,4 +1,11 @@
-import { createCassandra, createKafka, createPostgres, createProducer, createS3 } from '../lib/clients.js';
+import {
+  connectTemporal,
+  createCassandra,
+  createKafka,
+  createPostgres,
+  createProducer,
+  createS3,
+} from '../lib/clients.js';
 import { loadConfigOrExit } from '../lib/config.js';
 import { log } from '../lib/log.js';
 import { incidentStore } from '../lib/stores/incidents.js';
@@ -13,7 +20,16 @@ await producer.connect();
 const cassandra = createCassandra(config.cassandra);
 await cassandra.connect();
 const s3 = createS3(config.s3);
-const app = buildApi({ config, postgres, producer, s3, incidents: incidentStore(cassandra), cassandra });
+const temporal = await connectTemporal(config.temporal);
+const app = await buildApi({
+  config,
+  postgres,
+  producer,
+  s3,
+  incidents: incidentStore(cassandra),
+  cassandra,
+  temporal,
+});
 const url = await app.listen({ host: config.api.host, port: config.api.port });
 log.info('api listening', { url });
 
@@ -22,6 +38,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void (async () => {
       await app.close(); // answers the requests in flight, so a webhook being produced is not cut off
       await producer.disconnect();
+      await temporal.connection.close();
       await cassandra.shutdown();
       await postgres.end();
       s3.destroy();

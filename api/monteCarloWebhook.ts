@@ -15,6 +15,7 @@ import { tenantExists } from '../lib/stores/tenants.js';
 import { incidentMessage, topics } from '../lib/topics.js';
 import { sendError } from './errors.js';
 import { handToKafka, refuseForNow } from './kafkaHandoff.js';
+import { errorResponses } from './schemas.js';
 import type { ApiDependencies } from './server.js';
 
 /**
@@ -40,72 +41,91 @@ export function registerMonteCarloWebhook(app: FastifyInstance, deps: ApiDepende
     return exists ? secret : undefined;
   }
 
-  app.post('/v1/tenants/:tenant/webhooks/monte-carlo', async (request, reply) => {
-    const receivedAt = new Date();
-    const params = Params.safeParse(request.params);
-    const secret = params.success ? await secretOf(params.data.tenant) : undefined;
-    if (!params.success || secret === undefined) {
-      // One answer for "no such tenant" and "no secret", so an unauthenticated caller can't probe for tenants.
-      return sendError(
-        reply,
-        404,
-        'no Monte Carlo webhook at this URL: check the tenant in it, or connect the tenant with `npm run monte-carlo:connect`',
-      );
-    }
-    const { tenant } = params.data;
-    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    const where = { tenant, requestId: request.id, bytes: body.length };
+  const schema = {
+    tags: ['incidents'],
+    summary: "Monte Carlo's incident webhook",
+    description: `Signed with the tenant's webhook secret in the ${MONTE_CARLO_SIGNATURE_HEADER} header, not an API key. A signed body that breaks the contract is answered 400 and kept as a dead letter.`,
+    params: Params,
+    response: {
+      202: z.object({ eventId: z.string(), type: z.string() }),
+      ...errorResponses(404, 413, 415, 503),
+    },
+  };
 
-    const header = SignatureHeader.safeParse(request.headers[MONTE_CARLO_SIGNATURE_HEADER]);
-    if (!verifyMonteCarloSignature(body, header.success ? header.data : undefined, secret)) {
-      // Unauthenticated bytes are not kept anywhere: anyone could send them.
-      const notJson = whyNotJsonObject(body);
-      log.warn('monte carlo webhook refused', { ...where, reason: notJson ?? 'signature missing or wrong' });
-      if (notJson !== undefined) {
-        return sendError(reply, 400, `the body is not a JSON object (${notJson}): send Monte Carlo's webhook as JSON`);
+  app.post(
+    '/v1/tenants/:tenant/webhooks/monte-carlo',
+    { config: { scope: 'signed' }, schema },
+    async (request, reply) => {
+      const receivedAt = new Date();
+      const params = Params.safeParse(request.params);
+      const secret = params.success ? await secretOf(params.data.tenant) : undefined;
+      if (!params.success || secret === undefined) {
+        // One answer for "no such tenant" and "no secret", so an unauthenticated caller can't probe for tenants.
+        return sendError(
+          reply,
+          404,
+          'no Monte Carlo webhook at this URL: check the tenant in it, or connect the tenant with `npm run monte-carlo:connect`',
+        );
       }
-      return sendError(
-        reply,
-        401,
-        `the ${MONTE_CARLO_SIGNATURE_HEADER} header is missing or is not the signature of this body: check that the secret configured in Monte Carlo is this tenant's webhook secret`,
-      );
-    }
+      const { tenant } = params.data;
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      const where = { tenant, requestId: request.id, bytes: body.length };
 
-    const decoded = decodeMonteCarloWebhook(body, config.kafka.maxMessageBytes);
-    if (!decoded.ok) {
-      let archiveKey: string;
-      try {
-        archiveKey = await deadLetter(s3, config.s3.bucket, producer, {
-          topic: MONTE_CARLO_WEBHOOK_SOURCE,
-          // deadLetterKey files the bytes under <topic>/<partition>/<offset>-<digest>: an HTTP request has no
-          // partition (-1), and the receive time in epoch ms is digits like a real offset, so archives list in
-          // the order they came. The content digest keeps two webhooks of the same millisecond apart.
-          partition: -1,
-          offset: String(receivedAt.getTime()),
-          key: Buffer.from(tenant),
-          value: body,
-          headers: { 'http-request-id': request.id },
-          // The signature proves the tenant's secret signed it, so the bytes are kept under the tenant.
-          tenant,
-          reason: decoded.reason,
-        });
-      } catch (error) {
-        log.error('monte carlo webhook could not be dead-lettered', { ...where, error: (error as Error).message });
-        return refuseForNow(reply, `${decoded.reason}; it could not be archived either, so send it again later`);
+      const header = SignatureHeader.safeParse(request.headers[MONTE_CARLO_SIGNATURE_HEADER]);
+      if (!verifyMonteCarloSignature(body, header.success ? header.data : undefined, secret)) {
+        // Unauthenticated bytes are not kept anywhere: anyone could send them.
+        const notJson = whyNotJsonObject(body);
+        log.warn('monte carlo webhook refused', { ...where, reason: notJson ?? 'signature missing or wrong' });
+        if (notJson !== undefined) {
+          return sendError(
+            reply,
+            400,
+            `the body is not a JSON object (${notJson}): send Monte Carlo's webhook as JSON`,
+          );
+        }
+        return sendError(
+          reply,
+          401,
+          `the ${MONTE_CARLO_SIGNATURE_HEADER} header is missing or is not the signature of this body: check that the secret configured in Monte Carlo is this tenant's webhook secret`,
+        );
       }
-      log.warn('monte carlo webhook dead-lettered', { ...where, reason: decoded.reason, archiveKey });
-      return sendError(
-        reply,
-        400,
-        `${decoded.reason} (kept for inspection as request ${request.id}; sending the same body again will not help)`,
-      );
-    }
 
-    const event = toIncidentEvent(decoded.webhook, tenant, receivedAt);
-    const record = { topic: topics.incidentsInbound, messages: [incidentMessage(event)] };
-    if (!(await handToKafka(reply, producer, record, 'incident', { ...where, eventId: event.id }))) return reply;
-    return reply.code(202).send({ eventId: event.id, type: event.type });
-  });
+      const decoded = decodeMonteCarloWebhook(body, config.kafka.maxMessageBytes);
+      if (!decoded.ok) {
+        let archiveKey: string;
+        try {
+          archiveKey = await deadLetter(s3, config.s3.bucket, producer, {
+            topic: MONTE_CARLO_WEBHOOK_SOURCE,
+            // deadLetterKey files the bytes under <topic>/<partition>/<offset>-<digest>: an HTTP request has no
+            // partition (-1), and the receive time in epoch ms is digits like a real offset, so archives list in
+            // the order they came. The content digest keeps two webhooks of the same millisecond apart.
+            partition: -1,
+            offset: String(receivedAt.getTime()),
+            key: Buffer.from(tenant),
+            value: body,
+            headers: { 'http-request-id': request.id },
+            // The signature proves the tenant's secret signed it, so the bytes are kept under the tenant.
+            tenant,
+            reason: decoded.reason,
+          });
+        } catch (error) {
+          log.error('monte carlo webhook could not be dead-lettered', { ...where, error: (error as Error).message });
+          return refuseForNow(reply, `${decoded.reason}; it could not be archived either, so send it again later`);
+        }
+        log.warn('monte carlo webhook dead-lettered', { ...where, reason: decoded.reason, archiveKey });
+        return sendError(
+          reply,
+          400,
+          `${decoded.reason} (kept for inspection as request ${request.id}; sending the same body again will not help)`,
+        );
+      }
+
+      const event = toIncidentEvent(decoded.webhook, tenant, receivedAt);
+      const record = { topic: topics.incidentsInbound, messages: [incidentMessage(event)] };
+      if (!(await handToKafka(reply, producer, record, 'incident', { ...where, eventId: event.id }))) return reply;
+      return reply.code(202).send({ eventId: event.id, type: event.type });
+    },
+  );
 }
 
 /** Why the body is not something Monte Carlo could have signed (a JSON object), or undefined when it is one. */

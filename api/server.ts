@@ -1,18 +1,29 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { Client as TemporalClient } from '@temporalio/client';
 import type cassandra from 'cassandra-driver';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type RawServerDefault,
+} from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pg from 'pg';
 import type { Config } from '../lib/config.js';
 import { log } from '../lib/log.js';
 import type { IncidentStore } from '../lib/stores/incidents.js';
 import { registerAnnotationRoutes } from './annotations.js';
-import { registerLineageRoutes } from './lineage.js';
 import { registerAssetRoutes } from './assets.js';
-import { authenticate } from './auth.js';
+import { guardRoutes } from './auth.js';
 import { errorAnswer, sendError } from './errors.js';
+import { registerLineageRoutes, registerOpenLineageIngest } from './lineage.js';
 import { registerMonteCarloWebhook } from './monteCarloWebhook.js';
+import { registerOpenApi, validationMessage } from './openapi.js';
 
 export interface ApiDependencies {
   config: Config;
@@ -22,14 +33,29 @@ export interface ApiDependencies {
   incidents: IncidentStore;
   /** The metadata lake, for annotations and lineage. */
   cassandra: cassandra.Client;
+  /** Starts, watches and cancels ingestion runs. */
+  temporal: TemporalClient;
 }
+
+/** The Fastify instance routes are added to: its schemas are zod's, so handlers see the validated types. */
+export type Api = FastifyInstance<
+  RawServerDefault,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
 
 /** Qualified names travel as one URL segment; find-my-way's default (100 characters) would 404 deep names. */
 const MAX_PARAM_LENGTH = 16_384;
 
-/** The HTTP API: Monte Carlo's incident webhooks in, assets with their incidents out. Not listening yet. */
-export function buildApi(deps: ApiDependencies): FastifyInstance {
-  // A webhook body becomes one Kafka message (or a dead letter), so it has the Kafka message limit.
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+/** The HTTP API: the control plane, the read API, and the doors events come in by. Not listening yet. */
+export async function buildApi(deps: ApiDependencies): Promise<Api> {
+  // A body becomes at most one Kafka message (or a dead letter), so it has the Kafka message limit.
   const bodyLimit = deps.config.kafka.maxMessageBytes;
   const app = Fastify({
     bodyLimit,
@@ -37,34 +63,50 @@ export function buildApi(deps: ApiDependencies): FastifyInstance {
     genReqId: () => randomUUID(),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (error, request, reply) => void answerError(error, request, reply, bodyLimit),
-  });
+  }).withTypeProvider<ZodTypeProvider>();
 
-  // Monte Carlo signs what Python parses from the bytes (lib/monteCarlo/signature.ts), so the raw body is kept
-  // as is and parsed only after its signature is checked. No other content type is accepted.
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
-
+  await registerOpenApi(app, version);
+  app.removeContentTypeParser('text/plain'); // JSON only: anything else is answered 415
   app.setErrorHandler((error, request, reply) => answerError(error, request, reply, bodyLimit));
   app.setNotFoundHandler((request, reply) =>
     sendError(
       reply,
       404,
-      `no route ${request.method} ${request.url.split('?')[0]}: the API serves POST /v1/tenants/:tenant/webhooks/monte-carlo, GET /v1/tenants/:tenant/assets/:qualifiedName (or ?name=), POST and GET /v1/tenants/:tenant/annotations, POST (OpenLineage) and GET /v1/tenants/:tenant/lineage and GET /healthz`,
+      `no route ${request.method} ${request.url.split('?')[0]}: GET /openapi.json (or /docs) lists every route`,
     ),
   );
 
   app.decorateRequest('apiKey', null);
-  const auth = authenticate(deps);
+  // Every route from here on declares its scope, and gets its guard from it (api/auth.ts).
+  app.addHook('onRoute', guardRoutes({ postgres: deps.postgres, operatorTenant: deps.config.api.operatorTenant }));
 
-  app.get('/healthz', () => ({ status: 'ok' }));
-  registerMonteCarloWebhook(app, deps); // authenticated by Monte Carlo's signature, not by an API key
-  registerAssetRoutes(app, deps, auth);
-  registerAnnotationRoutes(app, deps, auth);
-  registerLineageRoutes(app, deps, auth);
+  app.get('/healthz', { config: { scope: 'public' }, schema: { hide: true } }, () => ({ status: 'ok' }));
+  // Routes that must see the exact bytes (to check a signature, or to dead-letter them as sent) parse them
+  // themselves, in a context of their own.
+  await app.register(async (raw) => {
+    raw.removeAllContentTypeParsers();
+    raw.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    registerMonteCarloWebhook(raw, deps);
+    registerOpenLineageIngest(raw, deps);
+  });
+  registerAssetRoutes(app, deps);
+  registerAnnotationRoutes(app, deps);
+  registerLineageRoutes(app, deps);
   return app;
 }
 
 function answerError(error: unknown, request: FastifyRequest, reply: FastifyReply, bodyLimit: number) {
+  const invalid = validationMessage(error);
+  if (invalid !== undefined) {
+    log.warn('api request rejected', {
+      requestId: request.id,
+      keyId: request.apiKey?.keyId,
+      method: request.method,
+      route: request.routeOptions.url,
+      reason: invalid,
+    });
+    return sendError(reply, 400, invalid);
+  }
   const answer = errorAnswer(error, bodyLimit, request.id);
   if (answer.internal) {
     log.error('api request failed', {

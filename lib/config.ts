@@ -61,6 +61,11 @@ const EnvSchema = z.object({
   METASYNC_MAX_MESSAGE_BYTES: positiveInt.default(1_048_576),
   METASYNC_API_HOST: z.string().min(1).default('127.0.0.1'),
   METASYNC_API_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
+  // The tenant whose admin keys administer tenants (create, list, suspend). It sees no other tenant's data.
+  METASYNC_OPERATOR_TENANT: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{1,62}$/, 'expected a tenant id')
+    .default('operator'),
   // An incident's workflow ends after this long without news (it starts again with the next event).
   METASYNC_INCIDENT_QUIET_SECONDS: positiveInt.default(7 * 24 * 3600),
   // The local stack's key is public; any shared deployment sets its own (openssl rand -base64 32).
@@ -97,7 +102,7 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       maxMessageBytes: env.METASYNC_MAX_MESSAGE_BYTES,
     },
     postgres: { url: env.METASYNC_POSTGRES_URL },
-    api: { host: env.METASYNC_API_HOST, port: env.METASYNC_API_PORT },
+    api: { host: env.METASYNC_API_HOST, port: env.METASYNC_API_PORT, operatorTenant: env.METASYNC_OPERATOR_TENANT },
     incidents: { quietPeriodMs: env.METASYNC_INCIDENT_QUIET_SECONDS * 1000 },
     secretsKey: Buffer.from(env.METASYNC_SECRETS_KEY, 'base64'),
     cassandra: {

@@ -1,10 +1,9 @@
 import type { Client as TemporalClient } from '@temporalio/client';
-import type { FastifyInstance } from 'fastify';
 import type { Producer } from 'kafkajs';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { buildApi } from '../../api/server.js';
+import { buildApi, type Api } from '../../api/server.js';
 import { changeOutcome } from '../../lib/annotate.js';
 import {
   connectTemporal,
@@ -54,7 +53,7 @@ describe('annotating over HTTP (API keys) and Kafka, through the command bridge'
   let workers: { stop(): Promise<void> };
   let bridge: Bridge;
   let producer: Producer;
-  let app: FastifyInstance;
+  let app: Api;
   let deadLetters: Awaited<ReturnType<typeof tailTopic>>;
   let annotateKey: string;
   let readOnlyKey: string;
@@ -90,7 +89,7 @@ describe('annotating over HTTP (API keys) and Kafka, through the command bridge'
     bridge = createCommandBridge({ config, kafka, producer, temporal, s3 }, uniqueId('test-annotation-bridge'));
     await pinGroupToEnd(kafka, bridge.groupId, topics.commands);
     await bridge.start();
-    app = buildApi({ config, postgres, producer, s3, incidents: incidentStore(cassandra), cassandra });
+    app = await buildApi({ config, postgres, producer, s3, incidents: incidentStore(cassandra), cassandra, temporal });
   });
 
   after(async () => {

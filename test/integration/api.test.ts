@@ -1,5 +1,4 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { FastifyInstance } from 'fastify';
 import type { KafkaMessage, Producer } from 'kafkajs';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -8,8 +7,15 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { MONTE_CARLO_WEBHOOK_SOURCE } from '../../api/monteCarloWebhook.js';
-import { buildApi, type ApiDependencies } from '../../api/server.js';
-import { createCassandra, createKafka, createPostgres, createProducer, createS3 } from '../../lib/clients.js';
+import { buildApi, type Api, type ApiDependencies } from '../../api/server.js';
+import {
+  connectTemporal,
+  createCassandra,
+  createKafka,
+  createPostgres,
+  createProducer,
+  createS3,
+} from '../../lib/clients.js';
 import { AssetView, IncidentEvent, MonteCarloWebhook, type IncidentRecord } from '../../lib/contracts.js';
 import { containerQualifiedName } from '../../lib/mapping/qualifiedName.js';
 import { MONTE_CARLO_SIGNATURE_HEADER, signMonteCarloBody, toIncidentEvent } from '../../lib/monteCarlo/index.js';
@@ -47,7 +53,7 @@ const keyed = (tail: Tail) => tail.messages.filter((message) => message.key?.toS
 
 describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', () => {
   let producer: Producer;
-  let app: FastifyInstance;
+  let app: Api;
   let base: string;
   let inbound: Tail;
   let deadLetters: Tail;
@@ -89,8 +95,8 @@ describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', (
     await producer.connect();
     inbound = await tailTopic(kafka, topics.incidentsInbound);
     deadLetters = await tailTopic(kafka, topics.deadLetters);
-    deps = { config, postgres, producer, s3, incidents, cassandra };
-    app = buildApi(deps);
+    deps = { config, postgres, producer, s3, incidents, cassandra, temporal: await connectTemporal(config.temporal) };
+    app = await buildApi(deps);
     await app.listen({ host: '127.0.0.1', port: 0 });
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   });
@@ -100,6 +106,7 @@ describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', (
     await inbound?.stop();
     await deadLetters?.stop();
     await producer?.disconnect();
+    await deps?.temporal.connection.close();
     await cassandra.shutdown();
     await postgres.end();
     s3.destroy();
@@ -230,7 +237,7 @@ describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', (
 
   it('answers 503 with a retry hint when Kafka does not take the event', async () => {
     // A real producer that was never connected: the send fails the way it does when the brokers are gone.
-    const cutOff = buildApi({ ...deps, producer: createProducer(createKafka(config.kafka, 'test-unconnected')) });
+    const cutOff = await buildApi({ ...deps, producer: createProducer(createKafka(config.kafka, 'test-unconnected')) });
     try {
       const body = fixture('anomaly-incident.json');
       const response = await cutOff.inject({

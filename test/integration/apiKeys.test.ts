@@ -1,11 +1,18 @@
-import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { Client as TemporalClient } from '@temporalio/client';
+import type { LightMyRequestResponse } from 'fastify';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it, mock } from 'node:test';
 import { z } from 'zod';
-import { authenticate } from '../../api/auth.js';
-import { buildApi } from '../../api/server.js';
-import { createCassandra, createKafka, createPostgres, createProducer, createS3 } from '../../lib/clients.js';
+import { buildApi, type Api } from '../../api/server.js';
+import {
+  connectTemporal,
+  createCassandra,
+  createKafka,
+  createPostgres,
+  createProducer,
+  createS3,
+} from '../../lib/clients.js';
 import { AssetView } from '../../lib/contracts.js';
 import {
   API_KEY_CACHE_MS,
@@ -42,7 +49,9 @@ const assetPath = (tenant: string) =>
   `/v1/tenants/${tenant}/assets/${encodeURIComponent('postgres://warehouse/sales/public/orders')}`;
 
 describe('API keys on the HTTP API', () => {
-  let app: FastifyInstance;
+  let app: Api;
+  let temporal: TemporalClient;
+  const unguardedRoutes: string[] = [];
   const keyOf = async (tenant: string, scopes: ApiKeyScope[], expiresAt: Date | null = null) =>
     (await createApiKey(postgres, { tenant, name: 'test', scopes, expiresAt })).key;
 
@@ -84,17 +93,27 @@ describe('API keys on the HTTP API', () => {
     await saveTenant(postgres, tenantB);
     // The asset routes never produce: a producer that was never connected is enough.
     const producer = createProducer(createKafka(config.kafka, 'test-api-keys'));
-    app = buildApi({ config, postgres, producer, s3, incidents: incidentStore(cassandra), cassandra });
-    // A route as another module registers one, with the exported factory: it shows the principal it was given.
-    app.get('/v1/tenants/:tenant/whoami', { preHandler: authenticate({ postgres })('ingest') }, (request) => ({
-      apiKey: request.apiKey,
-    }));
-    app.get('/v1/whoami', { preHandler: authenticate({ postgres })('read') }, (request) => request.apiKey);
+    temporal = await connectTemporal(config.temporal);
+    app = await buildApi({ config, postgres, producer, s3, incidents: incidentStore(cassandra), cassandra, temporal });
+    // A route as another module registers one, declaring its scope: it shows the principal it was given.
+    app.get('/v1/tenants/:tenant/whoami', { config: { scope: 'ingest' } }, (request) => ({ apiKey: request.apiKey }));
+    // Routes that would be open by omission are refused when they are added, before the API can start.
+    for (const [url, config] of [
+      ['/v1/whoami', { scope: 'read' as const }],
+      ['/v1/tenants/:tenant/unguarded', {}],
+    ] as const) {
+      try {
+        app.get(url, { config }, () => 'open');
+      } catch (error) {
+        unguardedRoutes.push(String(error));
+      }
+    }
     await app.ready();
   });
 
   after(async () => {
     await app?.close();
+    await temporal?.connection.close();
     await cassandra.shutdown();
     await postgres.query('DELETE FROM tenants WHERE tenant = ANY($1)', [[tenantA, tenantB]]);
     await postgres.end();
@@ -185,13 +204,22 @@ describe('API keys on the HTTP API', () => {
     const whoami = await get(`/v1/tenants/${tenantA}/whoami`, `Bearer ${admin}`);
     assert.equal(whoami.statusCode, 200);
     assert.deepEqual(whoami.json(), {
-      apiKey: { keyId: parseApiKey(admin)?.keyId, tenant: tenantA, name: 'test', scopes: ['admin'] },
+      apiKey: {
+        keyId: parseApiKey(admin)?.keyId,
+        tenant: tenantA,
+        serviceAccount: 'default',
+        name: 'test',
+        scopes: ['admin'],
+      },
     });
   });
 
-  it('refuses any key on a route that names no tenant', async () => {
+  it('refuses to add a route that declares no scope, or takes a key but names no tenant', async () => {
+    assert.equal(unguardedRoutes.length, 2, unguardedRoutes.join('\n'));
+    assert.match(unguardedRoutes[0]!, /\/v1\/whoami takes a tenant's key but has no :tenant/);
+    assert.match(unguardedRoutes[1]!, /GET \/v1\/tenants\/:tenant\/unguarded declares no config.scope/);
     const key = await keyOf(tenantA, ['admin']);
-    const refusal = await assertRefused(403, '/v1/whoami', `Bearer ${key}`, /is not a key of tenant/);
-    assert.equal(refusal.tenant, undefined);
+    assert.equal((await get('/v1/whoami', `Bearer ${key}`)).statusCode, 404, 'neither route exists');
+    assert.equal((await get(`/v1/tenants/${tenantA}/unguarded`, `Bearer ${key}`)).statusCode, 404);
   });
 });

@@ -1,5 +1,4 @@
 import type { Client as TemporalClient } from '@temporalio/client';
-import type { FastifyInstance } from 'fastify';
 import type { KafkaMessage, Producer } from 'kafkajs';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -7,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { OPENLINEAGE_HTTP_SOURCE } from '../../api/lineage.js';
 import { createApiKey } from '../../lib/stores/apiKeys.js';
-import { buildApi, type ApiDependencies } from '../../api/server.js';
+import { buildApi, type Api, type ApiDependencies } from '../../api/server.js';
 import {
   connectTemporal,
   createCassandra,
@@ -65,7 +64,7 @@ describe('OpenLineage run events into the lake', () => {
   let temporal: TemporalClient;
   let producer: Producer;
   let bridge: Bridge;
-  let app: FastifyInstance;
+  let app: Api;
   let deadLetters: Awaited<ReturnType<typeof tailTopic>>;
   let ingestKey: string;
   let readKey: string;
@@ -93,8 +92,16 @@ describe('OpenLineage run events into the lake', () => {
     await pinGroupToEnd(kafka, bridge.groupId, topics.lineageInbound);
     await bridge.start();
 
-    const deps: ApiDependencies = { config, postgres, producer, s3, incidents: incidentStore(cassandra), cassandra };
-    app = buildApi(deps);
+    const deps: ApiDependencies = {
+      config,
+      postgres,
+      producer,
+      s3,
+      incidents: incidentStore(cassandra),
+      cassandra,
+      temporal,
+    };
+    app = await buildApi(deps);
     ingestKey = (await createApiKey(postgres, { tenant, name: 'openlineage', scopes: ['ingest'] })).key;
     readKey = (await createApiKey(postgres, { tenant, name: 'reader', scopes: ['read'] })).key;
     await app.ready();
