@@ -16,6 +16,8 @@ export interface RunRecord {
   counts: Record<string, unknown>;
   /** Why a failed run failed. */
   error?: string;
+  /** Who started the run; a record without it keeps the one already there. */
+  requestedBy?: string;
 }
 
 export interface PreparedRun {
@@ -30,10 +32,12 @@ export function createPostgresActivities(deps: { postgres: pg.Pool; secretsKey: 
     /** Upserts the run's row, so recording the same state twice (a retry) changes nothing. */
     async recordRun(run: RunRecord): Promise<void> {
       await postgres.query(
-        `INSERT INTO runs (tenant, run_id, kind, workflow_id, connection_id, status, counts, error, finished_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $6 = 'running' THEN NULL ELSE now() END)
+        `INSERT INTO runs (tenant, run_id, kind, workflow_id, connection_id, status, counts, error, requested_by,
+                           finished_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CASE WHEN $6 = 'running' THEN NULL ELSE now() END)
          ON CONFLICT (tenant, run_id) DO UPDATE
            SET status = EXCLUDED.status, counts = EXCLUDED.counts, error = EXCLUDED.error,
+               requested_by = COALESCE(EXCLUDED.requested_by, runs.requested_by),
                finished_at = EXCLUDED.finished_at, updated_at = now()`,
         [
           run.tenant,
@@ -44,6 +48,7 @@ export function createPostgresActivities(deps: { postgres: pg.Pool; secretsKey: 
           run.status,
           JSON.stringify(run.counts),
           run.error ?? null,
+          run.requestedBy ?? null,
         ],
       );
     },

@@ -18,7 +18,7 @@ import { errorResponses, TenantParams } from './schemas.js';
 import type { Api, ApiDependencies } from './server.js';
 
 /** What a caller sends: the change without its actor, who is always the key's service account and name. */
-const AnnotationRequestBody = z.object({
+const AnnotationRequestBody = z.strictObject({
   qualifiedName: QualifiedName,
   op: AnnotationChange.shape.op,
   attribute: AnnotationAttribute,

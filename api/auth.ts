@@ -123,7 +123,7 @@ export function guardRoutes(deps: { postgres: pg.Pool; operatorTenant: string })
       throw new Error(`route ${String(route.method)} ${route.url} declares no config.scope: say who may call it`);
     }
     if (scope === 'public' || scope === 'signed') return;
-    if (scope !== 'operator' && !route.url.startsWith('/v1/tenants/:tenant/')) {
+    if (scope !== 'operator' && !/^\/v1\/tenants\/:tenant(\/|$)/.test(route.url)) {
       throw new Error(`route ${route.url} takes a tenant's key but has no :tenant to check it against`);
     }
     const earlier = route.onRequest === undefined ? [] : [route.onRequest].flat();

@@ -30,6 +30,10 @@ export function errorAnswer(error: unknown, bodyLimit: number, requestId: string
       };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { status: 415, error: 'unsupported Content-Type: send the body as application/json', internal: false };
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return { status: 400, error: 'malformed JSON: the body does not parse; send one JSON object', internal: false };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { status: 400, error: 'the body is empty: send one JSON object', internal: false };
     case 'FST_ERR_BAD_URL':
       return {
         status: 400,

@@ -8,6 +8,7 @@ import { lineageStore } from '../lib/stores/lineage.js';
 import { openLineageMessage, topics } from '../lib/topics.js';
 import { sendError } from './errors.js';
 import { handToKafka, refuseForNow } from './kafkaHandoff.js';
+import { documentedOnly } from './openapi.js';
 import { ErrorBody, errorResponses, NextPageToken, PageToken, pageLimit, TenantParams } from './schemas.js';
 import type { Api, ApiDependencies } from './server.js';
 
@@ -52,9 +53,6 @@ export function registerOpenLineageIngest(app: FastifyInstance, deps: ApiDepende
       400: ErrorBody.extend({ issues: z.array(z.unknown()).describe('The spec violations, as zod reports them') }),
     },
   };
-  // The body schema documents the route; the handler checks the raw bytes itself, so a rejected body is archived
-  // exactly as it was sent.
-  const documentedOnly = () => (data: unknown) => ({ value: data });
 
   app.post(
     '/v1/tenants/:tenant/lineage',

@@ -15,6 +15,7 @@ import { tenantExists } from '../lib/stores/tenants.js';
 import { incidentMessage, topics } from '../lib/topics.js';
 import { sendError } from './errors.js';
 import { handToKafka, refuseForNow } from './kafkaHandoff.js';
+import { documentedOnly } from './openapi.js';
 import { errorResponses } from './schemas.js';
 import type { ApiDependencies } from './server.js';
 
@@ -54,7 +55,7 @@ export function registerMonteCarloWebhook(app: FastifyInstance, deps: ApiDepende
 
   app.post(
     '/v1/tenants/:tenant/webhooks/monte-carlo',
-    { config: { scope: 'signed' }, schema },
+    { config: { scope: 'signed' }, schema, validatorCompiler: documentedOnly },
     async (request, reply) => {
       const receivedAt = new Date();
       const params = Params.safeParse(request.params);

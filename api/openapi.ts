@@ -36,6 +36,12 @@ export async function registerOpenApi(app: FastifyInstance, version: string): Pr
   app.get('/openapi.json', { schema: { hide: true }, config: { scope: 'public' } }, () => app.swagger());
 }
 
+/**
+ * For routes that must see a request as it was sent (to check its signature, or to dead-letter it byte for byte):
+ * their schemas document them, and the handler checks the request itself.
+ */
+export const documentedOnly = () => (data: unknown) => ({ value: data });
+
 /** A request that broke its route's zod schema, said as "where: what" for each issue. */
 export function validationMessage(error: unknown): string | undefined {
   if (!hasZodFastifySchemaValidationErrors(error)) return undefined;

@@ -19,11 +19,16 @@ import { log } from '../lib/log.js';
 import type { IncidentStore } from '../lib/stores/incidents.js';
 import { registerAnnotationRoutes } from './annotations.js';
 import { registerAssetRoutes } from './assets.js';
+import { registerCatalogRoutes } from './catalog.js';
+import { registerCredentialRoutes } from './credentials.js';
 import { guardRoutes } from './auth.js';
+import { registerConnectionRoutes } from './connections.js';
 import { errorAnswer, sendError } from './errors.js';
 import { registerLineageRoutes, registerOpenLineageIngest } from './lineage.js';
 import { registerMonteCarloWebhook } from './monteCarloWebhook.js';
 import { registerOpenApi, validationMessage } from './openapi.js';
+import { registerRunRoutes } from './runs.js';
+import { registerTenantRoutes } from './tenants.js';
 
 export interface ApiDependencies {
   config: Config;
@@ -83,15 +88,21 @@ export async function buildApi(deps: ApiDependencies): Promise<Api> {
   app.get('/healthz', { config: { scope: 'public' }, schema: { hide: true } }, () => ({ status: 'ok' }));
   // Routes that must see the exact bytes (to check a signature, or to dead-letter them as sent) parse them
   // themselves, in a context of their own.
-  await app.register(async (raw) => {
+  await app.register((raw, _options, done) => {
     raw.removeAllContentTypeParsers();
-    raw.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    raw.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, parsed) => parsed(null, body));
     registerMonteCarloWebhook(raw, deps);
     registerOpenLineageIngest(raw, deps);
+    done();
   });
+  registerTenantRoutes(app, deps);
+  registerCredentialRoutes(app, deps);
   registerAssetRoutes(app, deps);
   registerAnnotationRoutes(app, deps);
   registerLineageRoutes(app, deps);
+  registerConnectionRoutes(app, deps);
+  registerRunRoutes(app, deps);
+  registerCatalogRoutes(app, deps);
   return app;
 }
 

@@ -162,6 +162,8 @@ export const IngestInput = z.object({
   connectionId: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a connection id is lowercase letters, digits, - or _'),
   runId: RunId,
   options: IngestOptions.default(IngestOptions.parse({})),
+  /** Who started the run (an API key, a user at the command line), kept on its runs row. */
+  requestedBy: z.string().max(200).optional(),
 });
 export type IngestInput = z.infer<typeof IngestInput>;
 

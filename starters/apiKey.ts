@@ -1,13 +1,19 @@
 import { Command } from 'commander';
 import { z } from 'zod';
-import { createPostgres } from '../lib/clients.js';
-import { loadConfigOrExit } from '../lib/config.js';
 import { TenantId } from '../lib/contracts.js';
-import { ApiKeyScope, createApiKey, listApiKeys, revokeApiKey } from '../lib/stores/apiKeys.js';
-import { tenantExists } from '../lib/stores/tenants.js';
+import {
+  ApiKeyScope,
+  createApiKey,
+  listApiKeys,
+  revokeApiKey,
+  saveServiceAccount,
+  ServiceAccountId,
+} from '../lib/stores/apiKeys.js';
+import { parseOptions, withTenant } from './cli.js';
 
 const Tenant = z.object({ tenant: TenantId });
 const CreateOptions = Tenant.extend({
+  serviceAccount: ServiceAccountId,
   name: z.string().trim().min(1).max(200),
   scopes: z
     .string()
@@ -17,31 +23,6 @@ const CreateOptions = Tenant.extend({
 });
 const RevokeOptions = Tenant.extend({ keyId: z.string().regex(/^[0-9a-f]{16}$/, 'a key id is 16 hex digits') });
 
-/** Parses a subcommand's options, or exits naming each bad one. */
-function parse<T>(command: Command, schema: z.ZodType<T>): T {
-  const parsed = schema.safeParse(command.opts());
-  return parsed.success
-    ? parsed.data
-    : command.error(
-        `invalid options:\n${parsed.error.issues.map((i) => `  --${String(i.path[0])}: ${i.message}`).join('\n')}`,
-      );
-}
-
-/** Runs `work` against PostgreSQL once the tenant is known to exist. */
-async function withTenant(tenant: string, work: (postgres: ReturnType<typeof createPostgres>) => Promise<void>) {
-  const postgres = createPostgres(loadConfigOrExit().postgres);
-  try {
-    if (!(await tenantExists(postgres, tenant))) {
-      console.error(`unknown tenant ${JSON.stringify(tenant)}: register it with npm run monte-carlo:connect`);
-      process.exitCode = 1;
-      return;
-    }
-    await work(postgres);
-  } finally {
-    await postgres.end();
-  }
-}
-
 const date = (value: Date | null) => (value ? value.toISOString() : '-');
 
 const program = new Command('api-key').description('Creates, lists and revokes the API keys of a tenant.');
@@ -50,15 +31,19 @@ program
   .command('create')
   .description('Creates a key and prints it, once: only a hash of it is kept.')
   .requiredOption('--tenant <id>', 'tenant (it must exist)')
+  .option('--service-account <id>', 'the service account the key belongs to (made if missing)', 'default')
   .requiredOption('--name <name>', 'what the key is for, e.g. ci')
   .requiredOption('--scopes <list>', `comma-separated, among ${ApiKeyScope.options.join(', ')} (admin implies all)`)
   .option('--expires-in-days <n>', 'the key stops working after this many days (default: never)')
   .action(async (_options, command: Command) => {
-    const { tenant, name, scopes, expiresInDays } = parse(command, CreateOptions);
+    const { tenant, serviceAccount, name, scopes, expiresInDays } = parseOptions(command, CreateOptions);
     const expiresAt = expiresInDays === undefined ? null : new Date(Date.now() + expiresInDays * 86_400_000);
     await withTenant(tenant, async (postgres) => {
-      const { keyId, key } = await createApiKey(postgres, { tenant, name, scopes, expiresAt });
-      console.log(`key ${keyId} of tenant ${tenant} (${name}): ${scopes.join(', ')}, expires ${date(expiresAt)}`);
+      await saveServiceAccount(postgres, { tenant, accountId: serviceAccount });
+      const { keyId, key } = await createApiKey(postgres, { tenant, serviceAccount, name, scopes, expiresAt });
+      console.log(
+        `key ${keyId} of ${tenant}/${serviceAccount} (${name}): ${scopes.join(', ')}, expires ${date(expiresAt)}`,
+      );
       console.log(`API key (shown once; keep it in a secret store): ${key}`);
       console.log(`call the API with the header: Authorization: Bearer <the key>`);
     });
@@ -69,14 +54,14 @@ program
   .description("Lists a tenant's keys (never the keys themselves).")
   .requiredOption('--tenant <id>', 'tenant')
   .action(async (_options, command: Command) => {
-    const { tenant } = parse(command, Tenant);
+    const { tenant } = parseOptions(command, Tenant);
     await withTenant(tenant, async (postgres) => {
       const keys = await listApiKeys(postgres, tenant);
       if (keys.length === 0) console.log(`tenant ${tenant} has no API keys`);
       for (const key of keys) {
         const state = key.revokedAt ? `revoked ${date(key.revokedAt)}` : `expires ${date(key.expiresAt)}`;
         console.log(
-          `${key.keyId}  ${key.name}  ${key.scopes.join(',')}  created ${date(key.createdAt)}  ${state}  last used ${date(key.lastUsedAt)}`,
+          `${key.keyId}  ${key.serviceAccount}  ${key.name}  ${key.scopes.join(',')}  created ${date(key.createdAt)}  ${state}  last used ${date(key.lastUsedAt)}`,
         );
       }
     });
@@ -88,7 +73,7 @@ program
   .requiredOption('--tenant <id>', 'tenant')
   .requiredOption('--key-id <id>', 'the key id (npm run api-key -- list)')
   .action(async (_options, command: Command) => {
-    const { tenant, keyId } = parse(command, RevokeOptions);
+    const { tenant, keyId } = parseOptions(command, RevokeOptions);
     await withTenant(tenant, async (postgres) => {
       if (await revokeApiKey(postgres, tenant, keyId)) {
         console.log(`key ${keyId} of tenant ${tenant} revoked`);

@@ -1,10 +1,11 @@
 import { Command, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
-import { connectTemporal, createKafka, createProducer } from '../lib/clients.js';
+import { connectTemporal, createKafka, createPostgres, createProducer } from '../lib/clients.js';
 import { loadConfigOrExit } from '../lib/config.js';
 import { SkeletonInput, type SkeletonRequested } from '../lib/contracts.js';
 import { runSearchAttributes } from '../lib/searchAttributes.js';
 import { topics } from '../lib/topics.js';
+import { createTenant, tenantExists } from '../lib/stores/tenants.js';
 import { skeletonWorkflowId } from '../lib/workflowIds.js';
 import { skeletonRun, skeletonStatus } from '../workflows/index.js';
 import { announce, follow, startOnce } from './runs.js';
@@ -40,6 +41,10 @@ const input = parsed.success
     );
 
 const config = loadConfigOrExit();
+// The demo tenant is registered on first use: the bridge refuses commands of tenants the control plane doesn't know.
+const postgres = createPostgres(config.postgres);
+if (!(await tenantExists(postgres, input.tenant))) await createTenant(postgres, input.tenant, input.tenant);
+await postgres.end();
 const temporal = await connectTemporal(config.temporal);
 const workflowId = skeletonWorkflowId(input.tenant, input.runId);
 

@@ -22,12 +22,8 @@ const temporal = await connectTemporal(config.temporal);
 const postgres = createPostgres(config.postgres);
 const cassandra = createCassandra(config.cassandra);
 await cassandra.connect();
-const deps = { config, kafka, producer, temporal, s3: createS3(config.s3) };
-const bridges = [
-  createCommandBridge(deps),
-  createIncidentBridge({ ...deps, postgres }),
-  createLineageBridge({ ...deps, postgres, cassandra }),
-];
+const deps = { config, kafka, producer, temporal, s3: createS3(config.s3), postgres };
+const bridges = [createCommandBridge(deps), createIncidentBridge(deps), createLineageBridge({ ...deps, cassandra })];
 await Promise.all(bridges.map((bridge) => bridge.start()));
 log.info('bridge consuming', { brokers: config.kafka.brokers, groups: bridges.map((bridge) => bridge.groupId) });
 

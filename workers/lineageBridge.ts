@@ -6,7 +6,6 @@ import { datasetResolver, openLineageEdges, type DatasetResolver } from '../lib/
 import { effectiveRules } from '../lib/mapping/tenantRules.js';
 import { listConnectionEndpoints } from '../lib/stores/connections.js';
 import { lineageStore } from '../lib/stores/lineage.js';
-import { tenantExists } from '../lib/stores/tenants.js';
 import { lineageKey, topics } from '../lib/topics.js';
 import { createTopicBridge, type Bridge, type BridgeDependencies } from './topicBridge.js';
 
@@ -28,10 +27,9 @@ export function createLineageBridge(
   // admit names the edges (a reason to refuse the event if it cannot); deliver writes what admit named.
   const named = new WeakMap<OpenLineageReceived, LineageEdge[]>();
 
-  async function resolverOf(tenant: string): Promise<DatasetResolver | undefined> {
+  async function resolverOf(tenant: string): Promise<DatasetResolver> {
     const cached = tenants.get(tenant);
     if (cached && cached.until > Date.now()) return cached.resolve;
-    if (!(await tenantExists(deps.postgres, tenant))) return undefined;
     const [connections, rules] = await Promise.all([
       listConnectionEndpoints(deps.postgres, tenant),
       effectiveRules(deps.postgres, tenant),
@@ -48,7 +46,6 @@ export function createLineageBridge(
       decodeEvent(OpenLineageReceived, (event) => lineageKey(event.tenant, event.payload.job), message, config.kafka.maxMessageBytes), // prettier-ignore
     async admit(event) {
       const resolve = await resolverOf(event.tenant);
-      if (!resolve) return `unknown tenant ${JSON.stringify(event.tenant)}`;
       const edges = openLineageEdges(event.payload, resolve);
       if (!edges.ok) return edges.reason;
       named.set(event, edges.edges);

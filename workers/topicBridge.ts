@@ -1,11 +1,13 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client as TemporalClient } from '@temporalio/client';
 import type { Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
+import type pg from 'pg';
 import type { Config } from '../lib/config.js';
 import type { TenantId } from '../lib/contracts.js';
 import type { Decoded } from '../lib/decodeEvent.js';
 import { deadLetter, type MessageOrigin as Origin } from '../lib/deadLetters.js';
 import { log } from '../lib/log.js';
+import { tenantGate } from '../lib/stores/tenants.js';
 
 export interface BridgeDependencies {
   config: Config;
@@ -13,6 +15,8 @@ export interface BridgeDependencies {
   producer: Producer;
   temporal: TemporalClient;
   s3: S3Client;
+  /** The control plane: events of an unknown or suspended tenant are refused. */
+  postgres: pg.Pool;
 }
 
 export interface Bridge {
@@ -53,6 +57,7 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
   },
 ): Bridge {
   const { config } = deps;
+  const refusalFor = tenantGate(deps.postgres);
   const consumer = deps.kafka.consumer({ groupId: spec.groupId, maxBytesPerPartition: config.kafka.maxMessageBytes * 2 }); // prettier-ignore
 
   async function reject(origin: Origin, message: EachMessagePayload['message'], reason: string, tenant?: TenantId) {
@@ -64,8 +69,9 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
     const origin = { topic, partition, offset: message.offset };
     const decoded = spec.decode(message);
     if (!decoded.ok) return reject(origin, message, decoded.reason, decoded.tenant);
-    const refusal = await spec.admit?.(decoded.event);
-    if (refusal) return reject(origin, message, refusal);
+    // Every inbound topic answers to the control plane first: a tenant that is not (or no longer) served is refused.
+    const refusal = (await refusalFor(decoded.event.tenant)) ?? (await spec.admit?.(decoded.event));
+    if (refusal) return reject(origin, message, refusal, decoded.event.tenant);
     try {
       await spec.deliver(decoded.event, origin);
     } catch (error) {

@@ -66,8 +66,9 @@ export async function ingestEstate(input: IngestInput, carry?: IngestCarry): Pro
     continuedAsNew: 0,
   };
   setHandler(ingestProgress, () => progress);
+  const run = { tenant, runId, kind: 'ingest', workflowId, connectionId, requestedBy: input.requestedBy };
   const record = (status: 'running' | 'completed' | 'failed' | 'cancelled', error?: string) =>
-    recordRun({ tenant, runId, kind: 'ingest', workflowId, connectionId, status, counts: progress.counts, error });
+    recordRun({ ...run, status, counts: progress.counts, error });
 
   try {
     let prepared: PreparedRun;

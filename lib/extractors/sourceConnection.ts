@@ -57,3 +57,27 @@ export function parseSourceConnection(input: unknown): SourceConnection {
   if (parsed.success) return parsed.data;
   throw new ExtractionError('invalid_source', `the source connection is invalid: ${zodIssues(parsed.error)}`);
 }
+
+/**
+ * A source given as a URI (postgres://user:pass@host:port/db, mysql://user:pass@host:port, s3://bucket/key or
+ * file:///path), as a SourceConnection input: parse it with SourceConnection, which names what is wrong. Throws for
+ * a server URL that is no URL at all, without repeating it: it holds the password.
+ */
+export function sourceFromUri(uri: string): unknown {
+  const type = /^(postgres|postgresql|mysql):/i.exec(uri)?.[1]?.toLowerCase();
+  if (!type) return { type: 'ndjson', uri };
+  if (!URL.canParse(uri)) {
+    throw new Error(
+      `not a valid ${type}:// URL: check the port (1-65535), and percent-encode any of : / @ ? # in the user and password`,
+    );
+  }
+  const url = new URL(uri);
+  const common = {
+    host: url.hostname,
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+  };
+  return type === 'mysql'
+    ? { type: 'mysql', ...common, port: Number(url.port || 3306) }
+    : { type: 'postgres', ...common, port: Number(url.port || 5432), database: url.pathname.slice(1) };
+}

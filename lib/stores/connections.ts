@@ -1,27 +1,37 @@
 import type pg from 'pg';
-import { SourceConnection } from '../extractors/sourceConnection.js';
+import { z } from 'zod';
+import {
+  MysqlConnection,
+  NdjsonConnection,
+  PostgresConnection,
+  SourceConnection,
+} from '../extractors/sourceConnection.js';
 import { openSecret, sealSecret } from '../secrets.js';
 
 /** The source fields that are secrets: sealed before they reach PostgreSQL, opened only where a source is read. */
 const SECRET_FIELDS = ['password'] as const;
 
+/** Creates or replaces a connection; true when it was created. */
 export async function saveConnection(
   pool: pg.Pool,
   secretsKey: Buffer,
   tenant: string,
   connectionId: string,
   source: SourceConnection,
-): Promise<void> {
+): Promise<boolean> {
   const stored: Record<string, unknown> = { ...SourceConnection.parse(source) };
   for (const field of SECRET_FIELDS) {
     if (typeof stored[field] === 'string') stored[field] = sealSecret(stored[field], secretsKey);
   }
-  await pool.query(
+  // xmax is 0 on a row version no transaction has replaced: the insert's own, not an update's.
+  const { rows } = await pool.query<{ created: boolean }>(
     `INSERT INTO connections (tenant, connection_id, source_type, source) VALUES ($1, $2, $3, $4)
      ON CONFLICT (tenant, connection_id) DO UPDATE
-       SET source_type = EXCLUDED.source_type, source = EXCLUDED.source, updated_at = now()`,
+       SET source_type = EXCLUDED.source_type, source = EXCLUDED.source, updated_at = now()
+     RETURNING xmax = 0 AS created`,
     [tenant, connectionId, source.type, JSON.stringify(stored)],
   );
+  return rows[0]?.created ?? false;
 }
 
 /** The connection with its secrets opened; undefined when the tenant has no such connection. */
@@ -41,6 +51,93 @@ export async function loadConnection(
     if (typeof source[field] === 'string') source[field] = openSecret(source[field], secretsKey);
   }
   return SourceConnection.parse(source);
+}
+
+const stored = {
+  connectionId: z.string(),
+  passwordSet: z.boolean().describe('Whether a password is stored; the password itself is never shown'),
+  createdAt: z.iso.datetime({ offset: true }),
+  updatedAt: z.iso.datetime({ offset: true }),
+};
+
+/**
+ * A connection as it may be shown: its settings without the secrets, and whether a password is set. The objects
+ * stay strict and have no secret field, so a secret that slipped into one fails loudly instead of being shown.
+ */
+export const ConnectionView = z.discriminatedUnion('type', [
+  PostgresConnection.omit({ password: true }).extend(stored),
+  MysqlConnection.omit({ password: true }).extend(stored),
+  NdjsonConnection.extend(stored),
+]);
+export type ConnectionView = z.infer<typeof ConnectionView>;
+
+interface ConnectionRow {
+  connection_id: string;
+  source: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toView(row: ConnectionRow): ConnectionView {
+  const settings = { ...row.source };
+  const passwordSet = typeof settings['password'] === 'string';
+  for (const field of SECRET_FIELDS) delete settings[field];
+  return ConnectionView.parse({
+    ...settings,
+    connectionId: row.connection_id,
+    passwordSet,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  });
+}
+
+const VIEW_COLUMNS = 'connection_id, source, created_at, updated_at';
+
+/** Every connection of a tenant, without secrets, by connection id. */
+export async function listConnections(pool: pg.Pool, tenant: string): Promise<ConnectionView[]> {
+  const { rows } = await pool.query<ConnectionRow>(
+    `SELECT ${VIEW_COLUMNS} FROM connections WHERE tenant = $1 ORDER BY connection_id`,
+    [tenant],
+  );
+  return rows.map(toView);
+}
+
+/** One connection without secrets; undefined when the tenant has no such connection. */
+export async function readConnection(
+  pool: pg.Pool,
+  tenant: string,
+  connectionId: string,
+): Promise<ConnectionView | undefined> {
+  const { rows } = await pool.query<ConnectionRow>(
+    `SELECT ${VIEW_COLUMNS} FROM connections WHERE tenant = $1 AND connection_id = $2`,
+    [tenant, connectionId],
+  );
+  return rows[0] && toView(rows[0]);
+}
+
+/**
+ * Deletes a connection unless a subscription of the tenant names it as its sink's (a postgres-enforcement sink
+ * would fail on every change). One statement, so no subscription is counted against a connection half-deleted.
+ */
+export async function deleteConnection(
+  pool: pg.Pool,
+  tenant: string,
+  connectionId: string,
+): Promise<{ found: boolean; usedBy: string[] }> {
+  const { rows } = await pool.query<{ found: boolean; used_by: string[] }>(
+    `WITH users AS (
+       SELECT subscription_id FROM subscriptions WHERE tenant = $1 AND spec #>> '{sink,connectionId}' = $2
+     ), deleted AS (
+       DELETE FROM connections WHERE tenant = $1 AND connection_id = $2 AND NOT EXISTS (SELECT FROM users)
+       RETURNING connection_id
+     )
+     -- Every part of the statement sees the rows as they were before it: found is whether it existed.
+     SELECT EXISTS (SELECT FROM connections WHERE tenant = $1 AND connection_id = $2) AS found,
+            ARRAY(SELECT subscription_id FROM users ORDER BY subscription_id) AS used_by`,
+    [tenant, connectionId],
+  );
+  const row = rows[0]!;
+  return { found: row.found, usedBy: row.used_by };
 }
 
 /** Where a connection's source is, without its secrets: enough to recognize the source under another tool's name. */

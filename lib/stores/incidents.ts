@@ -1,29 +1,71 @@
 import cassandra from 'cassandra-driver';
-import { AssetView, IncidentRecord, type AssetIncident } from '../contracts.js';
+import { AssetView, IncidentRecord, type AssetIncident, type IncidentStatus } from '../contracts.js';
+import type { Page } from './lineage.js';
 
 const SAVE_INCIDENT = `INSERT INTO incidents (tenant, incident_id, status, record, updated_at) VALUES (?, ?, ?, ?, ?)`;
 const SAVE_ASSET_INCIDENT = `INSERT INTO asset_incidents (tenant, qualified_name, incident_id, incident_type, status,
   severity, owner, feedback, url, opened_at, updated_at, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const SELECT_LISTED_AT = 'SELECT status, updated_at FROM incidents WHERE tenant = ? AND incident_id = ?';
+const SAVE_LISTED = `INSERT INTO tenant_incidents (tenant, status, updated_at, incident_id, incident_type, severity,
+  owner, feedback, url, opened_at, resolved_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+const DELETE_LISTED =
+  'DELETE FROM tenant_incidents WHERE tenant = ? AND status = ? AND updated_at = ? AND incident_id = ?';
+const SELECT_LISTED = `SELECT incident_id, incident_type, status, severity, owner, feedback, url, opened_at, updated_at,
+  resolved_at FROM tenant_incidents WHERE tenant = ? AND status = ?`;
 const options = { prepare: true };
+
+const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : null);
+
+/** An incident's summary, from a row of asset_incidents or tenant_incidents (they share these columns). */
+const summaryOf = (row: cassandra.types.Row): AssetIncident => ({
+  incidentId: row.get('incident_id') as string,
+  incidentType: row.get('incident_type') as AssetIncident['incidentType'],
+  status: row.get('status') as AssetIncident['status'],
+  severity: row.get('severity') as AssetIncident['severity'],
+  owner: row.get('owner') as string | null,
+  feedback: row.get('feedback') as AssetIncident['feedback'],
+  url: row.get('url') as string | null,
+  openedAt: iso(row.get('opened_at')) ?? '',
+  updatedAt: iso(row.get('updated_at')) ?? '',
+  resolvedAt: iso(row.get('resolved_at')),
+});
 
 /** Incidents in the metadata lake. Every write is the incident's whole state, upserted: replaying one changes nothing. */
 export function incidentStore(client: cassandra.Client) {
   return {
     async save(tenant: string, record: IncidentRecord): Promise<void> {
-      const at = (iso: string | null) => (iso ? new Date(iso) : null);
+      const at = (text: string | null) => (text ? new Date(text) : null);
+      const updatedAt = new Date(record.updatedAt);
+      // Where the incident is listed now: the incidents row is written last, so until this save is complete it
+      // still names the old position, and a retry deletes that again.
+      const listed = (await client.execute(SELECT_LISTED_AT, [tenant, record.incidentId], options)).first();
       await cassandra.concurrent.executeConcurrent(
         client,
         SAVE_ASSET_INCIDENT,
         record.qualifiedNames.map((name) => [
           tenant, name, record.incidentId, record.incidentType, record.status, record.severity, record.owner,
-          record.feedback, record.url, at(record.openedAt), at(record.updatedAt), at(record.resolvedAt),
+          record.feedback, record.url, at(record.openedAt), updatedAt, at(record.resolvedAt),
         ]), // prettier-ignore
         { concurrencyLevel: 32 },
       );
+      await client.execute(
+        SAVE_LISTED,
+        [
+          tenant, record.status, updatedAt, record.incidentId, record.incidentType, record.severity, record.owner,
+          record.feedback, record.url, at(record.openedAt), at(record.resolvedAt),
+        ], // prettier-ignore
+        options,
+      );
+      const listedStatus = listed?.get('status') as string | undefined;
+      const listedAt = listed?.get('updated_at') as Date | null | undefined;
+      // Only when it moved: otherwise the delete would hit the row just written, and a replay would unlist it.
+      if (listedAt && (listedStatus !== record.status || listedAt.getTime() !== updatedAt.getTime())) {
+        await client.execute(DELETE_LISTED, [tenant, listedStatus, listedAt, record.incidentId], options);
+      }
       // The incident row last: whoever reads it finds every asset row it names already written.
       await client.execute(
         SAVE_INCIDENT,
-        [tenant, record.incidentId, record.status, JSON.stringify(record), at(record.updatedAt)],
+        [tenant, record.incidentId, record.status, JSON.stringify(record), updatedAt],
         options,
       );
     },
@@ -36,6 +78,21 @@ export function incidentStore(client: cassandra.Client) {
       );
       const text = result.first()?.get('record') as string | undefined;
       return text === undefined ? undefined : IncidentRecord.parse(JSON.parse(text));
+    },
+
+    /** One page of the tenant's incidents in one status, most recently updated first. */
+    async list(
+      tenant: string,
+      status: IncidentStatus,
+      pageSize: number,
+      pageState: string | null = null,
+    ): Promise<Page<AssetIncident>> {
+      const result = await client.execute(SELECT_LISTED, [tenant, status], {
+        ...options,
+        fetchSize: pageSize,
+        ...(pageState ? { pageState } : {}),
+      });
+      return { items: result.rows.map(summaryOf), next: result.pageState ?? null };
     },
 
     /** An asset with its open incidents and its most recently resolved ones. */
@@ -54,19 +111,7 @@ export function incidentStore(client: cassandra.Client) {
           { ...options, fetchSize: 5000 },
         ),
       ]);
-      const iso = (value: unknown) => (value instanceof Date ? value.toISOString() : null);
-      const incidents: AssetIncident[] = incidentRows.rows.map((row) => ({
-        incidentId: row.get('incident_id') as string,
-        incidentType: row.get('incident_type') as string | null,
-        status: row.get('status') as AssetIncident['status'],
-        severity: row.get('severity') as AssetIncident['severity'],
-        owner: row.get('owner') as string | null,
-        feedback: row.get('feedback') as AssetIncident['feedback'],
-        url: row.get('url') as string | null,
-        openedAt: iso(row.get('opened_at')) ?? '',
-        updatedAt: iso(row.get('updated_at')) ?? '',
-        resolvedAt: iso(row.get('resolved_at')),
-      }));
+      const incidents = incidentRows.rows.map(summaryOf);
       const newestFirst = (a: AssetIncident, b: AssetIncident) => b.updatedAt.localeCompare(a.updatedAt);
       const asset = assetRows.first();
       return AssetView.parse({

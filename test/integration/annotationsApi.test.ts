@@ -86,7 +86,10 @@ describe('annotating over HTTP (API keys) and Kafka, through the command bridge'
     producer = createProducer(kafka);
     await producer.connect();
     deadLetters = await tailTopic(kafka, topics.deadLetters);
-    bridge = createCommandBridge({ config, kafka, producer, temporal, s3 }, uniqueId('test-annotation-bridge'));
+    bridge = createCommandBridge(
+      { config, kafka, producer, temporal, s3, postgres },
+      uniqueId('test-annotation-bridge'),
+    );
     await pinGroupToEnd(kafka, bridge.groupId, topics.commands);
     await bridge.start();
     app = await buildApi({ config, postgres, producer, s3, incidents: incidentStore(cassandra), cassandra, temporal });

@@ -14,6 +14,7 @@ import {
 import type { IncidentEvent } from '../../lib/contracts.js';
 import { loadDefaultRules } from '../../lib/mapping/index.js';
 import { qualifiedNameFor } from '../../lib/monteCarlo/index.js';
+import { runSearchAttributes } from '../../lib/searchAttributes.js';
 import { incidentStore } from '../../lib/stores/incidents.js';
 import { lakeWriter } from '../../lib/stores/lake.js';
 import { incidentKey, topics } from '../../lib/topics.js';
@@ -152,6 +153,7 @@ describe('Monte Carlo incidents through Kafka, the bridge and the incident workf
         args: [{ tenant, incidentId: id, quietPeriodMs: 3_000, eventsPerRun: 5 }],
         signal: incidentEventSignal,
         signalArgs: [{ event: incidentEvent(tenant, id, n), origin }],
+        typedSearchAttributes: runSearchAttributes(tenant, 'incident'),
       });
     }
     const record = await temporal.workflow.getHandle<typeof incidentLifecycle>(workflowId).result();

@@ -16,6 +16,7 @@ import {
 import type { SkeletonRequested } from '../../lib/contracts.js';
 import { sampleEstate, sampleEstateSize } from '../../lib/sampleEstate.js';
 import { TenantIdAttribute } from '../../lib/searchAttributes.js';
+import { saveTenant } from '../../lib/stores/tenants.js';
 import { topics } from '../../lib/topics.js';
 import { skeletonWorkflowId } from '../../lib/workflowIds.js';
 import { createCommandBridge } from '../../workers/commandBridge.js';
@@ -66,13 +67,14 @@ describe('walking skeleton: a Kafka command runs through S3, Spark, Cassandra, K
   let deadLetters: Awaited<ReturnType<typeof tailTopic>>;
 
   before(async () => {
+    await saveTenant(postgres, tenant);
     temporal = await connectTemporal(config.temporal);
     producer = createProducer(kafka);
     await producer.connect();
     events = await tailTopic(kafka, topics.events);
     deadLetters = await tailTopic(kafka, topics.deadLetters);
     workers = await runWorkers(config);
-    bridge = createCommandBridge({ config, kafka, producer, temporal, s3 }, uniqueId('test-bridge'));
+    bridge = createCommandBridge({ config, kafka, producer, temporal, s3, postgres }, uniqueId('test-bridge'));
     await pinGroupToEnd(kafka, bridge.groupId, topics.commands);
     await bridge.start();
 

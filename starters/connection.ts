@@ -1,0 +1,128 @@
+import { Command } from 'commander';
+import { z } from 'zod';
+import { createS3 } from '../lib/clients.js';
+import { checkConnection } from '../lib/connectionCheck.js';
+import { IngestInput, TenantId } from '../lib/contracts.js';
+import { errorMessage } from '../lib/extractors/errors.js';
+import { SourceConnection, sourceFromUri } from '../lib/extractors/sourceConnection.js';
+import {
+  deleteConnection,
+  listConnections,
+  loadConnection,
+  saveConnection,
+  type ConnectionView,
+} from '../lib/stores/connections.js';
+import { parseOptions, withTenant } from './cli.js';
+
+const Tenant = z.object({ tenant: TenantId });
+const Named = Tenant.extend({ connection: IngestInput.shape.connectionId });
+const SourceUri = z
+  .string()
+  .transform((uri, context) => {
+    try {
+      return sourceFromUri(uri);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: errorMessage(error) });
+      return z.NEVER;
+    }
+  })
+  .pipe(SourceConnection);
+const AddOptions = Named.extend({ source: SourceUri });
+
+function fail(message: string) {
+  console.error(message);
+  process.exitCode = 1;
+}
+
+/** Where the connection goes, as one line: never its password. */
+function where(view: ConnectionView): string {
+  switch (view.type) {
+    case 'postgres':
+      return `postgres ${view.user}@${view.host}:${view.port}/${view.database}${view.schemas ? ` schemas ${view.schemas.join(',')}` : ''}`;
+    case 'mysql':
+      return `mysql ${view.user}@${view.host}:${view.port}${view.databases ? ` databases ${view.databases.join(',')}` : ''}`;
+    case 'ndjson':
+      return `ndjson ${view.uri}`;
+  }
+}
+
+const program = new Command('connection').description(
+  'Adds, lists, tests and removes the connections of a tenant, as the HTTP API does (/v1/tenants/<tenant>/connections).',
+);
+
+program
+  .command('add')
+  .description('Creates or replaces a connection; its password is stored sealed and never shown.')
+  .requiredOption('--tenant <id>', 'tenant (it must exist)')
+  .requiredOption('--connection <id>', 'connection id (lowercase letters, digits, - or _)')
+  .requiredOption(
+    '--source <uri>',
+    'postgres://user:pass@host:port/db, mysql://user:pass@host:port, s3://bucket/key.ndjson[.gz] or file:///path',
+  )
+  .action(async (_options, command: Command) => {
+    const { tenant, connection, source } = parseOptions(command, AddOptions);
+    await withTenant(tenant, async (postgres, config) => {
+      const created = await saveConnection(postgres, config.secretsKey, tenant, connection, source);
+      console.log(`connection ${connection} of tenant ${tenant} ${created ? 'created' : 'replaced'}`);
+      console.log(`check it with: npm run connection -- test --tenant ${tenant} --connection ${connection}`);
+    });
+  });
+
+program
+  .command('list')
+  .description("Lists a tenant's connections (never their passwords).")
+  .requiredOption('--tenant <id>', 'tenant')
+  .action(async (_options, command: Command) => {
+    const { tenant } = parseOptions(command, Tenant);
+    await withTenant(tenant, async (postgres) => {
+      const connections = await listConnections(postgres, tenant);
+      if (connections.length === 0) console.log(`tenant ${tenant} has no connections`);
+      for (const view of connections) {
+        const password = view.type === 'ndjson' ? '' : view.passwordSet ? '  password set' : '  no password';
+        console.log(`${view.connectionId}  ${where(view)}${password}  updated ${view.updatedAt}`);
+      }
+    });
+  });
+
+program
+  .command('test')
+  .description('Connects to the source with the stored connection, and says what answered.')
+  .requiredOption('--tenant <id>', 'tenant')
+  .requiredOption('--connection <id>', 'connection id')
+  .action(async (_options, command: Command) => {
+    const { tenant, connection } = parseOptions(command, Named);
+    await withTenant(tenant, async (postgres, config) => {
+      const source = await loadConnection(postgres, config.secretsKey, tenant, connection);
+      if (!source) return fail(`tenant ${tenant} has no connection ${connection}: see npm run connection -- list`);
+      const s3 = createS3(config.s3);
+      try {
+        const check = await checkConnection(source, { s3, config });
+        if (!check.ok) return fail(`failed after ${check.latencyMs} ms: ${check.error}`);
+        const details = Object.entries(check.details).map(([name, value]) => `${name} ${value}`);
+        console.log(`ok in ${check.latencyMs} ms: ${[check.serverVersion ?? 'found', ...details].join(', ')}`);
+      } finally {
+        s3.destroy();
+      }
+    });
+  });
+
+program
+  .command('remove')
+  .description('Removes a connection that no subscription uses.')
+  .requiredOption('--tenant <id>', 'tenant')
+  .requiredOption('--connection <id>', 'connection id')
+  .action(async (_options, command: Command) => {
+    const { tenant, connection } = parseOptions(command, Named);
+    await withTenant(tenant, async (postgres) => {
+      const { found, usedBy } = await deleteConnection(postgres, tenant, connection);
+      if (!found) return fail(`tenant ${tenant} has no connection ${connection}: see npm run connection -- list`);
+      if (usedBy.length > 0) {
+        return fail(
+          `connection ${connection} is the sink of subscription ${usedBy.join(', ')}: delete those or point them at another connection first`,
+        );
+      }
+      console.log(`connection ${connection} of tenant ${tenant} removed`);
+    });
+  });
+
+await program.parseAsync();
