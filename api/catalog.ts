@@ -1,40 +1,10 @@
-import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { AssetIncident, IncidentRecord, IncidentStatus, QualifiedName } from '../lib/contracts.js';
 import { catalogStore, type ChildrenOf } from '../lib/stores/catalog.js';
 import { sendError } from './errors.js';
-import { badPageToken, isBadPagingState } from './lineage.js';
+import { cassandraPager, PageToken } from './paging.js';
 import { errorResponses, NextPageToken, pageLimit, QualifiedNameParam, TenantParams } from './schemas.js';
 import type { Api, ApiDependencies } from './server.js';
-
-const MAC_HEX = 32;
-
-/**
- * Page tokens are Cassandra paging states with a MAC of the listing they belong to (tenant, route, parent). Cassandra
- * would resume a paging state from another partition at that position without a word, so a token from another
- * tenant or listing, or an edited one, is refused here instead.
- */
-export function pageTokens(secret: Buffer) {
-  const key = Buffer.from(hkdfSync('sha256', secret, '', 'metasync page tokens', 32));
-  const mac = (listing: string, state: string) =>
-    createHmac('sha256', key).update(`${listing}\n${state}`).digest('hex').slice(0, MAC_HEX);
-  return {
-    seal: (listing: string, state: string | null) => (state === null ? null : mac(listing, state) + state),
-    /** The paging state, or null when the token is not one `seal` gave for this listing. */
-    open(listing: string, token: string): string | null {
-      const state = token.slice(MAC_HEX);
-      if (!state) return null;
-      return timingSafeEqual(Buffer.from(token.slice(0, MAC_HEX)), Buffer.from(mac(listing, state))) ? state : null;
-    },
-  };
-}
-
-/** Hex like PageToken, with room for the paging state of long qualified names (it holds the partition key too). */
-const CatalogPageToken = z
-  .string()
-  .regex(/^[0-9a-f]{34,16000}$/, 'a page token is the nextPageToken of the previous page, unchanged')
-  .describe('The nextPageToken of the previous page')
-  .optional();
 
 /** `?includeDeleted=false` must mean false, which z.coerce.boolean would read as true. */
 const IncludeDeleted = z
@@ -93,13 +63,9 @@ const PAGING_NOTE =
 /** Browsing the catalog (children by parent, a table's columns) and a tenant's incidents, each paged. */
 export function registerCatalogRoutes(app: Api, deps: ApiDependencies): void {
   const catalog = catalogStore(deps.cassandra);
-  const tokens = pageTokens(deps.config.secretsKey);
+  const readPage = cassandraPager(deps.config.secretsKey);
   const notFound = (name: string) =>
     `no asset ${name} in this tenant's catalog (deleted ones need includeDeleted=true)`;
-
-  /** The paging state of `pageToken`, null for the first page, or undefined for a token not of this listing. */
-  const stateOf = (listing: string, pageToken: string | undefined) =>
-    pageToken === undefined ? null : (tokens.open(listing, pageToken) ?? undefined);
 
   app.get(
     '/v1/tenants/:tenant/catalog',
@@ -116,7 +82,7 @@ export function registerCatalogRoutes(app: Api, deps: ApiDependencies): void {
         querystring: z.object({
           parent: CatalogParent,
           limit: pageLimit(100, 1_000),
-          pageToken: CatalogPageToken,
+          pageToken: PageToken.optional(),
           includeDeleted: IncludeDeleted,
         }),
         response: { 200: CatalogPage, ...errorResponses(404) },
@@ -125,24 +91,18 @@ export function registerCatalogRoutes(app: Api, deps: ApiDependencies): void {
     async (request, reply) => {
       const { tenant } = request.params;
       const { parent, limit, pageToken, includeDeleted } = request.query;
-      const listing = JSON.stringify([tenant, 'catalog', parent ?? null]);
-      const state = stateOf(listing, pageToken);
-      if (state === undefined) return badPageToken(reply);
       const of: ChildrenOf =
         parent === undefined ? { roots: true } : CONNECTION.test(parent) ? { connection: parent } : { parent };
-      try {
-        const [asset, page] = await Promise.all([
-          'parent' in of ? catalog.asset(tenant, of.parent) : null,
+      const [asset, page] = await Promise.all([
+        'parent' in of ? catalog.asset(tenant, of.parent) : null,
+        readPage([tenant, 'catalog', parent ?? null], pageToken, (state) =>
           catalog.children(tenant, of, limit, state, includeDeleted),
-        ]);
-        if ('parent' in of && (!asset || (asset.deleted && !includeDeleted))) {
-          return sendError(reply, 404, notFound(of.parent));
-        }
-        return { parent: parent ?? null, children: page.items, nextPageToken: tokens.seal(listing, page.next) };
-      } catch (error) {
-        if (state && isBadPagingState(error)) return badPageToken(reply);
-        throw error;
+        ),
+      ]);
+      if ('parent' in of && (!asset || (asset.deleted && !includeDeleted))) {
+        return sendError(reply, 404, notFound(of.parent));
       }
+      return { parent: parent ?? null, children: page.items, nextPageToken: page.nextPageToken };
     },
   );
 
@@ -158,7 +118,7 @@ export function registerCatalogRoutes(app: Api, deps: ApiDependencies): void {
         querystring: z.object({
           table: QualifiedNameParam.describe('The table or view, <sourceType>://<connection>/<path>'),
           limit: pageLimit(200, 1_000),
-          pageToken: CatalogPageToken,
+          pageToken: PageToken.optional(),
           includeDeleted: IncludeDeleted,
         }),
         response: { 200: ColumnsPage, ...errorResponses(404) },
@@ -167,27 +127,21 @@ export function registerCatalogRoutes(app: Api, deps: ApiDependencies): void {
     async (request, reply) => {
       const { tenant } = request.params;
       const { table, limit, pageToken, includeDeleted } = request.query;
-      const listing = JSON.stringify([tenant, 'columns', table]);
-      const state = stateOf(listing, pageToken);
-      if (state === undefined) return badPageToken(reply);
-      try {
-        const [asset, page] = await Promise.all([
-          catalog.asset(tenant, table),
+      const [asset, page] = await Promise.all([
+        catalog.asset(tenant, table),
+        readPage([tenant, 'columns', table], pageToken, (state) =>
           catalog.columns(tenant, table, limit, state, includeDeleted),
-        ]);
-        if (!asset || (asset.deleted && !includeDeleted)) return sendError(reply, 404, notFound(table));
-        if (!HOLDS_COLUMNS.has(asset.assetType)) {
-          return sendError(
-            reply,
-            400,
-            `${table} is a ${asset.assetType}: only tables and views have columns; browse it with /catalog?parent=`,
-          );
-        }
-        return { table, columns: page.items, nextPageToken: tokens.seal(listing, page.next) };
-      } catch (error) {
-        if (state && isBadPagingState(error)) return badPageToken(reply);
-        throw error;
+        ),
+      ]);
+      if (!asset || (asset.deleted && !includeDeleted)) return sendError(reply, 404, notFound(table));
+      if (!HOLDS_COLUMNS.has(asset.assetType)) {
+        return sendError(
+          reply,
+          400,
+          `${table} is a ${asset.assetType}: only tables and views have columns; browse it with /catalog?parent=`,
+        );
       }
+      return { table, columns: page.items, nextPageToken: page.nextPageToken };
     },
   );
 
@@ -202,24 +156,18 @@ export function registerCatalogRoutes(app: Api, deps: ApiDependencies): void {
         querystring: z.object({
           status: IncidentStatus.default('open'),
           limit: pageLimit(50, 500),
-          pageToken: CatalogPageToken,
+          pageToken: PageToken.optional(),
         }),
         response: { 200: IncidentsPage, ...errorResponses() },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const { tenant } = request.params;
       const { status, limit, pageToken } = request.query;
-      const listing = JSON.stringify([tenant, 'incidents', status]);
-      const state = stateOf(listing, pageToken);
-      if (state === undefined) return badPageToken(reply);
-      try {
-        const page = await deps.incidents.list(tenant, status, limit, state);
-        return { status, incidents: page.items, nextPageToken: tokens.seal(listing, page.next) };
-      } catch (error) {
-        if (state && isBadPagingState(error)) return badPageToken(reply);
-        throw error;
-      }
+      const page = await readPage([tenant, 'incidents', status], pageToken, (state) =>
+        deps.incidents.list(tenant, status, limit, state),
+      );
+      return { status, incidents: page.items, nextPageToken: page.nextPageToken };
     },
   );
 

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { LineageEdge, OpenLineageRunEvent, QualifiedName, type OpenLineageReceived } from '../lib/contracts.js';
@@ -9,7 +9,8 @@ import { openLineageMessage, topics } from '../lib/topics.js';
 import { sendError } from './errors.js';
 import { handToKafka, refuseForNow } from './kafkaHandoff.js';
 import { documentedOnly } from './openapi.js';
-import { ErrorBody, errorResponses, NextPageToken, PageToken, pageLimit, TenantParams } from './schemas.js';
+import { cassandraPager, PageToken } from './paging.js';
+import { ErrorBody, errorResponses, NextPageToken, pageLimit, TenantParams } from './schemas.js';
 import type { Api, ApiDependencies } from './server.js';
 
 /** The dead-letter "source topic" of posted events that break the spec (see MONTE_CARLO_WEBHOOK_SOURCE). */
@@ -139,6 +140,7 @@ const LineagePage = z.object({
 /** `GET /v1/tenants/:tenant/lineage`: one asset's direct downstreams or upstreams, paged. */
 export function registerLineageRoutes(app: Api, deps: ApiDependencies): void {
   const lineage = lineageStore(deps.cassandra);
+  const readPage = cassandraPager(deps.config.secretsKey);
 
   app.get(
     '/v1/tenants/:tenant/lineage',
@@ -152,30 +154,19 @@ export function registerLineageRoutes(app: Api, deps: ApiDependencies): void {
         response: { 200: LineagePage, ...errorResponses() },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const { tenant } = request.params;
       const { name, direction, limit, pageToken } = request.query;
-      try {
-        const page =
-          direction === 'downstream'
-            ? await lineage.downstreamOf(tenant, name, limit, pageToken ?? null)
-            : await lineage.upstreamOf(tenant, name, limit, pageToken ?? null);
-        const edges = page.items.map((item) =>
-          LineageEdge.parse(
-            direction === 'downstream'
-              ? { ...item, upstream: name }
-              : { ...item, downstream: name, downstreamType: null },
-          ),
-        );
-        return { qualifiedName: name, direction, edges, nextPageToken: page.next };
-      } catch (error) {
-        if (pageToken && isBadPagingState(error)) return badPageToken(reply);
-        throw error;
-      }
+      const page = await readPage<LineageEdge>([tenant, 'lineage', name, direction], pageToken, async (state) => {
+        if (direction === 'downstream') {
+          const found = await lineage.downstreamOf(tenant, name, limit, state);
+          return { next: found.next, items: found.items.map((edge) => ({ ...edge, upstream: name })) };
+        }
+        const found = await lineage.upstreamOf(tenant, name, limit, state);
+        const items = found.items.map((edge) => ({ ...edge, downstream: name, downstreamType: null }));
+        return { next: found.next, items };
+      });
+      return { qualifiedName: name, direction, edges: page.items, nextPageToken: page.nextPageToken };
     },
   );
 }
-
-export const isBadPagingState = (error: unknown) => /paging state|pageState|Invalid value/i.test(String(error));
-export const badPageToken = (reply: FastifyReply) =>
-  sendError(reply, 400, 'invalid pageToken: pass the nextPageToken of the previous page, unchanged');

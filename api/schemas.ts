@@ -39,12 +39,6 @@ export const QualifiedNameParam = z
   )
   .describe('A qualified name, <sourceType>://<connection>/<path>');
 
-/** A Cassandra paging state, as the previous page handed it out: hex, and bounded. */
-export const PageToken = z
-  .string()
-  .regex(/^[0-9a-f]{2,4096}$/, 'a page token is the nextPageToken of the previous page, unchanged')
-  .describe('The nextPageToken of the previous page');
-
 export const pageLimit = (fallback: number, most: number) =>
   z.coerce.number().int().min(1).max(most).default(fallback).describe(`Items per page (1-${most})`);
 

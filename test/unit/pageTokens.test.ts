@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { pageTokens } from '../../api/catalog.js';
+import { pageTokens } from '../../api/paging.js';
 
-describe('catalog page tokens', () => {
+describe('page tokens', () => {
   const tokens = pageTokens(randomBytes(32));
   const listing = JSON.stringify(['tenant-a', 'catalog', 'postgres://warehouse/sales']);
   const state = '0123456789abcdef00ff';
