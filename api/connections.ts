@@ -126,7 +126,7 @@ export function registerConnectionRoutes(app: Api, deps: ApiDependencies): void 
         password = existing.password;
       }
       const source = SourceConnection.parse(body.type === 'ndjson' ? body : { ...body, password });
-      const created = await saveConnection(postgres, deps.config.secretsKey, tenant, connectionId, source);
+      const { created, view } = await saveConnection(postgres, deps.config.secretsKey, tenant, connectionId, source);
       log.info(created ? 'connection created' : 'connection replaced', {
         requestId: request.id,
         keyId: request.apiKey?.keyId,
@@ -134,8 +134,7 @@ export function registerConnectionRoutes(app: Api, deps: ApiDependencies): void 
         connectionId,
         type: source.type,
       });
-      const view = await readConnection(postgres, tenant, connectionId); // just written, in this tenant
-      return reply.code(created ? 201 : 200).send(view!);
+      return reply.code(created ? 201 : 200).send(view);
     },
   );
 

@@ -149,9 +149,8 @@ export function registerCredentialRoutes(app: Api, deps: ApiDependencies): void 
       const { serviceAccount, name, scopes, expiresInDays } = request.body;
       const expiresAt = expiresInDays === undefined ? null : new Date(Date.now() + expiresInDays * 86_400_000);
       try {
-        const { keyId, key } = await createApiKey(postgres, { tenant, serviceAccount, name, scopes, expiresAt });
-        const created = (await listApiKeys(postgres, tenant)).find((info) => info.keyId === keyId)!;
-        return reply.code(201).send({ ...keyView(created), key });
+        const { key, info } = await createApiKey(postgres, { tenant, serviceAccount, name, scopes, expiresAt });
+        return reply.code(201).send({ ...keyView(info), key });
       } catch (error) {
         if (error instanceof ServiceAccountUnavailable) return sendError(reply, 409, error.message);
         throw error;

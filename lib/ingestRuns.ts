@@ -261,8 +261,9 @@ export async function* watchRun(
     // progress. One ended outside MetaSync (terminated in the Web UI) records nothing, and ends the watch too.
     const open = run.status === 'running' && (await workflowOpen(temporal, run.workflowId));
     const progress = await runProgress(temporal, run.workflowId);
-    if (progress && JSON.stringify(progress) !== last) {
-      last = JSON.stringify(progress);
+    const seen = progress && JSON.stringify(progress);
+    if (progress && seen !== last) {
+      last = seen;
       yield { event: 'progress', data: progress };
     }
     if (!open) {

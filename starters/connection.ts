@@ -62,7 +62,7 @@ program
   .action(async (_options, command: Command) => {
     const { tenant, connection, source } = parseOptions(command, AddOptions);
     await withTenant(tenant, async (postgres, config) => {
-      const created = await saveConnection(postgres, config.secretsKey, tenant, connection, source);
+      const { created } = await saveConnection(postgres, config.secretsKey, tenant, connection, source);
       console.log(`connection ${connection} of tenant ${tenant} ${created ? 'created' : 'replaced'}`);
       console.log(`check it with: npm run connection -- test --tenant ${tenant} --connection ${connection}`);
     });

@@ -7,6 +7,7 @@ import {
 } from '@temporalio/client';
 import type { Workflow, WorkflowResultType } from '@temporalio/common';
 import type { Config } from '../lib/config.js';
+import { workflowUiUrl } from '../lib/ingestRuns.js';
 
 /** What every starter does around a run: start it once, say where to watch it, and follow its progress. */
 
@@ -22,7 +23,7 @@ export async function startOnce<W extends Workflow>(client: Client, workflow: W,
 
 export function announce(config: Config['temporal'], workflowId: string): void {
   console.log(`workflow ${workflowId}`);
-  console.log(`watch it: ${config.uiUrl}/namespaces/${config.namespace}/workflows/${encodeURIComponent(workflowId)}`);
+  console.log(`watch it: ${workflowUiUrl(config, workflowId)}`);
 }
 
 /**

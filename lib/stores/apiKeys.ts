@@ -79,18 +79,19 @@ const NewKey = z.object({
 export async function createApiKey(
   pool: pg.Pool,
   input: z.input<typeof NewKey>,
-): Promise<{ keyId: string; key: string }> {
+): Promise<{ keyId: string; key: string; info: ApiKeyInfo }> {
   const { tenant, serviceAccount, name, scopes, expiresAt } = NewKey.parse(input);
   if (serviceAccount === 'default') await saveServiceAccount(pool, { tenant, accountId: 'default' });
   const { keyId, secret, key } = newApiKey();
-  const { rowCount } = await pool.query(
+  const { rows } = await pool.query<KeyRow>(
     `INSERT INTO api_keys (key_id, tenant, service_account, name, secret_hash, scopes, expires_at)
      SELECT $1, $2, $3, $4, $5, $6, $7 FROM service_accounts
-      WHERE tenant = $2 AND account_id = $3 AND disabled_at IS NULL`,
+      WHERE tenant = $2 AND account_id = $3 AND disabled_at IS NULL
+     RETURNING ${KEY_INFO_COLUMNS}`,
     [keyId, tenant, serviceAccount, name, hashSecret(secret), [...new Set(scopes)], expiresAt],
   );
-  if (!rowCount) throw new ServiceAccountUnavailable(tenant, serviceAccount);
-  return { keyId, key };
+  if (!rows[0]) throw new ServiceAccountUnavailable(tenant, serviceAccount);
+  return { keyId, key, info: toInfo(rows[0]) };
 }
 
 export class ServiceAccountUnavailable extends Error {
@@ -169,6 +170,10 @@ interface KeyRow {
   last_used_at: Date | null;
 }
 
+/** What a key's listing shows: everything but its hash. */
+const KEY_INFO_COLUMNS =
+  'key_id, tenant, service_account, name, scopes, created_at, expires_at, revoked_at, last_used_at';
+
 /** A key row as the verifier reads it: with its account's and tenant's state. */
 interface VerifiedRow extends KeyRow {
   account_disabled: boolean;
@@ -189,8 +194,7 @@ const toInfo = (row: KeyRow): ApiKeyInfo => ({
 
 export async function listApiKeys(pool: pg.Pool, tenant: string): Promise<ApiKeyInfo[]> {
   const { rows } = await pool.query<KeyRow>(
-    `SELECT key_id, tenant, service_account, name, scopes, created_at, expires_at, revoked_at, last_used_at
-       FROM api_keys WHERE tenant = $1 ORDER BY created_at, key_id`,
+    `SELECT ${KEY_INFO_COLUMNS} FROM api_keys WHERE tenant = $1 ORDER BY created_at, key_id`,
     [tenant],
   );
   return rows.map(toInfo);

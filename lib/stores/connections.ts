@@ -11,27 +11,28 @@ import { openSecret, sealSecret } from '../secrets.js';
 /** The source fields that are secrets: sealed before they reach PostgreSQL, opened only where a source is read. */
 const SECRET_FIELDS = ['password'] as const;
 
-/** Creates or replaces a connection; true when it was created. */
+/** Creates or replaces a connection; says whether it was created, and how it may now be shown. */
 export async function saveConnection(
   pool: pg.Pool,
   secretsKey: Buffer,
   tenant: string,
   connectionId: string,
   source: SourceConnection,
-): Promise<boolean> {
+): Promise<{ created: boolean; view: ConnectionView }> {
   const stored: Record<string, unknown> = { ...SourceConnection.parse(source) };
   for (const field of SECRET_FIELDS) {
     if (typeof stored[field] === 'string') stored[field] = sealSecret(stored[field], secretsKey);
   }
   // xmax is 0 on a row version no transaction has replaced: the insert's own, not an update's.
-  const { rows } = await pool.query<{ created: boolean }>(
+  const { rows } = await pool.query<ConnectionRow & { created: boolean }>(
     `INSERT INTO connections (tenant, connection_id, source_type, source) VALUES ($1, $2, $3, $4)
      ON CONFLICT (tenant, connection_id) DO UPDATE
        SET source_type = EXCLUDED.source_type, source = EXCLUDED.source, updated_at = now()
-     RETURNING xmax = 0 AS created`,
+     RETURNING ${VIEW_COLUMNS}, xmax = 0 AS created`,
     [tenant, connectionId, source.type, JSON.stringify(stored)],
   );
-  return rows[0]?.created ?? false;
+  const row = rows[0]!;
+  return { created: row.created, view: toView(row) };
 }
 
 /** The connection with its secrets opened; undefined when the tenant has no such connection. */
