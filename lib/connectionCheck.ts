@@ -8,6 +8,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import type { Config } from './config.js';
 import { errorCode, errorMessage, networkFailure } from './extractors/errors.js';
+import { postgresClientConfig } from './extractors/postgres.js';
 import type {
   MysqlConnection,
   NdjsonConnection,
@@ -79,16 +80,9 @@ SELECT version() AS version,
         WHERE ${PG_IN_SCOPE})::int AS tables`;
 
 async function probePostgres(source: PostgresConnection): Promise<Found> {
-  const timeoutMs = source.connectTimeoutSeconds * 1000;
   const client = new pg.Client({
-    host: source.host,
-    port: source.port,
-    database: source.database,
-    user: source.user,
-    password: source.password,
-    connectionTimeoutMillis: timeoutMs,
-    query_timeout: timeoutMs,
-    application_name: 'metasync-connection-check',
+    ...postgresClientConfig(source, 'metasync-connection-check'),
+    query_timeout: source.connectTimeoutSeconds * 1000,
   });
   // The check's own query reports a lost connection; without a listener, the stray event would end the process.
   client.on('error', () => undefined);

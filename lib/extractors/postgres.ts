@@ -189,17 +189,19 @@ export function createPostgresExtractor(source: PostgresConnection): Extractor {
   };
 }
 
+/** How MetaSync reaches a PostgreSQL source, whoever connects (the extractor, the connection check). */
+export const postgresClientConfig = (source: PostgresConnection, applicationName: string): pg.ClientConfig => ({
+  host: source.host,
+  port: source.port,
+  database: source.database,
+  user: source.user,
+  password: source.password,
+  connectionTimeoutMillis: source.connectTimeoutSeconds * 1000,
+  application_name: applicationName,
+});
+
 async function* readCatalog(source: PostgresConnection, open: OpenResources): AsyncGenerator<RawRecord> {
-  const client = new pg.Client({
-    host: source.host,
-    port: source.port,
-    database: source.database,
-    user: source.user,
-    password: source.password,
-    connectionTimeoutMillis: source.connectTimeoutSeconds * 1000,
-    application_name: 'metasync-extractor',
-    keepAlive: true,
-  });
+  const client = new pg.Client({ ...postgresClientConfig(source, 'metasync-extractor'), keepAlive: true });
   // A connection lost while the consumer is busy fails the next read too; remember why, to report that.
   let lost: unknown;
   client.on('error', (error) => {
