@@ -1,3 +1,4 @@
+import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -80,6 +81,40 @@ const EnvSchema = z.object({
 
 export type Config = ReturnType<typeof toConfig>;
 
+/**
+ * Secret settings never need to be on a command line: each may be given as METASYNC_X, as METASYNC_X_FILE (a path),
+ * or left to the file the stack generated for this machine in METASYNC_SECRETS_DIR (~/.config/metasync), one file
+ * per secret, readable by its owner only. The first of the three that is present wins.
+ */
+const SECRET_FILES: Record<string, string> = {};
+
+export const secretsDir = (env: NodeJS.ProcessEnv = process.env): string =>
+  env['METASYNC_SECRETS_DIR'] ?? join(homedir(), '.config', 'metasync');
+
+/** The env with every secret setting filled in from its file, or the problems found reading one. */
+function withSecretFiles(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; problems: string[] } {
+  const resolved: NodeJS.ProcessEnv = { ...env };
+  const problems: string[] = [];
+  for (const [variable, fileName] of Object.entries(SECRET_FILES)) {
+    if (env[variable] !== undefined) continue;
+    const explicit = env[`${variable}_FILE`];
+    const path = explicit ?? join(secretsDir(env), fileName);
+    let mode: number;
+    try {
+      mode = statSync(path).mode;
+    } catch {
+      if (explicit !== undefined) problems.push(`${variable}_FILE: cannot read ${explicit}: no such file`);
+      continue;
+    }
+    if ((mode & 0o077) !== 0) {
+      problems.push(`${explicit ? `${variable}_FILE` : variable}: ${path} is readable by others: chmod 600 it`);
+      continue;
+    }
+    resolved[variable] = readFileSync(path, 'utf8').trim();
+  }
+  return { env: resolved, problems };
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`MetaSync configuration is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -130,16 +165,20 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
 }
 
 /** Reads and validates the configuration; throws a ConfigError naming every wrong variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
+  const { env, problems } = withSecretFiles(given);
   const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
+  if (!parsed.success || problems.length > 0) {
+    throw new ConfigError([
+      ...problems,
+      ...(parsed.error?.issues ?? []).map((issue) => {
         const variable = String(issue.path[0]);
         const got = env[variable];
-        return `${variable}: ${issue.message}${got === undefined ? ' (not set)' : `, got ${JSON.stringify(got)}`}`;
+        // A secret's value is never repeated in an error: it would land in a log.
+        const shown = variable in SECRET_FILES ? ' (value not shown)' : `, got ${JSON.stringify(got)}`;
+        return `${variable}: ${issue.message}${got === undefined ? ' (not set)' : shown}`;
       }),
-    );
+    ]);
   }
   return toConfig(parsed.data);
 }

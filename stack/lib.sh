@@ -14,7 +14,22 @@ RUN="${METASYNC_RUN:-$ROOT/.stack}"                # data, logs and pids of this
 mkdir -p "$CACHE" "$RUN/logs" "$RUN/pids" "$RUN/data"
 
 JAVA17="${JAVA17:-/usr/lib/jvm/java-17-openjdk-amd64/bin/java}"
+# This machine's own secrets (sealing key, service passwords): outside the clone, readable by their owner only.
+# lib/platform config reads the same folder (METASYNC_SECRETS_DIR), so processes and tests find them without argv.
+SECRETS_DIR="${METASYNC_SECRETS_DIR:-$HOME/.config/metasync}"
 VENV="$CACHE/venv"
+
+# stack_secret NAME: prints the path of this machine's secret NAME (32 random bytes in base64), made on first use.
+stack_secret() {
+  local file="$SECRETS_DIR/$1"
+  (umask 077 && mkdir -p "$SECRETS_DIR")
+  chmod 700 "$SECRETS_DIR"
+  if [ ! -s "$file" ]; then
+    (umask 077 && openssl rand -base64 32 >"$file.tmp" && mv "$file.tmp" "$file") || fail "could not write $file"
+  fi
+  chmod 600 "$file"
+  echo "$file"
+}
 
 say() { printf '[stack] %s\n' "$*"; }
 fail() { printf '[stack] ERROR: %s\n' "$*" >&2; exit 1; }
