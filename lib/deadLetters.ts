@@ -2,6 +2,7 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { IHeaders, Producer } from 'kafkajs';
 import { createHash } from 'node:crypto';
 import type { TenantId } from './contracts.js';
+import { printable } from './jsonInput.js';
 import { deadLetterKey } from './objectKeys.js';
 import { topics } from './topics.js';
 
@@ -25,7 +26,9 @@ export interface RejectedMessage extends MessageOrigin {
  * Keeps a rejected message: its raw bytes go to S3 first, then the dead-letter topic gets the message with the
  * reason and the S3 key in headers. Both writes are keyed by the source offset, so a replay overwrites, never adds.
  */
-export async function deadLetter(s3: S3Client, bucket: string, producer: Producer, message: RejectedMessage) {
+export async function deadLetter(s3: S3Client, bucket: string, producer: Producer, rejected: RejectedMessage) {
+  // A reason may quote what was refused (a NUL, an unpaired surrogate): S3 metadata and headers must still take it.
+  const message = { ...rejected, reason: printable(rejected.reason) };
   const digest = createHash('sha256')
     .update(message.value ?? Buffer.alloc(0))
     .digest('hex')

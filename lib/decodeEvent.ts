@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { TenantId } from './contracts.js';
+import { parseJsonInput } from './jsonInput.js';
 
 export type Decoded<T> = { ok: true; event: T } | { ok: false; reason: string; tenant?: TenantId };
 
@@ -17,13 +18,9 @@ export function decodeEvent<S extends z.ZodType<{ tenant: TenantId }>>(
   const { key, value } = message;
   if (!value || value.length === 0) return { ok: false, reason: 'empty message: expected a JSON event envelope' };
   if (value.length > maxBytes) return { ok: false, reason: `oversized message: ${value.length} bytes > ${maxBytes}` };
-  let json: unknown;
-  try {
-    json = JSON.parse(value.toString('utf8'));
-  } catch (error) {
-    return { ok: false, reason: `malformed JSON: ${(error as Error).message}` };
-  }
-  const parsed = schema.safeParse(json);
+  const json = parseJsonInput(value);
+  if (!json.ok) return json;
+  const parsed = schema.safeParse(json.value);
   if (!parsed.success) return { ok: false, reason: `invalid event: ${z.prettifyError(parsed.error)}` };
   const event = parsed.data;
   const expected = keyOf(event);

@@ -6,6 +6,7 @@ import { AnnotationChanged, Subscription } from '../lib/contracts.js';
 import type { Decoded } from '../lib/decodeEvent.js';
 import { deadLetter, type MessageOrigin } from '../lib/deadLetters.js';
 import { ensureTopic } from '../lib/ensureTopic.js';
+import { parseJsonInput } from '../lib/jsonInput.js';
 import { log } from '../lib/log.js';
 import {
   loadSubscriptions,
@@ -55,13 +56,9 @@ export function decodeAnnotationChanged(
   const { key, value } = message;
   if (!value || value.length === 0) return { ok: false, reason: 'empty message: expected an asset.annotation-changed event' }; // prettier-ignore
   if (value.length > maxBytes) return { ok: false, reason: `oversized message: ${value.length} bytes > ${maxBytes}` };
-  let json: unknown;
-  try {
-    json = JSON.parse(value.toString('utf8'));
-  } catch (error) {
-    return { ok: false, reason: `malformed JSON: ${(error as Error).message}` };
-  }
-  const parsed = AnnotationChanged.safeParse(json);
+  const json = parseJsonInput(value);
+  if (!json.ok) return json;
+  const parsed = AnnotationChanged.safeParse(json.value);
   if (!parsed.success) return { ok: false, reason: `invalid event: ${z.prettifyError(parsed.error)}` };
   const event = parsed.data;
   if (event.tenant !== tenant) {

@@ -5,11 +5,10 @@ import {
   MonteCarloIncidentWebhook,
   type MonteCarloWebhook,
 } from '../contracts.js';
+import { parseJsonInput } from '../jsonInput.js';
 
 export type DecodedWebhook =
   { ok: true; kind: 'incident' | 'alert-update'; webhook: MonteCarloWebhook } | { ok: false; reason: string };
-
-const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * A webhook body (the raw bytes, after its signature is checked) as Monte Carlo's contract, or why it is not one.
@@ -18,16 +17,13 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 export function decodeMonteCarloWebhook(body: Buffer, maxBytes: number): DecodedWebhook {
   if (body.length === 0) return { ok: false, reason: 'empty body: expected a Monte Carlo webhook (JSON)' };
   if (body.length > maxBytes) return { ok: false, reason: `oversized body: ${body.length} bytes > ${maxBytes}` };
-  let json: unknown;
-  try {
-    json = JSON.parse(decoder.decode(body));
-  } catch (error) {
-    return { ok: false, reason: `malformed JSON: ${(error as Error).message}` };
-  }
+  const parsed = parseJsonInput(body, 'body');
+  if (!parsed.ok) return parsed;
+  const json = parsed.value;
   const kind = isMonteCarloAlertUpdate(json) ? 'alert-update' : 'incident';
-  const parsed = (kind === 'alert-update' ? MonteCarloAlertUpdateWebhook : MonteCarloIncidentWebhook).safeParse(json);
-  if (!parsed.success) {
-    return { ok: false, reason: `invalid Monte Carlo ${kind} webhook: ${z.prettifyError(parsed.error)}` };
+  const webhook = (kind === 'alert-update' ? MonteCarloAlertUpdateWebhook : MonteCarloIncidentWebhook).safeParse(json);
+  if (!webhook.success) {
+    return { ok: false, reason: `invalid Monte Carlo ${kind} webhook: ${z.prettifyError(webhook.error)}` };
   }
-  return { ok: true, kind, webhook: parsed.data };
+  return { ok: true, kind, webhook: webhook.data };
 }
