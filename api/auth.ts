@@ -43,7 +43,12 @@ const BEARER = /^Bearer +(\S+)$/i;
  * Makes each route's `config.scope` into its guard and its OpenAPI security entry. Called from an onRoute hook,
  * so it runs for every route registered after it (HEAD twins included).
  */
-export function guardRoutes(deps: { postgres: pg.Pool; operatorTenant: string }) {
+export function guardRoutes(deps: {
+  postgres: pg.Pool;
+  operatorTenant: string;
+  /** Runs once the key is verified (the tenant's rate limit), so only a proven caller spends a tenant's budget. */
+  afterAuth: onRequestAsyncHookHandler;
+}) {
   const verifyApiKey = apiKeyVerifier(deps.postgres);
 
   function refuse(
@@ -127,7 +132,7 @@ export function guardRoutes(deps: { postgres: pg.Pool; operatorTenant: string })
       throw new Error(`route ${route.url} takes a tenant's key but has no :tenant to check it against`);
     }
     const earlier = route.onRequest === undefined ? [] : [route.onRequest].flat();
-    route.onRequest = [check(scope), ...earlier];
+    route.onRequest = [check(scope), deps.afterAuth, ...earlier];
     const who = scope === 'operator' ? 'an admin key of the operator tenant' : `scope \`${scope}\``;
     const schema = route.schema ?? {};
     route.schema = {

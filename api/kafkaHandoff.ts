@@ -7,7 +7,7 @@ import { sendError } from './errors.js';
 const PRODUCE_DEADLINE_MS = 10_000;
 export const RETRY_AFTER_SECONDS = '30';
 
-/** Answers 503 with a retry hint: nothing was accepted, the caller should send it again later. */
+/** Answers 503 with a retry hint: the caller should send the request again later (the message says what is known). */
 export function refuseForNow(reply: FastifyReply, error: string): FastifyReply {
   reply.header('retry-after', RETRY_AFTER_SECONDS);
   return sendError(reply, 503, error);
@@ -15,8 +15,10 @@ export function refuseForNow(reply: FastifyReply, error: string): FastifyReply {
 
 /**
  * Hands a request's message to Kafka (acks from every in-sync replica) within the deadline. On failure it answers
- * 503 and returns false: nothing was acknowledged, so nothing was accepted. A produce that lands late repeats an
- * event id the consumers ignore when the caller sends it again.
+ * 503 and returns false. No acknowledgement is not "nothing was accepted": the produce may still land after the
+ * deadline (or have landed, its acknowledgement lost), so the answer says the request may have been taken. Sending
+ * it again is safe because every route behind this is idempotent: an incident or OpenLineage event repeats its id,
+ * which consumers ignore, and an annotation adds or removes a value an asset then already has or lacks.
  */
 export async function handToKafka(
   reply: FastifyReply,
@@ -40,7 +42,7 @@ export async function handToKafka(
     log.error(`${what} not produced`, { ...logFields, error: message });
     refuseForNow(
       reply,
-      `the ${what} could not be handed to Kafka (${message}): nothing was accepted, send it again later`,
+      `Kafka did not confirm the ${what} (${message}): it may still have been accepted, and sending the same request again later is safe, as a repeated ${what} changes nothing`,
     );
     return false;
   } finally {

@@ -2,14 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { LineageEdge, OpenLineageRunEvent, QualifiedName, type OpenLineageReceived } from '../lib/contracts.js';
-import { deadLetter } from '../lib/deadLetters.js';
-import { log } from '../lib/log.js';
+import { parseJsonInput } from '../lib/jsonInput.js';
 import { lineageStore } from '../lib/stores/lineage.js';
 import { openLineageMessage, topics } from '../lib/topics.js';
 import { sendError } from './errors.js';
-import { handToKafka, refuseForNow } from './kafkaHandoff.js';
+import { handToKafka } from './kafkaHandoff.js';
 import { documentedOnly } from './openapi.js';
 import { cassandraPager, PageToken } from './paging.js';
+import { answerRejectedBody } from './rejectedBodies.js';
 import { ErrorBody, errorResponses, NextPageToken, pageLimit, TenantParams } from './schemas.js';
 import type { Api, ApiDependencies } from './server.js';
 
@@ -19,13 +19,9 @@ export const OPENLINEAGE_HTTP_SOURCE = 'http.openlineage';
 type Checked = { ok: true; event: OpenLineageRunEvent } | { ok: false; reason: string; issues?: z.core.$ZodIssue[] };
 
 function check(body: Buffer): Checked {
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    return { ok: false, reason: `malformed JSON: ${(error as Error).message}` };
-  }
-  const parsed = OpenLineageRunEvent.safeParse(json);
+  const json = parseJsonInput(body, 'body');
+  if (!json.ok) return json;
+  const parsed = OpenLineageRunEvent.safeParse(json.value);
   if (parsed.success) return { ok: true, event: parsed.data };
   return {
     ok: false,
@@ -40,7 +36,7 @@ function check(body: Buffer): Checked {
  * bridge writes its edges. One that breaks the spec is answered 400 with the issues, and kept as a dead letter.
  */
 export function registerOpenLineageIngest(app: FastifyInstance, deps: ApiDependencies): void {
-  const { config, producer, s3 } = deps;
+  const { config, producer } = deps;
 
   const schema = {
     tags: ['lineage'],
@@ -66,27 +62,8 @@ export function registerOpenLineageIngest(app: FastifyInstance, deps: ApiDepende
 
       const checked = check(body);
       if (!checked.ok) {
-        try {
-          const archiveKey = await deadLetter(s3, config.s3.bucket, producer, {
-            topic: OPENLINEAGE_HTTP_SOURCE,
-            // As the Monte Carlo webhook files them: no partition, the receive time in ms as the offset.
-            partition: -1,
-            offset: String(receivedAt.getTime()),
-            key: Buffer.from(tenant),
-            value: body,
-            headers: { 'http-request-id': request.id },
-            tenant,
-            reason: checked.reason,
-          });
-          log.warn('openlineage event dead-lettered', { ...where, reason: checked.reason, archiveKey });
-        } catch (error) {
-          log.error('openlineage event could not be dead-lettered', { ...where, error: (error as Error).message });
-          return refuseForNow(reply, `${checked.reason}; it could not be archived either, so send it again later`);
-        }
-        return reply.code(400).send({
-          error: `${checked.reason} (kept for inspection as request ${request.id}; sending the same body again will not help)`,
-          issues: checked.issues ?? [],
-        });
+        const rejected = { source: OPENLINEAGE_HTTP_SOURCE, tenant, body, reason: checked.reason, receivedAt };
+        return answerRejectedBody(reply, request, deps, rejected, { issues: checked.issues ?? [] });
       }
 
       const event: OpenLineageReceived = {

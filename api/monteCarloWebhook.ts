@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { TenantId } from '../lib/contracts.js';
-import { deadLetter } from '../lib/deadLetters.js';
+import { printable } from '../lib/jsonInput.js';
 import { log } from '../lib/log.js';
 import {
   decodeMonteCarloWebhook,
@@ -14,8 +15,10 @@ import { loadMonteCarloSecret } from '../lib/stores/monteCarlo.js';
 import { tenantExists } from '../lib/stores/tenants.js';
 import { incidentMessage, topics } from '../lib/topics.js';
 import { sendError } from './errors.js';
-import { handToKafka, refuseForNow } from './kafkaHandoff.js';
+import { handToKafka } from './kafkaHandoff.js';
+import type { ApiLimits } from './limits.js';
 import { documentedOnly } from './openapi.js';
+import { answerRejectedBody } from './rejectedBodies.js';
 import { errorResponses } from './schemas.js';
 import type { ApiDependencies } from './server.js';
 
@@ -30,8 +33,15 @@ const Params = z.object({ tenant: TenantId });
 // Node joins a repeated header into one string, which is then no signature; anything but a string is none either.
 const SignatureHeader = z.string().optional();
 
-export function registerMonteCarloWebhook(app: FastifyInstance, deps: ApiDependencies): void {
-  const { config, postgres, producer, s3 } = deps;
+/**
+ * Verifies a signature with when the URL's tenant is unknown or has not connected Monte Carlo, so such a request
+ * costs what a wrong signature for a connected tenant costs and is answered the same: the answers do not tell
+ * strangers which tenants exist or use Monte Carlo.
+ */
+const NO_SECRET = randomBytes(32).toString('hex');
+
+export function registerMonteCarloWebhook(app: FastifyInstance, deps: ApiDependencies, limits: ApiLimits): void {
+  const { config, postgres, producer } = deps;
 
   /** The tenant's webhook secret, or undefined when the tenant is unknown or has not connected Monte Carlo. */
   async function secretOf(tenant: string): Promise<string | undefined> {
@@ -45,11 +55,11 @@ export function registerMonteCarloWebhook(app: FastifyInstance, deps: ApiDepende
   const schema = {
     tags: ['incidents'],
     summary: "Monte Carlo's incident webhook",
-    description: `Signed with the tenant's webhook secret in the ${MONTE_CARLO_SIGNATURE_HEADER} header, not an API key. A signed body that breaks the contract is answered 400 and kept as a dead letter.`,
+    description: `Signed with the tenant's webhook secret in the ${MONTE_CARLO_SIGNATURE_HEADER} header, not an API key. An unknown tenant, one without Monte Carlo and a wrong signature are answered alike (401). A signed body that breaks the contract is answered 400 and kept as a dead letter.`,
     params: Params,
     response: {
       202: z.object({ eventId: z.string(), type: z.string() }),
-      ...errorResponses(404, 413, 415, 503),
+      ...errorResponses(413, 415, 503),
     },
   };
 
@@ -60,23 +70,16 @@ export function registerMonteCarloWebhook(app: FastifyInstance, deps: ApiDepende
       const receivedAt = new Date();
       const params = Params.safeParse(request.params);
       const secret = params.success ? await secretOf(params.data.tenant) : undefined;
-      if (!params.success || secret === undefined) {
-        // One answer for "no such tenant" and "no secret", so an unauthenticated caller can't probe for tenants.
-        return sendError(
-          reply,
-          404,
-          'no Monte Carlo webhook at this URL: check the tenant in it, or connect the tenant with `npm run monte-carlo:connect`',
-        );
-      }
-      const { tenant } = params.data;
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-      const where = { tenant, requestId: request.id, bytes: body.length };
+      const where = { tenant: params.data?.tenant, requestId: request.id, bytes: body.length };
 
       const header = SignatureHeader.safeParse(request.headers[MONTE_CARLO_SIGNATURE_HEADER]);
-      if (!verifyMonteCarloSignature(body, header.success ? header.data : undefined, secret)) {
+      const signature = header.success ? header.data : undefined;
+      // Checked with a throwaway secret when there is none, so every refusal below takes the same path and time.
+      if (!verifyMonteCarloSignature(body, signature, secret ?? NO_SECRET) || !params.success || secret === undefined) {
         // Unauthenticated bytes are not kept anywhere: anyone could send them.
         const notJson = whyNotJsonObject(body);
-        log.warn('monte carlo webhook refused', { ...where, reason: notJson ?? 'signature missing or wrong' });
+        log.warn('monte carlo webhook refused', { ...where, reason: notJson ?? 'unknown tenant, no secret, or signature missing or wrong' }); // prettier-ignore
         if (notJson !== undefined) {
           return sendError(
             reply,
@@ -87,38 +90,17 @@ export function registerMonteCarloWebhook(app: FastifyInstance, deps: ApiDepende
         return sendError(
           reply,
           401,
-          `the ${MONTE_CARLO_SIGNATURE_HEADER} header is missing or is not the signature of this body: check that the secret configured in Monte Carlo is this tenant's webhook secret`,
+          `the ${MONTE_CARLO_SIGNATURE_HEADER} header is missing or is not the signature of this body with this URL's webhook secret: check the tenant in the URL, and that the secret configured in Monte Carlo is the one \`npm run monte-carlo:connect\` printed for it`,
         );
       }
+      const { tenant } = params.data;
+      if (!(await limits.webhookPerTenant(request, reply, tenant))) return reply;
 
       const decoded = decodeMonteCarloWebhook(body, config.kafka.maxMessageBytes);
       if (!decoded.ok) {
-        let archiveKey: string;
-        try {
-          archiveKey = await deadLetter(s3, config.s3.bucket, producer, {
-            topic: MONTE_CARLO_WEBHOOK_SOURCE,
-            // deadLetterKey files the bytes under <topic>/<partition>/<offset>-<digest>: an HTTP request has no
-            // partition (-1), and the receive time in epoch ms is digits like a real offset, so archives list in
-            // the order they came. The content digest keeps two webhooks of the same millisecond apart.
-            partition: -1,
-            offset: String(receivedAt.getTime()),
-            key: Buffer.from(tenant),
-            value: body,
-            headers: { 'http-request-id': request.id },
-            // The signature proves the tenant's secret signed it, so the bytes are kept under the tenant.
-            tenant,
-            reason: decoded.reason,
-          });
-        } catch (error) {
-          log.error('monte carlo webhook could not be dead-lettered', { ...where, error: (error as Error).message });
-          return refuseForNow(reply, `${decoded.reason}; it could not be archived either, so send it again later`);
-        }
-        log.warn('monte carlo webhook dead-lettered', { ...where, reason: decoded.reason, archiveKey });
-        return sendError(
-          reply,
-          400,
-          `${decoded.reason} (kept for inspection as request ${request.id}; sending the same body again will not help)`,
-        );
+        // The signature proves the tenant's secret signed it, so the bytes are kept under the tenant.
+        const rejected = { source: MONTE_CARLO_WEBHOOK_SOURCE, tenant, body, reason: decoded.reason, receivedAt };
+        return answerRejectedBody(reply, request, deps, rejected);
       }
 
       const event = toIncidentEvent(decoded.webhook, tenant, receivedAt);
@@ -136,6 +118,6 @@ function whyNotJsonObject(body: Buffer): string | undefined {
     monteCarloSignedText(body);
     return undefined;
   } catch (error) {
-    return (error as Error).message;
+    return printable((error as Error).message);
   }
 }

@@ -15,7 +15,8 @@ import {
 import { log } from '../lib/log.js';
 import type { IngestProgress } from '../workflows/index.js';
 import { sendError } from './errors.js';
-import { errorResponses, NextPageToken, pageLimit, Slug, TenantParams } from './schemas.js';
+import type { ApiLimits } from './limits.js';
+import { ErrorBody, errorResponses, NextPageToken, pageLimit, Slug, TenantParams } from './schemas.js';
 import type { Api, ApiDependencies } from './server.js';
 
 const RunStatus = z.enum(RUN_STATUSES);
@@ -75,10 +76,13 @@ const ListQuery = z.object({
     .describe('The nextPageToken of the previous page'),
 });
 
+/** A watcher turned away waits about as long as a watched run takes to change phase. */
+const STREAM_RETRY_AFTER_SECONDS = '15';
+
 const STATUS_OF = { invalid: 400, 'not-found': 404, conflict: 409 } as const;
 
 /** Starting, reading, watching and cancelling ingestion runs (lib/ingestRuns.ts, as `npm run ingest` does). */
-export function registerRunRoutes(app: Api, deps: ApiDependencies): void {
+export function registerRunRoutes(app: Api, deps: ApiDependencies, limits: ApiLimits): void {
   const { temporal, postgres, config } = deps;
   const links = (tenant: string, runId: string) => {
     const self = `/v1/tenants/${tenant}/runs/${encodeURIComponent(runId)}`;
@@ -193,6 +197,7 @@ export function registerRunRoutes(app: Api, deps: ApiDependencies): void {
             content: { 'text/event-stream': { schema: z.string() } },
           },
           ...errorResponses(404),
+          429: ErrorBody.describe('Too many requests, or this API key watches as many runs as it may: see retry-after'),
         },
       },
     },
@@ -200,6 +205,16 @@ export function registerRunRoutes(app: Api, deps: ApiDependencies): void {
       const { tenant, runId } = request.params;
       const run = await getRun(postgres, tenant, runId);
       if (!run) return sendError(reply, 404, unknownRun(tenant, runId));
+      // Each stream holds a connection and polls Temporal every second: a key gets a few at a time (per API process).
+      const release = limits.openStream(request.apiKey!.keyId);
+      if (!release) {
+        reply.header('retry-after', STREAM_RETRY_AFTER_SECONDS);
+        return sendError(
+          reply,
+          429,
+          `this API key already watches ${limits.streamsPerKey} runs at once (METASYNC_API_MAX_STREAMS_PER_KEY): close one of its streams, or retry after ${STREAM_RETRY_AFTER_SECONDS} s`,
+        );
+      }
 
       reply.hijack();
       const stream = reply.raw;
@@ -221,6 +236,7 @@ export function registerRunRoutes(app: Api, deps: ApiDependencies): void {
         send('error', { error: 'the run could not be read for now: reconnect to watch it again' });
       } finally {
         clearInterval(keepAlive);
+        release();
         stream.end();
       }
     },

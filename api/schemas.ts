@@ -17,13 +17,14 @@ const ERROR_DESCRIPTIONS = {
   409: 'The resource exists already, or is in a state that does not allow this',
   413: 'The body is over the size limit',
   415: 'The body is not application/json',
+  429: 'Too many requests from this address or for this tenant: retry after the retry-after header',
   502: 'A system the request reaches (a source, a downstream) refused or failed',
-  503: 'A system MetaSync depends on is away: retry after the retry-after header',
+  503: 'A system MetaSync depends on is away or did not confirm in time: the request may still have been applied; sending it again after the retry-after header is safe',
 } as const;
 
-/** The error answers a route documents, besides the 401/403 every authenticated route has. */
+/** The error answers a route documents, besides the 400/401/403/429 every route may give. */
 export function errorResponses(...statuses: (keyof typeof ERROR_DESCRIPTIONS)[]) {
-  const all = [...new Set([400, 401, 403, ...statuses] as const)];
+  const all = [...new Set([400, 401, 403, 429, ...statuses] as const)];
   return Object.fromEntries(all.map((status) => [status, ErrorBody.describe(ERROR_DESCRIPTIONS[status])]));
 }
 

@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pg from 'pg';
 import type { Config } from '../lib/config.js';
+import { describeProblem, findInputProblem } from '../lib/jsonInput.js';
 import { log } from '../lib/log.js';
 import type { IncidentStore } from '../lib/stores/incidents.js';
 import { registerAnnotationRoutes } from './annotations.js';
@@ -24,6 +25,7 @@ import { registerCredentialRoutes } from './credentials.js';
 import { guardRoutes } from './auth.js';
 import { registerConnectionRoutes } from './connections.js';
 import { errorAnswer, sendError } from './errors.js';
+import { registerLimits } from './limits.js';
 import { registerLineageRoutes, registerOpenLineageIngest } from './lineage.js';
 import { registerMonteCarloWebhook } from './monteCarloWebhook.js';
 import { registerOpenApi, validationMessage } from './openapi.js';
@@ -64,11 +66,24 @@ export async function buildApi(deps: ApiDependencies): Promise<Api> {
   const bodyLimit = deps.config.kafka.maxMessageBytes;
   const app = Fastify({
     bodyLimit,
+    trustProxy: deps.config.api.trustProxy,
     logger: false, // lib/log.ts writes the log lines, the same shape as every other MetaSync process
     genReqId: () => randomUUID(),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (error, request, reply) => void answerError(error, request, reply, bodyLimit),
   }).withTypeProvider<ZodTypeProvider>();
+
+  // The limits and the input check come first, so every route (the API's own description too) has them.
+  const limits = await registerLimits(app, deps.config.api.limits);
+  // Every string a request carries is checked before its route sees it (lib/jsonInput.ts): the URL's parameters, its
+  // query and a JSON body. The routes that read their bytes themselves check them as they parse them.
+  app.addHook('preValidation', async (request, reply) => {
+    const refused = refuseUnacceptableInput(request);
+    if (refused !== undefined) {
+      log.warn('api request rejected', { requestId: request.id, keyId: request.apiKey?.keyId, method: request.method, route: request.routeOptions.url, reason: refused }); // prettier-ignore
+      return sendError(reply, 400, refused);
+    }
+  });
 
   await registerOpenApi(app, version);
   app.removeContentTypeParser('text/plain'); // JSON only: anything else is answered 415
@@ -83,7 +98,14 @@ export async function buildApi(deps: ApiDependencies): Promise<Api> {
 
   app.decorateRequest('apiKey', null);
   // Every route from here on declares its scope, and gets its guard from it (api/auth.ts).
-  app.addHook('onRoute', guardRoutes({ postgres: deps.postgres, operatorTenant: deps.config.api.operatorTenant }));
+  app.addHook(
+    'onRoute',
+    guardRoutes({
+      postgres: deps.postgres,
+      operatorTenant: deps.config.api.operatorTenant,
+      afterAuth: limits.perTenant,
+    }),
+  );
 
   app.get('/healthz', { config: { scope: 'public' }, schema: { hide: true } }, () => ({ status: 'ok' }));
   // Routes that must see the exact bytes (to check a signature, or to dead-letter them as sent) parse them
@@ -91,7 +113,7 @@ export async function buildApi(deps: ApiDependencies): Promise<Api> {
   await app.register((raw, _options, done) => {
     raw.removeAllContentTypeParsers();
     raw.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, parsed) => parsed(null, body));
-    registerMonteCarloWebhook(raw, deps);
+    registerMonteCarloWebhook(raw, deps, limits);
     registerOpenLineageIngest(raw, deps);
     done();
   });
@@ -101,9 +123,23 @@ export async function buildApi(deps: ApiDependencies): Promise<Api> {
   registerAnnotationRoutes(app, deps);
   registerLineageRoutes(app, deps);
   registerConnectionRoutes(app, deps);
-  registerRunRoutes(app, deps);
+  registerRunRoutes(app, deps, limits);
   registerCatalogRoutes(app, deps);
   return app;
+}
+
+/** Why a request's parameters, query or (parsed) body carry what MetaSync does not accept, or undefined. */
+function refuseUnacceptableInput(request: FastifyRequest): string | undefined {
+  const parts = [
+    ['URL', request.params],
+    ['query', request.query],
+    ['body', Buffer.isBuffer(request.body) ? undefined : request.body],
+  ] as const;
+  for (const [where, value] of parts) {
+    const problem = findInputProblem(value);
+    if (problem) return `invalid ${where}: ${describeProblem(problem)}`;
+  }
+  return undefined;
 }
 
 function answerError(error: unknown, request: FastifyRequest, reply: FastifyReply, bodyLimit: number) {

@@ -67,6 +67,23 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[a-z][a-z0-9-]{1,62}$/, 'expected a tenant id')
     .default('operator'),
+  // Limits of the public endpoints (api/limits.ts): requests per window from one client address (every route), of one
+  // tenant's API keys, and of one tenant's signed webhooks; run-event streams one API key holds open at once. Each
+  // API process counts on its own, so with N replicas a client may get up to N times these.
+  METASYNC_RATE_LIMIT_WINDOW_SECONDS: positiveInt.default(60),
+  METASYNC_RATE_LIMIT_PER_SOURCE: positiveInt.default(3000),
+  METASYNC_RATE_LIMIT_PER_TENANT: positiveInt.default(3000),
+  METASYNC_RATE_LIMIT_WEBHOOK_PER_TENANT: positiveInt.default(1200),
+  METASYNC_API_MAX_STREAMS_PER_KEY: positiveInt.default(5),
+  // Behind a load balancer the client address is in X-Forwarded-For: true trusts every proxy, or name the proxies.
+  METASYNC_API_TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|[0-9a-fA-F.:/]+(,[0-9a-fA-F.:/]+)*)$/, "expected true, false or the proxies' addresses")
+    .default('false')
+    .transform((value) => (value === 'true' ? true : value === 'false' ? false : value.split(','))),
+  // Bytes of rejected HTTP bodies archived per tenant and UTC day (PostgreSQL dead_letter_quota); past it they are
+  // refused and counted, not kept.
+  METASYNC_DEAD_LETTER_BYTES_PER_DAY: positiveInt.default(100 * 1024 * 1024),
   // An incident's workflow ends after this long without news (it starts again with the next event).
   METASYNC_INCIDENT_QUIET_SECONDS: positiveInt.default(7 * 24 * 3600),
   // The local stack's key is public; any shared deployment sets its own (openssl rand -base64 32).
@@ -137,7 +154,20 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       maxMessageBytes: env.METASYNC_MAX_MESSAGE_BYTES,
     },
     postgres: { url: env.METASYNC_POSTGRES_URL },
-    api: { host: env.METASYNC_API_HOST, port: env.METASYNC_API_PORT, operatorTenant: env.METASYNC_OPERATOR_TENANT },
+    api: {
+      host: env.METASYNC_API_HOST,
+      port: env.METASYNC_API_PORT,
+      operatorTenant: env.METASYNC_OPERATOR_TENANT,
+      trustProxy: env.METASYNC_API_TRUST_PROXY,
+      limits: {
+        windowMs: env.METASYNC_RATE_LIMIT_WINDOW_SECONDS * 1000,
+        perSource: env.METASYNC_RATE_LIMIT_PER_SOURCE,
+        perTenant: env.METASYNC_RATE_LIMIT_PER_TENANT,
+        webhookPerTenant: env.METASYNC_RATE_LIMIT_WEBHOOK_PER_TENANT,
+        streamsPerKey: env.METASYNC_API_MAX_STREAMS_PER_KEY,
+        deadLetterBytesPerDay: env.METASYNC_DEAD_LETTER_BYTES_PER_DAY,
+      },
+    },
     incidents: { quietPeriodMs: env.METASYNC_INCIDENT_QUIET_SECONDS * 1000 },
     secretsKey: Buffer.from(env.METASYNC_SECRETS_KEY, 'base64'),
     cassandra: {

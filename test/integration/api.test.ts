@@ -219,13 +219,17 @@ describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', (
     }
   });
 
-  it('answers 404 for an unknown tenant, a malformed one, or one without a Monte Carlo secret', async () => {
+  it('answers an unknown tenant, a malformed one, one without a Monte Carlo secret and a wrong signature alike', async () => {
     const body = fixture('anomaly-incident.json');
+    const answers = new Set<string>();
     for (const other of [uniqueId('nobody').toLowerCase(), 'Not_A_Tenant', tenantWithoutSecret]) {
       const response = await signed(body, other);
-      assert.equal(response.status, 404, other);
-      assert.match(ErrorBody.parse(await response.json()).error, /no Monte Carlo webhook at this URL/);
+      answers.add(`${response.status} ${await response.text()}`);
     }
+    const wrong = await webhook(body, signMonteCarloBody(body, 'not-the-secret'));
+    answers.add(`${wrong.status} ${await wrong.text()}`);
+    assert.equal(answers.size, 1, [...answers].join('\n'));
+    assert.match([...answers][0]!, /^401 .*header is missing or is not the signature of this body/);
   });
 
   it('answers 413 to a body over the Kafka message limit', async () => {
@@ -251,7 +255,7 @@ describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', (
       });
       assert.equal(response.statusCode, 503);
       assert.equal(response.headers['retry-after'], '30');
-      assert.match(ErrorBody.parse(response.json()).error, /could not be handed to Kafka .* send it again later/);
+      assert.match(ErrorBody.parse(response.json()).error, /^Kafka did not confirm the incident .*: it may still have been accepted, and sending the same request again later is safe/); // prettier-ignore
     } finally {
       await cutOff.close();
     }
