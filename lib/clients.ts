@@ -4,6 +4,7 @@ import cassandra from 'cassandra-driver';
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import pg from 'pg';
 import type { Config } from './config.js';
+import { log } from './log.js';
 
 /** One factory per system, so workers, starters and tests connect the same way. */
 
@@ -48,7 +49,11 @@ export function createCassandra(config: Config['cassandra']): cassandra.Client {
 }
 
 export function createPostgres(config: Config['postgres']): pg.Pool {
-  return new pg.Pool({ connectionString: config.url, max: 10 });
+  const pool = new pg.Pool({ connectionString: config.url, max: 10 });
+  // An idle connection the server drops (PostgreSQL restarting, a network cut) is an 'error' event on the pool: without
+  // a listener it would end the process. The pool replaces the connection; the next query says if PostgreSQL is away.
+  pool.on('error', (error) => log.warn('idle PostgreSQL connection lost', { error: error.message }));
+  return pool;
 }
 
 export async function connectTemporal(config: Config['temporal']): Promise<TemporalClient> {

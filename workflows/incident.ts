@@ -3,8 +3,10 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  log,
   proxyLocalActivities,
   setHandler,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
@@ -18,9 +20,21 @@ export interface IncidentInput {
   incidentId: string;
   /** Without news for this long, the workflow ends; the incident's next event starts it again. */
   quietPeriodMs: number;
-  /** Events applied before continuing as new, so a long-lived incident's history stays small. */
+  /** Events applied (or tries at one) before continuing as new, so a long-lived incident's history stays small. */
   eventsPerRun?: number;
+  /** How hard each write is tried, and how long the workflow waits before trying a stuck event again. */
+  retry?: Partial<IncidentRetry>;
 }
+
+export interface IncidentRetry {
+  /** Attempts of each activity (about a minute and a half at the default), then the event counts as failed. */
+  attempts: number;
+  /** The first wait after an event could be neither saved nor dead-lettered; it doubles up to maxBackoffMs. */
+  firstBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+const DEFAULT_RETRY: IncidentRetry = { attempts: 8, firstBackoffMs: 30_000, maxBackoffMs: 15 * 60_000 };
 
 export interface IncidentSignal {
   event: IncidentEvent;
@@ -31,44 +45,70 @@ export interface IncidentSignal {
 export const incidentEventSignal = defineSignal<[IncidentSignal]>('incidentEvent');
 export const incidentQuery = defineQuery<IncidentRecord | null>('incident');
 
-// Local activities: run in the worker that holds the workflow, without a round trip through a task queue each, so
-// an event reaches its assets in the time of a few writes.
-const { loadIncident, saveIncident, deadLetterIncidentEvent } = proxyLocalActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  // Transient failures (Cassandra restarting) are waited out for about a minute and a half; then the event is
-  // dead-lettered rather than holding up the incident's later events for ever.
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 8 },
-});
-
 /**
  * One Monte Carlo incident's life: its events arrive as signals, in the order Kafka kept them, and each is applied
  * once (ids already seen are ignored) to the incident and to every asset it concerns. It ends when the incident is
  * resolved or goes quiet, and continues as new while it is long-lived.
+ *
+ * The bridge committed each event's offset when the signal was accepted, so this workflow is the only place the
+ * event still lives: it never gives one up. An event no retry can apply is dead-lettered; one that can be neither
+ * applied nor dead-lettered (the lake and S3 both away) stays first in the queue and is tried again after a growing
+ * wait, and the queue goes along when the workflow continues as new.
  */
 export async function incidentLifecycle(
   input: IncidentInput,
   carry?: { record: IncidentRecord | null; pending: IncidentSignal[] },
 ): Promise<IncidentRecord | null> {
   const { tenant, incidentId } = input;
+  const retry = { ...DEFAULT_RETRY, ...input.retry };
+  // Local activities: run in the worker that holds the workflow, without a round trip through a task queue each, so
+  // an event reaches its assets in the time of a few writes.
+  const { loadIncident, saveIncident, deadLetterIncidentEvent } = proxyLocalActivities<Activities>({
+    startToCloseTimeout: '30 seconds',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: retry.attempts }, // prettier-ignore
+  });
   const pending: IncidentSignal[] = carry?.pending ?? [];
   setHandler(incidentEventSignal, (signal) => void pending.push(signal));
-  let record = carry ? carry.record : await loadIncident({ tenant, incidentId });
-  setHandler(incidentQuery, () => record);
+  let backoffMs = retry.firstBackoffMs;
+  const waitLonger = async (what: string, error: unknown) => {
+    log.warn(`${what}; trying again in ${backoffMs / 1000} s`, { tenant, incidentId, error: rootCause(error) });
+    await sleep(backoffMs);
+    backoffMs = Math.min(backoffMs * 2, retry.maxBackoffMs);
+  };
 
-  for (let applied = 0; ;) {
-    if (record?.status === 'resolved' && pending.length === 0) return record;
-    if (!(await condition(() => pending.length > 0, input.quietPeriodMs))) return record;
-    const { event, origin } = pending.shift()!;
-    if (record?.recentEventIds.includes(event.id)) continue; // a redelivery
-
+  let record = carry?.record;
+  while (record === undefined) {
     try {
-      record = await saveIncident({ tenant, record: applyIncidentEvent(record, event) });
+      record = await loadIncident({ tenant, incidentId });
     } catch (error) {
-      await deadLetterIncidentEvent({ event, origin, reason: `could not apply the event: ${rootCause(error)}` });
-      continue;
+      await waitLonger('the incident could not be read', error);
     }
-    if (++applied >= (input.eventsPerRun ?? 500) || workflowInfo().continueAsNewSuggested) {
+  }
+  setHandler(incidentQuery, () => record ?? null);
+
+  for (let work = 0; ;) {
+    if (record?.status === 'resolved' && pending.length === 0) return record;
+    if (work >= (input.eventsPerRun ?? 500) || workflowInfo().continueAsNewSuggested) {
       await continueAsNew<typeof incidentLifecycle>(input, { record, pending });
     }
+    if (!(await condition(() => pending.length > 0, input.quietPeriodMs))) return record;
+    const { event, origin } = pending[0]!; // it leaves the queue once applied or dead-lettered
+    if (record?.recentEventIds.includes(event.id)) {
+      pending.shift(); // a redelivery
+      continue;
+    }
+    work++;
+    try {
+      record = await saveIncident({ tenant, record: applyIncidentEvent(record, event) });
+    } catch (failure) {
+      try {
+        await deadLetterIncidentEvent({ event, origin, reason: `could not apply the event: ${rootCause(failure)}` });
+      } catch (error) {
+        await waitLonger(`event ${event.id} could be neither applied nor dead-lettered`, error);
+        continue;
+      }
+    }
+    pending.shift();
+    backoffMs = retry.firstBackoffMs;
   }
 }

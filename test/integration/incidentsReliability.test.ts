@@ -1,0 +1,185 @@
+import type { Client as TemporalClient } from '@temporalio/client';
+import type { Producer, RecordMetadata } from 'kafkajs';
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  connectTemporal,
+  createCassandra,
+  createKafka,
+  createPostgres,
+  createProducer,
+  createS3,
+} from '../../lib/clients.js';
+import { runSearchAttributes } from '../../lib/searchAttributes.js';
+import { incidentStore } from '../../lib/stores/incidents.js';
+import { topics } from '../../lib/topics.js';
+import { incidentWorkflowId } from '../../lib/workflowIds.js';
+import { createIncidentBridge } from '../../workers/incidentBridge.js';
+import type { Bridge } from '../../workers/topicBridge.js';
+import { incidentLifecycle, incidentQuery } from '../../workflows/index.js';
+import { endpointOf, startCuttableProxy, viaProxy, type CuttableProxy } from '../support/cuttableProxy.js';
+import { eventually, pinGroupToEnd, runWorkers, tailTopic, testConfig, uniqueId } from '../support/harness.js';
+import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../support/incidents.js';
+
+/**
+ * The incident workflow holds the only copy of an event once the bridge committed its offset. Here the worker reaches
+ * PostgreSQL (which saving an incident reads first) and S3 (where a dead letter goes first) through proxies the test
+ * cuts: events can be neither applied nor dead-lettered. The workflow must keep them, back off, continue as new with
+ * them, and apply every one of them once the services are back, without failing.
+ */
+
+const config = testConfig();
+const tenant = uniqueId('inc-rel').toLowerCase();
+const kafka = createKafka(config.kafka, 'incidents-reliability-test');
+const cassandra = createCassandra(config.cassandra);
+const postgres = createPostgres(config.postgres);
+const s3 = createS3(config.s3);
+const incidents = incidentStore(cassandra);
+
+describe('an incident workflow whose save and dead letter both fail', () => {
+  let temporal: TemporalClient;
+  let postgresProxy: CuttableProxy;
+  let s3Proxy: CuttableProxy;
+  let workers: { stop(): Promise<void> } | undefined;
+  let bridge: Bridge;
+  let producer: Producer;
+
+  before(async () => {
+    temporal = await connectTemporal(config.temporal);
+    postgresProxy = await startCuttableProxy(endpointOf(config.postgres.url));
+    s3Proxy = await startCuttableProxy(endpointOf(config.s3.endpoint));
+    workers = await runWorkers(
+      testConfig({
+        METASYNC_POSTGRES_URL: viaProxy(config.postgres.url, postgresProxy),
+        METASYNC_S3_ENDPOINT: viaProxy(config.s3.endpoint, s3Proxy),
+      }),
+    );
+    producer = createProducer(kafka);
+    await producer.connect();
+    await tenantWithMonteCarlo(config, postgres, tenant);
+    bridge = createIncidentBridge({ config, kafka, producer, temporal, s3, postgres }, uniqueId('test-incident-rel'));
+    await pinGroupToEnd(kafka, bridge.groupId, topics.incidentsInbound);
+    await bridge.start();
+  });
+
+  after(async () => {
+    await postgresProxy?.restore().catch(() => undefined);
+    await s3Proxy?.restore().catch(() => undefined);
+    await bridge?.stop();
+    await producer?.disconnect();
+    await workers?.stop();
+    await postgresProxy?.close();
+    await s3Proxy?.close();
+    await temporal?.connection.close();
+    await cassandra.shutdown();
+    await postgres.end();
+    s3.destroy();
+  });
+
+  it('keeps the queued events through continue-as-new, and applies them all once PostgreSQL and S3 are back', async () => {
+    const id = uniqueId('inc-stuck');
+    const workflowId = incidentWorkflowId(tenant, id);
+    // Started as the bridge would start it, with short retries so the test sees several rounds of them.
+    const handle = await temporal.workflow.start(incidentLifecycle, {
+      workflowId,
+      taskQueue: config.temporal.taskQueue,
+      args: [
+        {
+          tenant,
+          incidentId: id,
+          quietPeriodMs: 600_000,
+          eventsPerRun: 3,
+          retry: { attempts: 2, firstBackoffMs: 500, maxBackoffMs: 2_000 },
+        },
+      ],
+      typedSearchAttributes: runSearchAttributes(tenant, 'incident'),
+    });
+    await eventually(() => handle.query(incidentQuery).then(() => true).catch(() => undefined), 30_000, 'the workflow reading the lake'); // prettier-ignore
+
+    await postgresProxy.cut();
+    await s3Proxy.cut();
+    const events = Array.from({ length: 5 }, (_, n) => incidentEvent(tenant, id, n, n === 4 ? { feedback: 'fixed' } : {})); // prettier-ignore
+    const produced: RecordMetadata[] = await producer.send({
+      topic: topics.incidentsInbound,
+      acks: -1,
+      messages: events.map((event) => ({ key: `${tenant}/${id}`, value: JSON.stringify(event) })),
+    });
+    assert.equal(produced.length, 1, 'one incident, one partition');
+    const { partition, baseOffset } = produced[0]!;
+
+    // Kafka has let go of them: the bridge committed past all five once Temporal took the signals.
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await eventually(
+        async () => {
+          const [offsets] = await admin.fetchOffsets({ groupId: bridge.groupId, topics: [topics.incidentsInbound] });
+          const committed = Number(offsets!.partitions.find((p) => p.partition === partition)?.offset ?? -1);
+          return committed >= Number(baseOffset) + events.length ? true : undefined;
+        },
+        60_000,
+        'the bridge committing the five events',
+      );
+    } finally {
+      await admin.disconnect();
+    }
+
+    // Neither saved nor dead-lettered, round after round: the workflow continues as new with its queue, and lives.
+    await eventually(
+      async () => {
+        let continued = 0;
+        for await (const run of temporal.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+          continued += run.status.name === 'CONTINUED_AS_NEW' ? 1 : 0;
+        }
+        return continued >= 2 ? continued : undefined;
+      },
+      120_000,
+      'the workflow continuing as new while stuck',
+    );
+    assert.equal((await handle.describe()).status.name, 'RUNNING');
+    assert.equal(await incidents.get(tenant, id), undefined, 'nothing applied while PostgreSQL is away');
+
+    await postgresProxy.restore();
+    await s3Proxy.restore();
+    // The last event resolves the incident, so the workflow ends by itself once everything is applied.
+    const record = await handle.result();
+    assert.equal(record?.status, 'resolved');
+    assert.equal(record?.eventsApplied, 5, 'every queued event applied, each once');
+    assert.equal(record?.owner, 'owner-4@example.com', 'in the order they were produced');
+    const stored = await incidents.get(tenant, id);
+    assert.equal(stored?.eventsApplied, 5);
+    assert.deepEqual(
+      stored?.recentEventIds,
+      events.map((event) => event.id),
+    );
+  });
+
+  it('dead-letters an event no retry can apply once S3 is back, and goes on with the next', async () => {
+    const id = uniqueId('inc-poison');
+    const workflowId = incidentWorkflowId(tenant, id);
+    const handle = await temporal.workflow.start(incidentLifecycle, {
+      workflowId,
+      taskQueue: config.temporal.taskQueue,
+      args: [{ tenant, incidentId: id, quietPeriodMs: 600_000, retry: { attempts: 2, firstBackoffMs: 500, maxBackoffMs: 2_000 } }], // prettier-ignore
+      typedSearchAttributes: runSearchAttributes(tenant, 'incident'),
+    });
+    await eventually(() => handle.query(incidentQuery).then(() => true).catch(() => undefined), 30_000, 'the workflow reading the lake'); // prettier-ignore
+    const deadLetters = await tailTopic(kafka, topics.deadLetters);
+    await s3Proxy.cut();
+    // A table name whose qualified name Cassandra refuses as a key: saving fails for good, and S3 is away.
+    const poison = incidentEvent(tenant, id, 0, {}, 'p'.repeat(70_000));
+    const next = incidentEvent(tenant, id, 1, { feedback: 'fixed' });
+    await produceIncidentEvents(producer, [poison, next]);
+    await new Promise((resolve) => setTimeout(resolve, 8_000)); // several rounds of neither working
+    assert.equal((await handle.describe()).status.name, 'RUNNING');
+    assert.equal(await incidents.get(tenant, id), undefined);
+
+    await s3Proxy.restore();
+    const record = await handle.result();
+    assert.equal(record?.status, 'resolved');
+    assert.equal(record?.eventsApplied, 1, 'the poison event was dead-lettered, the next one applied');
+    const letter = await deadLetters.waitFor((m) => m.value?.toString().includes(`"id":"${poison.id}"`) === true);
+    await deadLetters.stop();
+    assert.match(letter.headers?.['dlq-reason']?.toString() ?? '', /^could not apply the event: .*Cassandra refused/);
+  });
+});
