@@ -35,6 +35,8 @@ const feedOutbound = outboundTopic(feedTenant);
 
 const shopDb = `metasync_shop${unique}`;
 const analyst = `analyst${unique}`;
+const auditor = `auditor${unique}`;
+const ghost = `ghost${unique}`;
 const sinkTopic = `test.pii-feed.${feedTenant}`;
 
 let sequence = 0;
@@ -156,14 +158,14 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
     await producer?.disconnect();
     await shop?.end();
     await postgres.query(`DROP DATABASE IF EXISTS ${shopDb} WITH (FORCE)`);
-    await asSuperuser(`DROP ROLE IF EXISTS ${analyst}`);
+    await asSuperuser(`DROP ROLE IF EXISTS ${analyst}, ${auditor}, ${ghost}`);
     for (const table of ['subscriptions', 'enforcement_restrictions', 'enforcement_baselines', 'connections']) {
       await postgres.query(`DELETE FROM ${table} WHERE tenant = ANY($1)`, [[tenant, feedTenant]]);
     }
     const admin = kafka.admin();
     await admin.connect();
     const groups = [
-      ...['enforce-shop', 'enforce-replica'].map((id) => subscriptionGroupId(config.kafka.groupPrefix, tenant, id)),
+      ...['enforce-shop', 'enforce-replica', 'enforce-ghost'].map((id) => subscriptionGroupId(config.kafka.groupPrefix, tenant, id)), // prettier-ignore
       subscriptionGroupId(config.kafka.groupPrefix, feedTenant, 'pii-feed'),
     ];
     await admin.deleteGroups(groups).catch(() => undefined);
@@ -245,6 +247,48 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
         'ignored and skipped changes are not deliveries',
       );
       assert.equal(await asAnalyst('SELECT email FROM customers'), 'ok');
+    });
+  });
+
+  describe('a restricted role the downstream does not have', () => {
+    const name = (path: string) => `postgres://shop/${shopDb}/public/${path}`;
+    const as = (role: string, sql: string) =>
+      queryAs({ host: '127.0.0.1', port: 5432, database: shopDb, user: role, password: 'secret' }, sql);
+
+    before(async () => {
+      await asSuperuser(`CREATE ROLE ${auditor} LOGIN PASSWORD 'secret'`);
+      await shop.query(`CREATE TABLE ledger (id int, iban text, amount numeric); GRANT SELECT ON ledger TO ${auditor}`);
+      await saveSubscription(postgres, tenant, 'enforce-ghost', {
+        sink: { type: 'postgres-enforcement', connectionId: 'shop', restrictedRoles: [auditor, ghost] },
+      });
+      await waitUntil('the subscription consuming', () => Promise.resolve(subscribers.running().includes(`${tenant}/enforce-ghost`))); // prettier-ignore
+    });
+
+    it('applies the change for the roles it has, dead-letters it naming the missing one, and goes on', async () => {
+      await publish(changed(name('ledger/iban'), 'PII', 'added'));
+      await waitUntil('iban restricted for the role that exists', async () => (await as(auditor, 'SELECT iban FROM ledger')) === '42501'); // prettier-ignore
+      const letter = await deadLetters.waitFor(
+        (m) => header(m, 'dlq-subscription') === 'enforce-ghost' && (header(m, 'dlq-reason') ?? '').includes(ghost),
+      );
+      assert.match(header(letter, 'dlq-reason') ?? '', new RegExp(`restricted role\\(s\\) ${ghost} do not exist on the downstream, so the change was applied for ${auditor} only`)); // prettier-ignore
+      assert.equal(header(letter, 'dlq-source-topic'), outbound);
+
+      // The next change is not held up behind it, and the subscription is not failing.
+      await publish(changed(name('ledger/amount'), 'PII', 'added'));
+      await waitUntil('amount restricted too', async () => (await as(auditor, 'SELECT amount FROM ledger')) === '42501'); // prettier-ignore
+      assert.equal((await status('enforce-ghost')).lastError, null);
+      assert.equal(await as(auditor, 'SELECT id FROM ledger'), 'ok');
+
+      // Once the role exists, the next change of the table reconciles it for that role as well.
+      await asSuperuser(`CREATE ROLE ${ghost} LOGIN PASSWORD 'secret'`);
+      await shop.query(`GRANT SELECT ON ledger TO ${ghost}`);
+      assert.equal(await as(ghost, 'SELECT iban FROM ledger'), 'ok');
+      const delivered = await settledDelivered('enforce-ghost');
+      await publish(changed(name('ledger/iban'), 'GDPR', 'added'));
+      await waitUntil('the change delivered in full', async () => (await status('enforce-ghost')).delivered > delivered); // prettier-ignore
+      assert.equal(await as(ghost, 'SELECT iban FROM ledger'), '42501');
+      assert.equal(await as(ghost, 'SELECT amount FROM ledger'), '42501');
+      assert.equal(await as(ghost, 'SELECT id FROM ledger'), 'ok');
     });
   });
 

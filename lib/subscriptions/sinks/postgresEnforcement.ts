@@ -127,6 +127,29 @@ export function grantStatements(
   return statements;
 }
 
+/**
+ * SQLSTATEs with which the downstream refuses a change for what it names: a role, table, column or schema that does
+ * not exist. No retry applies such a change, so it is dead-lettered and the subscription goes on. Everything else
+ * (the downstream down or restarting, a lock or statement timeout, a refused login or missing database, which an
+ * operator fixes for every change at once) is retried, and later changes wait.
+ */
+export const PERMANENT_SQLSTATES: ReadonlySet<string> = new Set(['42704', '42P01', '42703', '3F000']);
+
+/** The downstream refused a change for good (PERMANENT_SQLSTATES). */
+class DownstreamRefusal extends Error {}
+
+async function onDownstream<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && PERMANENT_SQLSTATES.has(code)) {
+      throw new DownstreamRefusal(`the downstream refused it: ${(error as Error).message} (SQLSTATE ${code})`);
+    }
+    throw error;
+  }
+}
+
 /** PostgreSQL only warns when the connection's user may not grant (it neither owns the table nor has GRANT OPTION). */
 const NOT_GRANTED = new Set(['01006', '01007']);
 
@@ -203,18 +226,28 @@ export async function createPostgresEnforcementSink(
     }
   }
 
-  /** Whether each restricted role holds table-level SELECT now (granted to it directly). */
+  /** Whether each restricted role that exists holds table-level SELECT now (granted to it directly). */
   async function currentSelect(target: Target): Promise<{ role: string; hadSelect: boolean }[]> {
-    const { rows } = await downstream.query<{ role: string; exists: boolean; has_select: boolean }>(
-      `SELECT wanted.role, r.oid IS NOT NULL AS exists, EXISTS (
-         SELECT 1 FROM pg_class c, aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
-         WHERE c.oid = $1 AND a.grantee = r.oid AND a.privilege_type = 'SELECT') AS has_select
-       FROM unnest($2::text[]) AS wanted(role) LEFT JOIN pg_roles r ON r.rolname = wanted.role`,
-      [target.oid, spec.restrictedRoles],
+    const { rows } = await onDownstream(
+      downstream.query<{ role: string; has_select: boolean }>(
+        `SELECT r.rolname AS role, EXISTS (
+           SELECT 1 FROM pg_class c, aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
+           WHERE c.oid = $1 AND a.grantee = r.oid AND a.privilege_type = 'SELECT') AS has_select
+         FROM pg_roles r WHERE r.rolname = ANY($2::text[])`,
+        [target.oid, spec.restrictedRoles],
+      ),
     );
-    const missing = rows.filter((row) => !row.exists).map((row) => row.role);
-    if (missing.length) throw new Error(`restricted role(s) ${missing.join(', ')} do not exist on the downstream`);
     return rows.map((row) => ({ role: row.role, hadSelect: row.has_select }));
+  }
+
+  /** The roles of `roles` the downstream has. */
+  async function rolesThatExist(roles: readonly string[]): Promise<Set<string>> {
+    const { rows } = await onDownstream(
+      downstream.query<{ role: string }>('SELECT rolname AS role FROM pg_roles WHERE rolname = ANY($1::text[])', [
+        roles,
+      ]),
+    );
+    return new Set(rows.map((row) => row.role));
   }
 
   async function applyGrants(statements: string[]): Promise<void> {
@@ -242,13 +275,13 @@ export async function createPostgresEnforcementSink(
   }
 
   /** A role can still read what was restricted through PUBLIC or a role it belongs to: worth a warning. */
-  async function warnIfStillReadable(target: Target, restricted: ReadonlySet<string>): Promise<void> {
+  async function warnIfStillReadable(target: Target, restricted: ReadonlySet<string>, roles: string[]): Promise<void> {
     const columns = restricted.has('') ? target.columns : target.columns.filter((column) => restricted.has(column));
     if (columns.length === 0) return;
     const { rows } = await downstream.query<{ role: string; column: string }>(
       `SELECT role, col AS column FROM unnest($2::text[]) AS role, unnest($3::text[]) AS col
        WHERE has_column_privilege(role, $1::oid, col, 'SELECT')`,
-      [target.oid, spec.restrictedRoles, columns],
+      [target.oid, roles, columns],
     );
     if (rows.length) {
       log.warn('a restricted role can still read a restricted column through PUBLIC or a role it belongs to', {
@@ -260,6 +293,47 @@ export async function createPostgresEnforcementSink(
     }
   }
 
+  /**
+   * Records the change and reconciles its table for the restricted roles the downstream has. Roles it lacks are
+   * returned: the change is applied without them (enforcement for the others must not wait on a missing role), and
+   * the next change of the table covers a role created meanwhile, as every change reconciles the whole table.
+   */
+  async function enforce(target: Target, change: 'added' | 'removed', value: string): Promise<string[]> {
+    const control = await deps.postgres.connect();
+    const lockKey = JSON.stringify(keyOf(target));
+    let broken: Error | undefined;
+    try {
+      // One table is reconciled by one process at a time, wherever the partitions of its columns went.
+      await control.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
+      try {
+        const { restricted, had } = await recordRestriction(control, target, change, value);
+        const existing = await rolesThatExist([...new Set([...spec.restrictedRoles, ...had.keys()])]);
+        const present = new Map([...had].filter(([role]) => existing.has(role)));
+        const statements = grantStatements(target, restricted, present);
+        if (statements.length) await onDownstream(applyGrants(statements));
+        if (restricted.size === 0 && had.size > 0) {
+          await control.query(
+            `DELETE FROM enforcement_baselines
+             WHERE tenant = $1 AND subscription_id = $2 AND schema_name = $3 AND table_name = $4`,
+            keyOf(target),
+          );
+        }
+        await warnIfStillReadable(
+          target,
+          restricted,
+          spec.restrictedRoles.filter((role) => existing.has(role)),
+        );
+        return spec.restrictedRoles.filter((role) => !existing.has(role));
+      } finally {
+        await control.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]).catch((error: Error) => {
+          broken = error;
+        });
+      }
+    } finally {
+      control.release(broken);
+    }
+  }
+
   return {
     async deliver(event) {
       const { qualifiedName, attribute, value, change } = event.payload;
@@ -267,36 +341,23 @@ export async function createPostgresEnforcementSink(
       const name = parseAssetName(qualifiedName, spec.connectionId);
       if (name === undefined) return { outcome: 'ignored' };
       if (typeof name === 'string') return { outcome: 'skipped', reason: name };
-      const target = await resolve(downstream, connection.database, name);
-      if (typeof target === 'string') return { outcome: 'skipped', reason: `${qualifiedName}: ${target}` };
-
-      const control = await deps.postgres.connect();
-      const lockKey = JSON.stringify(keyOf(target));
-      let broken: Error | undefined;
       try {
-        // One table is reconciled by one process at a time, wherever the partitions of its columns went.
-        await control.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [lockKey]);
-        try {
-          const { restricted, had } = await recordRestriction(control, target, change, value);
-          const statements = grantStatements(target, restricted, had);
-          if (statements.length) await applyGrants(statements);
-          if (restricted.size === 0 && had.size > 0) {
-            await control.query(
-              `DELETE FROM enforcement_baselines
-               WHERE tenant = $1 AND subscription_id = $2 AND schema_name = $3 AND table_name = $4`,
-              keyOf(target),
-            );
-          }
-          await warnIfStillReadable(target, restricted);
-        } finally {
-          await control.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [lockKey]).catch((error: Error) => {
-            broken = error;
-          });
-        }
-      } finally {
-        control.release(broken);
+        const target = await onDownstream(resolve(downstream, connection.database, name));
+        if (typeof target === 'string') return { outcome: 'skipped', reason: `${qualifiedName}: ${target}` };
+        const missing = await enforce(target, change, value);
+        if (missing.length === 0) return { outcome: 'delivered' };
+        const applied = spec.restrictedRoles.filter((role) => !missing.includes(role));
+        return {
+          outcome: 'skipped',
+          reason:
+            `${qualifiedName}: restricted role(s) ${missing.join(', ')} do not exist on the downstream, so the change ` +
+            `was applied ${applied.length ? `for ${applied.join(', ')} only` : 'for no role'}: create the role(s), or ` +
+            `remove them from the subscription; the next change of this table applies to a role created meanwhile`,
+        };
+      } catch (error) {
+        if (error instanceof DownstreamRefusal) return { outcome: 'skipped', reason: `${qualifiedName}: ${error.message}` }; // prettier-ignore
+        throw error;
       }
-      return { outcome: 'delivered' };
     },
     close: () => downstream.end(),
   };
