@@ -225,6 +225,8 @@ export function registerRunRoutes(app: Api, deps: ApiDependencies, limits: ApiLi
         'cache-control': 'no-cache',
         'x-accel-buffering': 'no', // proxies (nginx) would otherwise hold events back
       });
+      stream.flushHeaders(); // the watcher knows at once that it is watching, before the first event
+
       const send = (event: string, data: unknown) => stream.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       const keepAlive = setInterval(() => stream.write(': keep-alive\n\n'), 15_000);
       try {
