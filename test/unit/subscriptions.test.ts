@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Subscription, type AnnotationChanged } from '../../lib/contracts.js';
-import { grantStatements, parseAssetName, pickName } from '../../lib/subscriptions/sinks/postgresEnforcement.js';
+import {
+  grantStatements,
+  parseAssetName,
+  PERMANENT_SQLSTATES,
+  pickName,
+} from '../../lib/subscriptions/sinks/postgresEnforcement.js';
 import { matches, reshape } from '../../lib/subscriptions/transform.js';
 import { decodeAnnotationChanged } from '../../workers/subscriptions.js';
 
@@ -184,6 +189,16 @@ describe('enforcement names and grants', () => {
   });
 });
 
+describe('enforcement failures', () => {
+  it('takes an undefined role, table, column or schema for good, and anything else as worth retrying', () => {
+    for (const code of ['42704', '42P01', '42703', '3F000']) assert.ok(PERMANENT_SQLSTATES.has(code), code);
+    // The downstream shutting down, a lock or statement timeout, a refused login, a missing database, no privilege.
+    for (const code of ['57P01', '55P03', '57014', '28P01', '3D000', '42501', '08006']) {
+      assert.ok(!PERMANENT_SQLSTATES.has(code), code);
+    }
+  });
+});
+
 describe('decoding changes from the outbound topic', () => {
   const encode = (value: unknown) => Buffer.from(JSON.stringify(value));
   const key = Buffer.from(email);
@@ -200,6 +215,7 @@ describe('decoding changes from the outbound topic', () => {
     ['a change that fails the schema', 'acme', key, encode(withPayload({ change: 'toggled' as 'added' })), /^invalid event.*change/s], // prettier-ignore
     ["another tenant's change", 'other', key, encode(event), /^tenant mismatch/],
     ['a key that is not its qualified name', 'acme', Buffer.from('x'), encode(event), /^key mismatch/],
+    ['a NUL in a value (PostgreSQL refuses it)', 'acme', key, encode(withPayload({ value: 'PII\u0000' })), /^invalid event: payload\.value: contains a NUL/], // prettier-ignore
   ];
   for (const [what, tenant, messageKey, value, reason] of rejected) {
     it(`rejects ${what} with a reason`, () => {

@@ -7,8 +7,8 @@ import { createPostgresEnforcementSink } from './postgresEnforcement.js';
 
 /**
  * What a sink did with one change. `ignored`: not its concern (another connection, another classification).
- * `skipped`: its concern, but no retry can apply it (the downstream has no such table); the change is dead-lettered
- * with the reason. A sink that cannot take a change now (downstream down) throws, and gets the same change again.
+ * `skipped`: its concern, but no retry can apply it (the downstream has no such table), or only in part (a restricted
+ * role it lacks); the change is dead-lettered with the reason. A sink that cannot take a change now (downstream down) throws, and gets the same change again.
  */
 export type Delivery = { outcome: 'delivered' } | { outcome: 'ignored' } | { outcome: 'skipped'; reason: string };
 
