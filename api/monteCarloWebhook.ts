@@ -34,9 +34,10 @@ const Params = z.object({ tenant: TenantId });
 const SignatureHeader = z.string().optional();
 
 /**
- * Verifies a signature with when the URL's tenant is unknown or has not connected Monte Carlo, so such a request
- * costs what a wrong signature for a connected tenant costs and is answered the same: the answers do not tell
- * strangers which tenants exist or use Monte Carlo.
+ * The secret a signature is checked against when the URL's tenant is unknown or has not connected Monte Carlo, so
+ * such a request costs what a wrong signature for a connected tenant costs and is answered the same: neither the
+ * answer nor its time tells a stranger which tenants exist or use Monte Carlo. (A tenant id that is not even well
+ * formed is answered without the look-ups: its format is public.)
  */
 const NO_SECRET = randomBytes(32).toString('hex');
 
