@@ -4,7 +4,9 @@
 #                  PostgreSQL and signs page tokens
 #   s3-secret-key  the local MinIO's secret key (METASYNC_S3_SECRET_KEY), which stack/services/s3.sh starts it with
 # Never stopped or deleted here: values sealed under the key would be lost. Rotation: docs/security.md ("Secrets").
-secrets_install() {
+secrets_install() { :; } # nothing to download: openssl makes them
+
+secrets_start() {
   stack_secret secrets-key >/dev/null
   stack_secret s3-secret-key >/dev/null
 }
@@ -15,8 +17,6 @@ secrets_check() {
     [ -s "$SECRETS_DIR/$name" ] && [ "$(stat -c %a "$SECRETS_DIR/$name")" = 600 ] || return 1
   done
 }
-
-secrets_start() { secrets_install; }
 
 secrets_stop() { :; }
 
