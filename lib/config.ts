@@ -195,17 +195,16 @@ function missingSecret(variable: string, env: NodeJS.ProcessEnv): string {
  */
 function publishedKeyProblems(env: z.infer<typeof EnvSchema>, raw: NodeJS.ProcessEnv): string[] {
   if (env.METASYNC_ALLOW_PUBLISHED_SECRETS_KEY) return [];
-  const published = PUBLISHED_DEVELOPMENT_KEY.toString('base64');
+  // Compared as bytes: base64 spells the same bytes more than one way.
+  const isPublished = (key: string) => Buffer.from(key, 'base64').equals(PUBLISHED_DEVELOPMENT_KEY);
   const fix =
     "anyone can open the secrets it seals and forge page tokens. Use this machine's own key: bash stack/up.sh secrets writes one to " +
     `${join(secretsDir(raw), SECRET_FILES['METASYNC_SECRETS_KEY']!)} (elsewhere: METASYNC_SECRETS_KEY or _FILE, from openssl rand -base64 32); ` +
     'then npm run secrets:rotate -- --from-published-key re-seals what the published key sealed. ' +
     'For a throwaway development setup only, METASYNC_ALLOW_PUBLISHED_SECRETS_KEY=1 allows it';
   return [
-    ...(env.METASYNC_SECRETS_KEY === published
-      ? [`METASYNC_SECRETS_KEY is the published development key: ${fix}`]
-      : []),
-    ...(env.METASYNC_SECRETS_PREVIOUS_KEYS.includes(published)
+    ...(isPublished(env.METASYNC_SECRETS_KEY) ? [`METASYNC_SECRETS_KEY is the published development key: ${fix}`] : []),
+    ...(env.METASYNC_SECRETS_PREVIOUS_KEYS.some(isPublished)
       ? [`METASYNC_SECRETS_PREVIOUS_KEYS holds the published development key: ${fix}`]
       : []),
   ];
