@@ -49,7 +49,8 @@ const options = parsed.success
       `invalid options:\n${parsed.error.issues.map((i) => `  --${String(i.path[0])}: ${i.message}`).join('\n')}`,
     );
 const { tenant, account, connection } = options;
-if (options.secret !== undefined) program.error(secretOnCommandLine('--secret', SECRET_ENV, '--secret-file'));
+if (options.secret !== undefined)
+  program.error(secretOnCommandLine('--secret', SECRET_ENV, '--secret-file', 'with --prompt-secret'));
 if (options.promptSecret && !process.stdin.isTTY) program.error('--prompt-secret needs a terminal on stdin');
 const givenSecret = await readSecret({
   env: SECRET_ENV,

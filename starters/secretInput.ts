@@ -10,9 +10,9 @@ import { readFileSync, statSync } from 'node:fs';
 export class SecretInputError extends Error {}
 
 /** The message for a secret found on the command line; it never repeats the secret. */
-export const secretOnCommandLine = (what: string, env: string, fileOption: string) =>
+export const secretOnCommandLine = (what: string, env: string, fileOption: string, prompt = 'at the prompt') =>
   `${what} is on the command line, where every user of this machine can read it (ps) and your shell keeps it: ` +
-  `leave it out and give it as ${env}=..., as ${fileOption} <path> (a file only you may read), or at the prompt`;
+  `leave it out and give it as ${env}=..., as ${fileOption} <path> (a file only you may read), or ${prompt}`;
 
 /** A secret file's contents without the final newline; refused when others may read the file. */
 export function readSecretFile(path: string, option: string): string {
