@@ -111,6 +111,9 @@ describe('configuration', () => {
       config.secretsKey.previous.map((k) => k.key.toString('base64')),
       [previous],
     );
+    const older = key();
+    const fromFile = loadConfig(machine({ 'secrets-previous-keys': `${previous}\n${older}` }));
+    assert.deepEqual(fromFile.secretsKey.previous.map((k) => k.key.toString('base64')), [previous, older], 'one per line'); // prettier-ignore
     const wrong = 'c2hvcnQ='; // 5 bytes
     const problems = problemsOf({ ...machine(), METASYNC_SECRETS_KEY: wrong });
     assert.match(problems[0]!, /METASYNC_SECRETS_KEY: expected 32 bytes in base64 .*\(value not shown\)/);
