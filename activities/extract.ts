@@ -6,6 +6,7 @@ import { createExtractor } from '../lib/extractors/index.js';
 import { ExtractionError } from '../lib/extractors/errors.js';
 import { runObjectKeys } from '../lib/objectKeys.js';
 import { RawPartWriter } from '../lib/rawParts.js';
+import type { SealingKeys } from '../lib/secrets.js';
 import type { ObjectStore } from '../lib/s3Objects.js';
 import { loadConnection } from '../lib/stores/connections.js';
 import type { LakeWriter, Rejection } from '../lib/stores/lake.js';
@@ -22,7 +23,7 @@ const RETRYABLE_EXTRACTION_CODES = new Set(['unreachable']);
 
 export function createExtractActivities(deps: {
   postgres: pg.Pool;
-  secretsKey: Buffer;
+  secretsKey: SealingKeys;
   store: ObjectStore;
   lake: LakeWriter;
   s3ForSources: Parameters<typeof createExtractor>[1];

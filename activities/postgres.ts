@@ -4,6 +4,7 @@ import type { SourceType } from '../lib/contracts.js';
 import { effectiveRules } from '../lib/mapping/tenantRules.js';
 import { runObjectKeys } from '../lib/objectKeys.js';
 import type { ObjectStore } from '../lib/s3Objects.js';
+import type { SealingKeys } from '../lib/secrets.js';
 import { loadConnection } from '../lib/stores/connections.js';
 
 export interface RunRecord {
@@ -26,7 +27,7 @@ export interface PreparedRun {
   previousRunId: string | null;
 }
 
-export function createPostgresActivities(deps: { postgres: pg.Pool; secretsKey: Buffer; store: ObjectStore }) {
+export function createPostgresActivities(deps: { postgres: pg.Pool; secretsKey: SealingKeys; store: ObjectStore }) {
   const { postgres } = deps;
   return {
     /** Upserts the run's row, so recording the same state twice (a retry) changes nothing. */

@@ -5,6 +5,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../lib/config.js';
 import { SparkJobResult } from '../lib/contracts.js';
+import { bounded, maskSecrets, outputTail, redactCommandLine } from '../lib/redact.js';
 
 export interface SparkJobInput {
   job: 'load_assets' | 'load_columns';
@@ -18,6 +19,16 @@ export interface SparkJobInput {
 
 const RESULT_MARKER = 'METASYNC_RESULT ';
 const HEARTBEAT_MS = 5_000;
+/** A failure's reason: the end of spark-submit's output, small enough that Temporal keeps it whole. */
+const FAILURE_LINES = 15;
+const FAILURE_LINE_CHARS = 300;
+const FAILURE_CHARS = 3_000;
+
+/**
+ * What spark-submit gets from the worker's environment: what finds Java, Python and Spark, and nothing else (not
+ * the worker's own settings and secrets). Everything the job needs besides is set explicitly.
+ */
+const PASSED_ENV = /^(PATH|HOME|USER|LANG|LC_\w+|TZ|TMPDIR|SPARK_\w+|PYSPARK_\w+|HADOOP_\w+)$/;
 
 export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cassandra'>) {
   const { spark, s3, cassandra } = config;
@@ -31,8 +42,6 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
       'spark.hadoop.fs.s3a.endpoint': s3.endpoint,
       'spark.hadoop.fs.s3a.path.style.access': 'true',
       'spark.hadoop.fs.s3a.connection.ssl.enabled': String(s3.endpoint.startsWith('https:')),
-      'spark.hadoop.fs.s3a.access.key': s3.accessKeyId,
-      'spark.hadoop.fs.s3a.secret.key': s3.secretAccessKey,
       'spark.hadoop.fs.s3a.impl': 'org.apache.hadoop.fs.s3a.S3AFileSystem',
       'spark.cassandra.connection.host': cassandraHost ?? '127.0.0.1',
       'spark.cassandra.connection.port': cassandraPort ?? '9042',
@@ -53,6 +62,14 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
     ]; // prettier-ignore
   }
 
+  /** The command as a failure shows it: redacted, and the jar list (the same on every run) named, not listed. */
+  function shownCommand(args: string[]): string {
+    const shown = redactCommandLine(args).map((arg, i) =>
+      args[i - 1] === '--jars' ? `<${arg.split(',').length} jars in ${spark.jarsDir}>` : arg,
+    );
+    return bounded([spark.submit, ...shown].join(' '), 2_000);
+  }
+
   return {
     /**
      * Submits one Spark job with spark-submit and waits for it. Heartbeats while it runs, so a lost worker is
@@ -63,12 +80,19 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
       const started = Date.now();
       const beat = setInterval(() => context.heartbeat({ elapsedMs: Date.now() - started }), HEARTBEAT_MS);
       try {
-        const run = await execa(spark.submit, submitArguments(input), {
+        const args = submitArguments(input);
+        const run = await execa(spark.submit, args, {
+          // The S3 credentials go through the environment, which only the job's own user can read (/proc/<pid>/
+          // environ), never through arguments anyone sees in ps; the jobs hand them to s3a (spark/load_assets.py).
           env: {
+            ...Object.fromEntries(Object.entries(process.env).filter(([name]) => PASSED_ENV.test(name))),
             JAVA_HOME: spark.javaHome,
             PYSPARK_PYTHON: spark.python,
             SPARK_CONF_DIR: fileURLToPath(new URL('../stack/spark/', import.meta.url)),
+            AWS_ACCESS_KEY_ID: s3.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
           },
+          extendEnv: false,
           cancelSignal: context.cancellationSignal,
           forceKillAfterDelay: 5_000,
           timeout: spark.jobTimeoutMs,
@@ -81,10 +105,14 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
         // Reported as cancelled (not failed), so a run cancelled by its user ends as cancelled.
         if (run.isCanceled) throw context.cancellationSignal.reason;
         if (run.exitCode !== 0 || !resultLine) {
-          const tail = run.stderr.split('\n').slice(-15).join('\n');
+          // The reason goes to the workflow history and the worker's log: bounded, and with any secret masked.
+          const tail = maskSecrets(outputTail(run.stderr, FAILURE_LINES, FAILURE_LINE_CHARS), [s3.secretAccessKey]);
           throw ApplicationFailure.create({
-            message: `Spark job ${input.job} failed (exit ${run.exitCode ?? run.signal ?? '?'}): ${tail}`,
-            details: [run.command],
+            message: bounded(
+              `Spark job ${input.job} failed (exit ${run.exitCode ?? run.signal ?? '?'}): ${tail}`,
+              FAILURE_CHARS,
+            ),
+            details: [{ command: shownCommand(args) }],
           });
         }
         return SparkJobResult.parse(JSON.parse(resultLine.slice(RESULT_MARKER.length)));

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { PUBLISHED_DEVELOPMENT_KEY, sealingKeys } from './secrets.js';
 
 /**
  * The one configuration object, read from METASYNC_* environment variables and validated at start-up.
@@ -16,6 +17,11 @@ const hostPortList = z
 const url = z.url({ message: 'expected a URL' });
 const name = z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, dots, dashes or underscores');
 const positiveInt = z.coerce.number().int().positive();
+const flag = z.enum(['0', '1', 'false', 'true']).transform((value) => value === '1' || value === 'true');
+const KEY_EXPECTED = 'expected 32 bytes in base64 (openssl rand -base64 32)';
+const sealingKey = z
+  .base64({ message: KEY_EXPECTED })
+  .refine((value) => Buffer.from(value, 'base64').length === 32, KEY_EXPECTED);
 
 const cacheDir = process.env['METASYNC_CACHE'] ?? join(homedir(), '.cache', 'metasync');
 
@@ -35,7 +41,8 @@ const EnvSchema = z.object({
   METASYNC_S3_ENDPOINT: url.default('http://127.0.0.1:9000'),
   METASYNC_S3_REGION: name.default('us-east-1'),
   METASYNC_S3_ACCESS_KEY: z.string().min(1).default('metasync'),
-  METASYNC_S3_SECRET_KEY: z.string().min(1).default('metasync-secret'),
+  // This machine's own (stack/services/s3.sh generates it for the local MinIO); never a published default.
+  METASYNC_S3_SECRET_KEY: z.string().min(1),
   METASYNC_S3_BUCKET: z
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name')
@@ -86,14 +93,18 @@ const EnvSchema = z.object({
   METASYNC_DEAD_LETTER_BYTES_PER_DAY: positiveInt.default(100 * 1024 * 1024),
   // An incident's workflow ends after this long without news (it starts again with the next event).
   METASYNC_INCIDENT_QUIET_SECONDS: positiveInt.default(7 * 24 * 3600),
-  // The local stack's key is public; any shared deployment sets its own (openssl rand -base64 32).
-  METASYNC_SECRETS_KEY: z
-    .base64({ message: 'expected 32 bytes in base64 (openssl rand -base64 32)' })
-    .refine(
-      (value) => Buffer.from(value, 'base64').length === 32,
-      'expected 32 bytes in base64 (openssl rand -base64 32)',
-    )
-    .default('bWV0YXN5bmMtbG9jYWwtc3RhY2stb25seS1rZXkhISE='),
+  // Seals connection passwords and webhook secrets, and signs page tokens. This machine's own: the stack generates
+  // it (stack/services/secrets.sh); there is no default, and the key once published as one is refused.
+  METASYNC_SECRETS_KEY: sealingKey,
+  // Keys that sealed values before the current one (separated by commas or lines): they still open until a rotation
+  // (npm run secrets:rotate) has re-sealed everything under the current key, then they can go.
+  METASYNC_SECRETS_PREVIOUS_KEYS: z
+    .string()
+    .transform((value) => value.split(/[\s,]+/).filter((part) => part !== ''))
+    .pipe(z.array(sealingKey))
+    .default([]),
+  // Development only: lets a process start with the published key, which seals nothing from anyone.
+  METASYNC_ALLOW_PUBLISHED_SECRETS_KEY: flag.default(false),
 });
 
 export type Config = ReturnType<typeof toConfig>;
@@ -103,7 +114,11 @@ export type Config = ReturnType<typeof toConfig>;
  * or left to the file the stack generated for this machine in METASYNC_SECRETS_DIR (~/.config/metasync), one file
  * per secret, readable by its owner only. The first of the three that is present wins.
  */
-const SECRET_FILES: Record<string, string> = {};
+const SECRET_FILES: Record<string, string> = {
+  METASYNC_SECRETS_KEY: 'secrets-key',
+  METASYNC_SECRETS_PREVIOUS_KEYS: 'secrets-previous-keys',
+  METASYNC_S3_SECRET_KEY: 's3-secret-key',
+};
 
 export const secretsDir = (env: NodeJS.ProcessEnv = process.env): string =>
   env['METASYNC_SECRETS_DIR'] ?? join(homedir(), '.config', 'metasync');
@@ -169,7 +184,11 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       },
     },
     incidents: { quietPeriodMs: env.METASYNC_INCIDENT_QUIET_SECONDS * 1000 },
-    secretsKey: Buffer.from(env.METASYNC_SECRETS_KEY, 'base64'),
+    /** The sealing keys: the current one seals, it and the previous ones open (lib/secrets.ts). */
+    secretsKey: sealingKeys(
+      Buffer.from(env.METASYNC_SECRETS_KEY, 'base64'),
+      env.METASYNC_SECRETS_PREVIOUS_KEYS.map((key) => Buffer.from(key, 'base64')),
+    ),
     cassandra: {
       contactPoints: env.METASYNC_CASSANDRA_CONTACT_POINTS,
       localDataCenter: env.METASYNC_CASSANDRA_DATACENTER,
@@ -194,16 +213,45 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
   } as const;
 }
 
+/** What to do about a secret setting that is given nowhere. */
+function missingSecret(variable: string, env: NodeJS.ProcessEnv): string {
+  const file = join(secretsDir(env), SECRET_FILES[variable] ?? '');
+  return `${variable}: not set, nor ${variable}_FILE, nor ${file}: the local stack generates that file (bash stack/up.sh); elsewhere give it as ${variable} or ${variable}_FILE`;
+}
+
+/**
+ * The published development key seals nothing from anyone who reads this repository: a process refuses it (as the
+ * current key or a previous one) unless development explicitly allows it.
+ */
+function publishedKeyProblems(env: z.infer<typeof EnvSchema>, raw: NodeJS.ProcessEnv): string[] {
+  if (env.METASYNC_ALLOW_PUBLISHED_SECRETS_KEY) return [];
+  // Compared as bytes: base64 spells the same bytes more than one way.
+  const isPublished = (key: string) => Buffer.from(key, 'base64').equals(PUBLISHED_DEVELOPMENT_KEY);
+  const fix =
+    "anyone can open the secrets it seals and forge page tokens. Use this machine's own key: bash stack/up.sh secrets writes one to " +
+    `${join(secretsDir(raw), SECRET_FILES['METASYNC_SECRETS_KEY']!)} (elsewhere: METASYNC_SECRETS_KEY or _FILE, from openssl rand -base64 32); ` +
+    'then npm run secrets:rotate -- --from-published-key re-seals what the published key sealed. ' +
+    'For a throwaway development setup only, METASYNC_ALLOW_PUBLISHED_SECRETS_KEY=1 allows it';
+  return [
+    ...(isPublished(env.METASYNC_SECRETS_KEY) ? [`METASYNC_SECRETS_KEY is the published development key: ${fix}`] : []),
+    ...(env.METASYNC_SECRETS_PREVIOUS_KEYS.some(isPublished)
+      ? [`METASYNC_SECRETS_PREVIOUS_KEYS holds the published development key: ${fix}`]
+      : []),
+  ];
+}
+
 /** Reads and validates the configuration; throws a ConfigError naming every wrong variable. */
 export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
   const { env, problems } = withSecretFiles(given);
   const parsed = EnvSchema.safeParse(env);
+  problems.push(...(parsed.success ? publishedKeyProblems(parsed.data, env) : []));
   if (!parsed.success || problems.length > 0) {
     throw new ConfigError([
       ...problems,
       ...(parsed.error?.issues ?? []).map((issue) => {
         const variable = String(issue.path[0]);
         const got = env[variable];
+        if (got === undefined && variable in SECRET_FILES) return missingSecret(variable, env);
         // A secret's value is never repeated in an error: it would land in a log.
         const shown = variable in SECRET_FILES ? ' (value not shown)' : `, got ${JSON.stringify(got)}`;
         return `${variable}: ${issue.message}${got === undefined ? ' (not set)' : shown}`;

@@ -2,7 +2,9 @@
 
 Submitted by the Node activity (see spark/README.md). Connection settings are Spark conf
 (spark.hadoop.fs.s3a.*, spark.cassandra.connection.*): --conf values win, and anything not given
-falls back to the local stack. The last line on stdout is the result the activity parses:
+falls back to the local stack. The S3 credentials come from the environment (AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY), never from arguments: a command line is readable by every user of the machine.
+The last line on stdout is the result the activity parses:
     METASYNC_RESULT {"written": N, "rejected": M}
 """
 
@@ -10,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -21,8 +25,6 @@ from job_owner import exit_when_owner_dies  # the driver runs from spark/, so si
 LOCAL_STACK_CONF: dict[str, str] = {
     "spark.hadoop.fs.s3a.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
     "spark.hadoop.fs.s3a.endpoint": "http://127.0.0.1:9000",
-    "spark.hadoop.fs.s3a.access.key": "metasync",
-    "spark.hadoop.fs.s3a.secret.key": "metasync-secret",
     # MinIO serves buckets as paths (no bucket.host DNS) and the local one speaks plain HTTP.
     "spark.hadoop.fs.s3a.path.style.access": "true",
     "spark.hadoop.fs.s3a.connection.ssl.enabled": "false",
@@ -47,6 +49,13 @@ INPUT_SCHEMA = StructType(
 )
 
 
+# The environment variables that carry the S3 credentials, and the s3a settings they become.
+S3_CREDENTIALS_ENV: dict[str, str] = {
+    "AWS_ACCESS_KEY_ID": "spark.hadoop.fs.s3a.access.key",
+    "AWS_SECRET_ACCESS_KEY": "spark.hadoop.fs.s3a.secret.key",
+}
+
+
 def apply_local_defaults(spark: SparkSession) -> None:
     # spark-submit's --conf values are only visible once the session exists, so the defaults are
     # filled in afterwards, as session settings, for whatever --conf left unset.
@@ -55,6 +64,22 @@ def apply_local_defaults(spark: SparkSession) -> None:
             # spark.hadoop.X reaches the Hadoop config only at start-up; from then on it is the bare
             # key X that does (session settings are merged into each query's Hadoop config).
             spark.conf.set(key.removeprefix("spark.hadoop."), value)
+    apply_s3_credentials(spark)
+
+
+def apply_s3_credentials(spark: SparkSession) -> None:
+    """The s3a credentials from the environment, as session settings: Spark ships them to the executors
+    inside each task's Hadoop configuration, so the secret never needs a command line."""
+    missing = []
+    for name, key in S3_CREDENTIALS_ENV.items():
+        if spark.conf.get(key, None) is not None:
+            continue
+        if not os.environ.get(name):
+            missing.append(name)
+            continue
+        spark.conf.set(key.removeprefix("spark.hadoop."), os.environ[name])
+    if missing:
+        sys.exit(f"S3 credentials missing: set {' and '.join(missing)} (the worker sets them from METASYNC_S3_*)")
 
 
 def parse_args() -> argparse.Namespace:

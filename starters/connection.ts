@@ -4,7 +4,7 @@ import { createS3 } from '../lib/clients.js';
 import { checkConnection } from '../lib/connectionCheck.js';
 import { IngestInput, TenantId } from '../lib/contracts.js';
 import { errorMessage } from '../lib/extractors/errors.js';
-import { SourceConnection, sourceFromUri } from '../lib/extractors/sourceConnection.js';
+import { SourceConnection } from '../lib/extractors/sourceConnection.js';
 import {
   deleteConnection,
   listConnections,
@@ -13,21 +13,11 @@ import {
   type ConnectionView,
 } from '../lib/stores/connections.js';
 import { parseOptions, withTenant } from './cli.js';
+import { PASSWORD_FILE_HELP, SOURCE_OPTION_HELP, sourceFromOptions } from './sourceOption.js';
 
 const Tenant = z.object({ tenant: TenantId });
 const Named = Tenant.extend({ connection: IngestInput.shape.connectionId });
-const SourceUri = z
-  .string()
-  .transform((uri, context) => {
-    try {
-      return sourceFromUri(uri);
-    } catch (error) {
-      context.addIssue({ code: 'custom', message: errorMessage(error) });
-      return z.NEVER;
-    }
-  })
-  .pipe(SourceConnection);
-const AddOptions = Named.extend({ source: SourceUri });
+const AddOptions = Named.extend({ source: z.string().min(1), passwordFile: z.string().min(1).optional() });
 
 function fail(message: string) {
   console.error(message);
@@ -55,12 +45,20 @@ program
   .description('Creates or replaces a connection; its password is stored sealed and never shown.')
   .requiredOption('--tenant <id>', 'tenant (it must exist)')
   .requiredOption('--connection <id>', 'connection id (lowercase letters, digits, - or _)')
-  .requiredOption(
-    '--source <uri>',
-    'postgres://user:pass@host:port/db, mysql://user:pass@host:port, s3://bucket/key.ndjson[.gz] or file:///path',
-  )
+  .requiredOption('--source <uri>', SOURCE_OPTION_HELP)
+  .option('--password-file <path>', PASSWORD_FILE_HELP)
   .action(async (_options, command: Command) => {
-    const { tenant, connection, source } = parseOptions(command, AddOptions);
+    const options = parseOptions(command, AddOptions);
+    const { tenant, connection } = options;
+    const given = await sourceFromOptions(options.source, options.passwordFile).catch((error: unknown) =>
+      command.error(`invalid options:\n  --source: ${errorMessage(error)}`),
+    );
+    const parsed = SourceConnection.safeParse(given);
+    const source = parsed.success
+      ? parsed.data
+      : command.error(
+          `invalid options:\n${parsed.error.issues.map((i) => `  --source: ${i.path.join('.')}: ${i.message}`).join('\n')}`,
+        );
     await withTenant(tenant, async (postgres, config) => {
       const { created } = await saveConnection(postgres, config.secretsKey, tenant, connection, source);
       console.log(`connection ${connection} of tenant ${tenant} ${created ? 'created' : 'replaced'}`);

@@ -6,19 +6,19 @@ import { loadConfigOrExit } from '../lib/config.js';
 import { IngestInput } from '../lib/contracts.js';
 import { rootCause } from '../lib/failures.js';
 import { IngestRunError, startIngestRun } from '../lib/ingestRuns.js';
-import { SourceConnection, sourceFromUri } from '../lib/extractors/sourceConnection.js';
+import { errorMessage } from '../lib/extractors/errors.js';
+import { SourceConnection } from '../lib/extractors/sourceConnection.js';
 import { saveConnection } from '../lib/stores/connections.js';
 import { ingestProgress, type ingestEstate, type IngestProgress } from '../workflows/index.js';
 import { announce, follow } from './runs.js';
+import { PASSWORD_FILE_HELP, SOURCE_OPTION_HELP, sourceFromOptions } from './sourceOption.js';
 
 const program = new Command('ingest')
   .description('Ingests a connection: containers first, then columns through Spark. Shows progress until done.')
   .requiredOption('--tenant <id>', 'tenant')
   .requiredOption('--connection <id>', 'connection id (lowercase letters, digits, - or _)')
-  .option(
-    '--source <uri>',
-    'register or update the connection first: postgres://user:pass@host:port/db, mysql://user:pass@host:port, s3://bucket/key.ndjson[.gz] or file:///path',
-  )
+  .option('--source <uri>', `register or update the connection first: ${SOURCE_OPTION_HELP}`)
+  .option('--password-file <path>', PASSWORD_FILE_HELP)
   .option(
     '--run-id <id>',
     'run id; the same id again follows that run instead of starting another (default: a new one)',
@@ -26,7 +26,7 @@ const program = new Command('ingest')
   .option('--buckets <n>', 'buckets the extract is split into (keep it the same for a connection)', '64')
   .option('--buckets-per-job <n>', 'buckets per Spark job', '16')
   .parse();
-const options = program.opts<{ tenant: string; connection: string; source?: string; runId?: string; buckets: string; bucketsPerJob: string }>(); // prettier-ignore
+const options = program.opts<{ tenant: string; connection: string; source?: string; passwordFile?: string; runId?: string; buckets: string; bucketsPerJob: string }>(); // prettier-ignore
 
 // Checked before --source is saved under these names; startIngestRun checks the whole request again.
 const parsed = IngestInput.partial({ runId: true }).safeParse({
@@ -45,7 +45,10 @@ const input = parsed.success
 const config = loadConfigOrExit();
 const postgres = createPostgres(config.postgres);
 if (options.source) {
-  const parsedSource = SourceConnection.safeParse(sourceFromUri(options.source));
+  const given = await sourceFromOptions(options.source, options.passwordFile).catch((error: unknown) =>
+    program.error(`invalid --source: ${errorMessage(error)}`),
+  );
+  const parsedSource = SourceConnection.safeParse(given);
   const source = parsedSource.success
     ? parsedSource.data
     : program.error(

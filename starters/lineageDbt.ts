@@ -56,7 +56,7 @@ try {
   );
   if (!(await tenantExists(postgres, tenant)) || !connection) {
     throw new DbtError(
-      `tenant ${tenant} has no connection ${JSON.stringify(options.connection)}: register it first, e.g. npm run ingest -- --tenant ${tenant} --connection ${options.connection} --source postgres://user:pass@host:5432/db`,
+      `tenant ${tenant} has no connection ${JSON.stringify(options.connection)}: register it first, e.g. npm run ingest -- --tenant ${tenant} --connection ${options.connection} --source postgres://user@host:5432/db (the password from METASYNC_SOURCE_PASSWORD or the prompt)`,
     );
   }
   const rules = await effectiveRules(postgres, tenant);

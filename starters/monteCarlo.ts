@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { createPostgres } from '../lib/clients.js';
@@ -7,6 +7,9 @@ import { IngestInput, TenantId } from '../lib/contracts.js';
 import { loadConnection } from '../lib/stores/connections.js';
 import { loadMonteCarloSecret, mapMonteCarloAccount, saveMonteCarloSecret } from '../lib/stores/monteCarlo.js';
 import { saveTenant, tenantExists } from '../lib/stores/tenants.js';
+import { readSecret, secretOnCommandLine } from './secretInput.js';
+
+const SECRET_ENV = 'METASYNC_WEBHOOK_SECRET';
 
 const config = loadConfigOrExit();
 const program = new Command('monte-carlo:connect')
@@ -16,7 +19,13 @@ const program = new Command('monte-carlo:connect')
   .requiredOption('--tenant <id>', 'tenant (registered if new)')
   .requiredOption('--account <id>', "Monte Carlo account id (the webhook's account.id)")
   .requiredOption('--connection <id>', "the MetaSync connection that account's tables belong to (it must exist)")
-  .option('--secret <secret>', 'the webhook secret set in Monte Carlo (default: keep the current one, or generate one)')
+  .option(
+    '--secret-file <path>',
+    `a file (readable by you only) holding the webhook secret set in Monte Carlo; or set ${SECRET_ENV}, or --prompt-secret (default: keep the current one, or generate one)`,
+  )
+  .option('--prompt-secret', 'ask for the webhook secret set in Monte Carlo (stdin must be a terminal)')
+  // Gone: a secret on the command line is readable by every user (ps) and kept in shell history.
+  .addOption(new Option('--secret <secret>').hideHelp())
   .option('--rotate-secret', 'generate a new webhook secret even if the tenant has one')
   .option('--display-name <name>', 'the tenant display name')
   .option('--base-url <url>', 'where Monte Carlo reaches the API', `http://${config.api.host}:${config.api.port}`)
@@ -26,7 +35,9 @@ const Options = z.object({
   tenant: TenantId,
   account: z.string().trim().min(1).max(200),
   connection: IngestInput.shape.connectionId,
-  secret: z.string().min(1, 'a webhook secret is not empty').optional(),
+  secret: z.string().optional(),
+  secretFile: z.string().min(1).optional(),
+  promptSecret: z.boolean().optional(),
   rotateSecret: z.boolean().optional(),
   displayName: z.string().min(1).optional(),
   baseUrl: z.url().transform((url) => url.replace(/\/+$/, '')),
@@ -38,12 +49,22 @@ const options = parsed.success
       `invalid options:\n${parsed.error.issues.map((i) => `  --${String(i.path[0])}: ${i.message}`).join('\n')}`,
     );
 const { tenant, account, connection } = options;
+if (options.secret !== undefined)
+  program.error(secretOnCommandLine('--secret', SECRET_ENV, '--secret-file', 'with --prompt-secret'));
+if (options.promptSecret && !process.stdin.isTTY) program.error('--prompt-secret needs a terminal on stdin');
+const givenSecret = await readSecret({
+  env: SECRET_ENV,
+  file: options.secretFile,
+  fileOption: '--secret-file',
+  prompt: options.promptSecret ? 'the webhook secret set in Monte Carlo' : undefined,
+}).catch((error: unknown) => program.error((error as Error).message));
+if (givenSecret === '') program.error('the webhook secret given is empty: a webhook secret is not empty');
 
 const postgres = createPostgres(config.postgres);
 try {
   if (!(await loadConnection(postgres, config.secretsKey, tenant, connection))) {
     console.error(
-      `tenant ${tenant} has no connection ${JSON.stringify(connection)}: register it first, e.g. npm run ingest -- --tenant ${tenant} --connection ${connection} --source postgres://user:pass@host:5432/db`,
+      `tenant ${tenant} has no connection ${JSON.stringify(connection)}: register it first, e.g. npm run ingest -- --tenant ${tenant} --connection ${connection} --source postgres://user@host:5432/db (the password from METASYNC_SOURCE_PASSWORD or the prompt)`,
     );
     process.exitCode = 1;
   } else {
@@ -54,10 +75,10 @@ try {
     // A second account must not silently replace the secret Monte Carlo already signs with.
     const current = await loadMonteCarloSecret(postgres, config.secretsKey, tenant);
     const generated =
-      options.secret === undefined && (current === undefined || options.rotateSecret)
+      givenSecret === undefined && (current === undefined || options.rotateSecret)
         ? randomBytes(42).toString('base64url') // what Monte Carlo suggests: secrets.token_urlsafe(42)
         : undefined;
-    const secret = options.secret ?? generated;
+    const secret = givenSecret ?? generated;
     if (secret !== undefined && secret !== current) {
       await saveMonteCarloSecret(postgres, config.secretsKey, tenant, secret);
     }
@@ -67,7 +88,7 @@ try {
     if (generated) {
       console.log(`webhook secret (shown once; paste it into the Monte Carlo webhook channel): ${generated}`);
     } else {
-      console.log(`webhook secret: ${options.secret ? 'the one given' : 'unchanged (--rotate-secret for a new one)'}`);
+      console.log(`webhook secret: ${givenSecret ? 'the one given' : 'unchanged (--rotate-secret for a new one)'}`);
     }
     console.log(`webhook URL: ${options.baseUrl}/v1/tenants/${tenant}/webhooks/monte-carlo`);
   }

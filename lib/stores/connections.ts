@@ -6,15 +6,15 @@ import {
   PostgresConnection,
   SourceConnection,
 } from '../extractors/sourceConnection.js';
-import { openSecret, sealSecret } from '../secrets.js';
+import { noCounts, openSecret, resealed, sealSecret, type ResealCounts, type SealingKeys } from '../secrets.js';
 
 /** The source fields that are secrets: sealed before they reach PostgreSQL, opened only where a source is read. */
-const SECRET_FIELDS = ['password'] as const;
+export const SECRET_FIELDS = ['password'] as const;
 
 /** Creates or replaces a connection; says whether it was created, and how it may now be shown. */
 export async function saveConnection(
   pool: pg.Pool,
-  secretsKey: Buffer,
+  secretsKey: SealingKeys,
   tenant: string,
   connectionId: string,
   source: SourceConnection,
@@ -38,7 +38,7 @@ export async function saveConnection(
 /** The connection with its secrets opened; undefined when the tenant has no such connection. */
 export async function loadConnection(
   pool: pg.Pool,
-  secretsKey: Buffer,
+  secretsKey: SealingKeys,
   tenant: string,
   connectionId: string,
 ): Promise<SourceConnection | undefined> {
@@ -161,4 +161,44 @@ export async function listConnectionEndpoints(pool: pg.Pool, tenant: string): Pr
     [tenant],
   );
   return rows;
+}
+
+/**
+ * Seals every connection secret (of the given tenants, or all) under the current key: what a key rotation does to
+ * connections. A row is updated only if its secret is still the one read, so a connection saved meanwhile is left
+ * to the next pass; updated_at stays, since the connection itself did not change.
+ */
+export async function resealConnectionSecrets(
+  pool: pg.Pool,
+  keys: SealingKeys,
+  tenants: readonly string[] | null,
+): Promise<ResealCounts> {
+  const counts = noCounts();
+  let after: [string, string] = ['', ''];
+  for (;;) {
+    const { rows } = await pool.query<{ tenant: string; connection_id: string; source: Record<string, unknown> }>(
+      `SELECT tenant, connection_id, source FROM connections
+       WHERE (tenant, connection_id) > ($1, $2) AND ($3::text[] IS NULL OR tenant = ANY($3))
+       ORDER BY tenant, connection_id LIMIT 500`,
+      [...after, tenants],
+    );
+    for (const row of rows) {
+      for (const field of SECRET_FIELDS) {
+        const sealed = row.source[field];
+        if (typeof sealed !== 'string') continue;
+        const next = resealed(sealed, keys, counts);
+        if (typeof next !== 'string') continue;
+        const { rowCount } = await pool.query(
+          `UPDATE connections SET source = jsonb_set(source, ARRAY[$3::text], to_jsonb($4::text))
+           WHERE tenant = $1 AND connection_id = $2 AND source->>$3 = $5`,
+          [row.tenant, row.connection_id, field, next, sealed],
+        );
+        if (rowCount === 1) counts.resealed += 1;
+        else counts.changedMeanwhile += 1;
+      }
+    }
+    if (rows.length < 500) return counts;
+    const last = rows.at(-1)!;
+    after = [last.tenant, last.connection_id];
+  }
 }

@@ -87,7 +87,9 @@ spark_jars() {
 
 # spark_submit ARGS...: spark-submit against the stack's cluster with the stack's jars and config,
 # e.g. spark_submit spark/load_assets.py --input s3a://metasync/x.ndjson.gz --tenant t --run-id r
+# The jobs take the S3 credentials from the environment (this machine's secret), never from arguments.
 spark_submit() {
   _spark_env
-  "$VENV/bin/spark-submit" --master "$SPARK_MASTER_URL" --jars "$(spark_jars)" "$@"
+  AWS_ACCESS_KEY_ID=metasync AWS_SECRET_ACCESS_KEY="$(cat "$(stack_secret s3-secret-key)")" \
+    "$VENV/bin/spark-submit" --master "$SPARK_MASTER_URL" --jars "$(spark_jars)" "$@"
 }

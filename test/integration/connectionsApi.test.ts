@@ -177,7 +177,10 @@ describe('connections on the HTTP API', () => {
     assertNoSecret([...responses.map((response) => response.body), ...written]);
     const stored = await storedSource(tenantA, 'warehouse');
     const sealed = String(stored?.source['password']);
-    assert.ok(sealed.startsWith('v1:') && !sealed.includes(pgPassword), 'the password is sealed at rest');
+    assert.ok(
+      sealed.startsWith(`v2:${config.secretsKey.current.id}:`) && !sealed.includes(pgPassword),
+      'the password is sealed at rest',
+    );
   });
 
   it('keeps the stored password on a PUT without one, so the host can change without the secret', async () => {

@@ -1,10 +1,41 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../lib/config.js';
+import { PUBLISHED_DEVELOPMENT_KEY, sealingKeyId } from '../../lib/secrets.js';
+
+/** A folder of secret files as the stack makes them (owner-only), standing in for this machine's. */
+function secretsDir(files: Record<string, string>, mode = 0o600): string {
+  const dir = mkdtempSync(join(tmpdir(), 'metasync-secrets-'));
+  for (const [name, content] of Object.entries(files)) {
+    writeFileSync(join(dir, name), `${content}\n`);
+    chmodSync(join(dir, name), mode);
+  }
+  return dir;
+}
+
+const key = () => randomBytes(32).toString('base64');
+const published = PUBLISHED_DEVELOPMENT_KEY.toString('base64');
+/** A machine the stack set up: its sealing key and S3 secret in their files. */
+const machine = (files: Record<string, string> = {}) => ({
+  METASYNC_SECRETS_DIR: secretsDir({ 'secrets-key': key(), 's3-secret-key': 'machine-s3-secret', ...files }),
+});
+const problemsOf = (env: NodeJS.ProcessEnv): string[] => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return error.problems;
+  }
+  return [];
+};
 
 describe('configuration', () => {
   it('defaults to the local stack', () => {
-    const config = loadConfig({});
+    const config = loadConfig(machine());
     assert.equal(config.temporal.address, '127.0.0.1:7233');
     assert.deepEqual(config.kafka.brokers, ['127.0.0.1:9092']);
     assert.equal(config.postgres.url, 'postgres://metasync:metasync@127.0.0.1:5432/metasync_production');
@@ -13,7 +44,7 @@ describe('configuration', () => {
   });
 
   it('reads lists and numbers from the environment', () => {
-    const config = loadConfig({ METASYNC_KAFKA_BROKERS: 'a:9092, b:9093', METASYNC_SPARK_JOB_TIMEOUT_SECONDS: '60' });
+    const config = loadConfig({ ...machine(), METASYNC_KAFKA_BROKERS: 'a:9092, b:9093', METASYNC_SPARK_JOB_TIMEOUT_SECONDS: '60' }); // prettier-ignore
     assert.deepEqual(config.kafka.brokers, ['a:9092', 'b:9093']);
     assert.equal(config.spark.jobTimeoutMs, 60_000);
   });
@@ -22,6 +53,7 @@ describe('configuration', () => {
     assert.throws(
       () =>
         loadConfig({
+          ...machine(),
           METASYNC_KAFKA_BROKERS: 'localhost',
           METASYNC_POSTGRES_URL: 'not a url',
           METASYNC_SPARK_JOB_TIMEOUT_SECONDS: '-1',
@@ -35,5 +67,56 @@ describe('configuration', () => {
         return true;
       },
     );
+  });
+
+  it("reads this machine's secrets from their files; a variable or a _FILE wins over them", () => {
+    const fromDir = loadConfig(machine());
+    assert.equal(fromDir.s3.secretAccessKey, 'machine-s3-secret');
+    const mine = key();
+    const own = secretsDir({ 'my-key': mine });
+    const fromFile = loadConfig({ ...machine(), METASYNC_SECRETS_KEY_FILE: join(own, 'my-key') });
+    assert.equal(fromFile.secretsKey.current.key.toString('base64'), mine);
+    const fromEnv = loadConfig({ ...machine(), METASYNC_S3_SECRET_KEY: 'given' });
+    assert.equal(fromEnv.s3.secretAccessKey, 'given');
+  });
+
+  it('refuses secret files others may read, saying how to fix them', () => {
+    const problems = problemsOf({ METASYNC_SECRETS_DIR: secretsDir({ 'secrets-key': key(), 's3-secret-key': 'x' }, 0o644) }); // prettier-ignore
+    assert.ok(problems.some((problem) => /METASYNC_SECRETS_KEY: .*readable by others: chmod 600 it/.test(problem)));
+  });
+
+  it('has no default sealing key or S3 secret: without them it says where the stack puts them', () => {
+    const problems = problemsOf({ METASYNC_SECRETS_DIR: secretsDir({}) });
+    assert.equal(problems.length, 2);
+    const about = (variable: string) => problems.find((problem) => problem.startsWith(`${variable}:`)) ?? '';
+    assert.match(about('METASYNC_SECRETS_KEY'), /not set, nor METASYNC_SECRETS_KEY_FILE, nor .*secrets-key: the local stack generates that file \(bash stack\/up.sh\)/); // prettier-ignore
+    assert.match(about('METASYNC_S3_SECRET_KEY'), /not set, nor METASYNC_S3_SECRET_KEY_FILE, nor .*s3-secret-key/);
+  });
+
+  it('refuses the published key, as the current key or a previous one, unless development allows it', () => {
+    const current = problemsOf({ ...machine(), METASYNC_SECRETS_KEY: published });
+    assert.equal(current.length, 1);
+    assert.match(current[0]!, /METASYNC_SECRETS_KEY is the published development key: anyone can open .* bash stack\/up.sh secrets .* METASYNC_ALLOW_PUBLISHED_SECRETS_KEY=1/); // prettier-ignore
+    assert.ok(!current[0]!.includes(published), 'the key itself is not repeated');
+    assert.match(problemsOf({ ...machine(), METASYNC_SECRETS_PREVIOUS_KEYS: `${key()},${published}` })[0]!, /METASYNC_SECRETS_PREVIOUS_KEYS holds the published/); // prettier-ignore
+    const allowed = loadConfig({ ...machine(), METASYNC_SECRETS_KEY: published, METASYNC_ALLOW_PUBLISHED_SECRETS_KEY: '1' }); // prettier-ignore
+    assert.equal(allowed.secretsKey.current.id, sealingKeyId(PUBLISHED_DEVELOPMENT_KEY));
+  });
+
+  it('holds the current key and the previous ones, and never shows a wrong one', () => {
+    const [current, previous] = [key(), key()];
+    const config = loadConfig({ ...machine(), METASYNC_SECRETS_KEY: current, METASYNC_SECRETS_PREVIOUS_KEYS: ` ${previous}, ${current} ` }); // prettier-ignore
+    assert.equal(config.secretsKey.current.key.toString('base64'), current);
+    assert.deepEqual(
+      config.secretsKey.previous.map((k) => k.key.toString('base64')),
+      [previous],
+    );
+    const older = key();
+    const fromFile = loadConfig(machine({ 'secrets-previous-keys': `${previous}\n${older}` }));
+    assert.deepEqual(fromFile.secretsKey.previous.map((k) => k.key.toString('base64')), [previous, older], 'one per line'); // prettier-ignore
+    const wrong = 'c2hvcnQ='; // 5 bytes
+    const problems = problemsOf({ ...machine(), METASYNC_SECRETS_KEY: wrong });
+    assert.match(problems[0]!, /METASYNC_SECRETS_KEY: expected 32 bytes in base64 .*\(value not shown\)/);
+    assert.ok(!problems[0]!.includes(wrong));
   });
 });
