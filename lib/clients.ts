@@ -1,9 +1,10 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { Connection, Client as TemporalClient } from '@temporalio/client';
 import cassandra from 'cassandra-driver';
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type logCreator, type Producer } from 'kafkajs';
 import pg from 'pg';
 import type { Config } from './config.js';
+import { idempotentProducer } from './kafkaProducer.js';
 
 /** One factory per system, so workers, starters and tests connect the same way. */
 
@@ -16,26 +17,38 @@ export function createS3(config: Config['s3']): S3Client {
   });
 }
 
+/** kafkajs's own console lines, less the warning each bounded idempotent producer gives (lib/kafkaProducer.ts says why). */
+const kafkaLogs: logCreator =
+  () =>
+  ({ namespace, level, label, log }) => {
+    if (log.message.startsWith('Limiting retries for the idempotent producer')) return;
+    const line = JSON.stringify({
+      level: label,
+      ...log,
+      message: `${namespace ? `[${namespace}] ` : ''}${log.message}`,
+    });
+    if (level === logLevel.ERROR) console.error(line);
+    else if (level === logLevel.WARN) console.warn(line);
+    else console.info(line);
+  };
+
 export function createKafka(config: Config['kafka'], clientSuffix: string): Kafka {
   return new Kafka({
     clientId: `${config.clientId}-${clientSuffix}`,
     brokers: [...config.brokers],
     logLevel: logLevel.WARN,
+    logCreator: kafkaLogs,
     retry: { retries: 8, initialRetryTime: 200 },
   });
 }
 
 /**
- * A producer that keeps order per partition (one request in flight) and gives up after bounded retries, so a
- * caller (an activity, the bridge) fails and is retried by its own policy instead of hanging. A retry can repeat
- * a message; every MetaSync event carries an id that consumers deduplicate on. It uses the Java client's
- * partitioner, so a key lands on the same partition whichever client produced it.
+ * An idempotent producer (lib/kafkaProducer.ts) that keeps order per partition (one request in flight) and gives up
+ * after bounded retries, so a caller (an activity, the bridge) fails and is retried by its own policy instead of
+ * hanging. It uses the Java client's partitioner, so a key lands on the same partition whichever client produced it.
  */
 export function createProducer(kafka: Kafka): Producer {
-  return kafka.producer({
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  return idempotentProducer(kafka, { createPartitioner: Partitioners.DefaultPartitioner });
 }
 
 export function createCassandra(config: Config['cassandra']): cassandra.Client {
