@@ -5,7 +5,7 @@ import { LineageEdge, OpenLineageRunEvent, QualifiedName, type OpenLineageReceiv
 import { deadLetter } from '../lib/deadLetters.js';
 import { log } from '../lib/log.js';
 import { lineageStore } from '../lib/stores/lineage.js';
-import { openLineageMessage, topics } from '../lib/topics.js';
+import { inboundTopic, openLineageMessage } from '../lib/topics.js';
 import { sendError } from './errors.js';
 import { handToKafka, refuseForNow } from './kafkaHandoff.js';
 import { documentedOnly } from './openapi.js';
@@ -110,7 +110,7 @@ export function registerOpenLineageIngest(app: FastifyInstance, deps: ApiDepende
       const handed = await handToKafka(
         reply,
         producer,
-        { topic: topics.lineageInbound, messages: [message] },
+        { topic: inboundTopic(tenant, 'lineage'), messages: [message] },
         'event',
         {
           ...where,

@@ -3,7 +3,7 @@ import { Connection, Client as TemporalClient } from '@temporalio/client';
 import cassandra from 'cassandra-driver';
 import { Kafka, logLevel, Partitioners, type logCreator, type Producer } from 'kafkajs';
 import pg from 'pg';
-import type { Config } from './config.js';
+import type { Config, KafkaCredentials } from './config.js';
 import { idempotentProducer } from './kafkaProducer.js';
 
 /** One factory per system, so workers, starters and tests connect the same way. */
@@ -32,11 +32,27 @@ const kafkaLogs: logCreator =
     else console.info(line);
   };
 
-export function createKafka(config: Config['kafka'], clientSuffix: string): Kafka {
+/**
+ * A Kafka client that authenticates as `credentials` (SASL/SCRAM-SHA-512), by default the process's own principal
+ * (METASYNC_KAFKA_USERNAME). The broker refuses any connection that does not authenticate.
+ */
+export function createKafka(
+  config: Config['kafka'],
+  clientSuffix: string,
+  credentials: KafkaCredentials | undefined = config.credentials,
+  options: { quiet?: boolean } = {},
+): Kafka {
+  if (!credentials) {
+    throw new Error(
+      `no Kafka principal for ${clientSuffix}: set METASYNC_KAFKA_USERNAME (e.g. metasync-${clientSuffix}) and its password`,
+    );
+  }
   return new Kafka({
     clientId: `${config.clientId}-${clientSuffix}`,
     brokers: [...config.brokers],
-    logLevel: logLevel.WARN,
+    sasl: { mechanism: 'scram-sha-512', username: credentials.username, password: credentials.password },
+    // Quiet: for a probe whose failure the caller reports itself (is this credential accepted?).
+    logLevel: options.quiet ? logLevel.NOTHING : logLevel.WARN,
     logCreator: kafkaLogs,
     retry: { retries: 8, initialRetryTime: 200 },
   });

@@ -653,15 +653,27 @@ export const SubscriptionReshape = z.strictObject({
 });
 export type SubscriptionReshape = z.infer<typeof SubscriptionReshape>;
 
+/**
+ * A Kafka sink writes `metasync.sink.<tenant>.<name>`: a topic only its tenant's principal may read, and the only
+ * kind the subscribers may write (lib/kafkaAccess.ts). Which tenant's prefix a spec may use is checked where the
+ * tenant is known (sinkTopicProblem).
+ */
 export const KafkaSinkSpec = z.strictObject({
   type: z.literal('kafka'),
   topic: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic is 1-249 letters, digits, . _ or -')
-    .refine((topic) => !topic.startsWith('metasync.'), {
-      message: "a sink topic is outside metasync.*: those are MetaSync's own (the outbound topic would feed itself)",
-    }),
+    .regex(
+      /^metasync\.sink\.[a-z][a-z0-9-]{1,62}\.[A-Za-z0-9._-]+$/,
+      'a sink topic is metasync.sink.<tenant>.<name>: only there may the subscribers write, and only the tenant read',
+    ),
 });
+
+/** Why a subscription of `tenant` may not use this sink (another tenant's sink topic), or undefined. */
+export function sinkTopicProblem(tenant: string, sink: SinkSpec): string | undefined {
+  if (sink.type !== 'kafka' || sink.topic.startsWith(`metasync.sink.${tenant}.`)) return undefined;
+  return `sink.topic ${JSON.stringify(sink.topic)} is not tenant ${tenant}'s: a sink topic is metasync.sink.${tenant}.<name>`;
+}
 
 /** Restricted roles lose SELECT on what carries one of `classifications` in the connection's database. */
 export const PostgresEnforcementSinkSpec = z.strictObject({
