@@ -36,8 +36,8 @@ function check(body: Buffer): Checked {
 
 /**
  * `POST /v1/tenants/:tenant/lineage`: the endpoint of an OpenLineage HTTP transport (its body is one bare RunEvent).
- * A valid event goes to metasync.lineage.inbound in the envelope, and is answered 202 once Kafka has it; the lineage
- * bridge writes its edges. One that breaks the spec is answered 400 with the issues, and kept as a dead letter.
+ * A valid event goes to the tenant's metasync.inbound.<tenant>.lineage in the envelope, and is answered 202 once
+ * Kafka has it; the lineage bridge writes its edges. One that breaks the spec is answered 400 with the issues, and kept as a dead letter.
  */
 export function registerOpenLineageIngest(app: FastifyInstance, deps: ApiDependencies): void {
   const { config, producer, s3 } = deps;

@@ -702,7 +702,7 @@ export type SubscriptionInput = z.input<typeof Subscription>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // OpenLineage run events (spec 2-0-2, https://openlineage.io/spec/2-0-2/OpenLineage.json, and the columnLineage
-// dataset facet), as an OpenLineage HTTP transport posts them and as they travel on metasync.lineage.inbound.
+// dataset facet), as an OpenLineage HTTP transport posts them and as they travel on metasync.inbound.<tenant>.lineage.
 // Objects are loose: facets MetaSync does not read pass whatever they hold, as do fields added by later versions.
 // What it relies on is checked: the event's type and time, the run id, job and dataset names, column lineage.
 // ---------------------------------------------------------------------------------------------------------------
@@ -775,7 +775,7 @@ export const OpenLineageRunEvent = z.looseObject({
 });
 export type OpenLineageRunEvent = z.infer<typeof OpenLineageRunEvent>;
 
-/** On metasync.lineage.inbound, keyed `<tenant>/<job namespace>/<job name>` (lib/topics.ts). */
+/** On metasync.inbound.<tenant>.lineage, keyed `<tenant>/<job namespace>/<job name>` (lib/topics.ts). */
 export const OpenLineageReceived = EventEnvelope.extend({
   type: z.literal('lineage.openlineage'),
   version: z.literal(1),
