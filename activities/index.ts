@@ -49,7 +49,7 @@ export function createActivities(deps: ActivityDependencies) {
       cassandra: deps.cassandra,
       annotations: annotationStore(deps.cassandra),
       lineage: lineageStore(deps.cassandra),
-      outbound: outboundPublisher(deps.kafka, deps.producer),
+      outbound: outboundPublisher(deps.kafka, deps.producer, { partitions: config.kafka.tenantPartitions }),
     }),
     ...createContainerActivities({ store, lake, lineage: lineageStore(deps.cassandra) }),
     ...createIncidentActivities({

@@ -10,7 +10,7 @@ import {
   type AnnotationRequested,
 } from '../lib/contracts.js';
 import { annotationStore } from '../lib/stores/annotations.js';
-import { topics } from '../lib/topics.js';
+import { inboundTopic } from '../lib/topics.js';
 import { changeWorkflowId } from '../lib/workflowIds.js';
 import { sendError } from './errors.js';
 import { handToKafka } from './kafkaHandoff.js';
@@ -73,7 +73,7 @@ export function registerAnnotationRoutes(app: Api, deps: ApiDependencies): void 
       };
       const message = { key: tenant, value: JSON.stringify(command), headers: { tenant, 'event-type': command.type } };
       const where = { tenant, requestId: request.id, changeId };
-      const record = { topic: topics.commands, messages: [message] };
+      const record = { topic: inboundTopic(tenant, 'commands'), messages: [message] };
       if (!(await handToKafka(reply, deps.producer, record, 'annotation', where))) return reply;
       return reply.code(202).send({
         changeId,

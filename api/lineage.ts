@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { LineageEdge, OpenLineageRunEvent, QualifiedName, type OpenLineageReceived } from '../lib/contracts.js';
 import { parseJsonInput } from '../lib/jsonInput.js';
 import { lineageStore } from '../lib/stores/lineage.js';
-import { openLineageMessage, topics } from '../lib/topics.js';
+import { inboundTopic, openLineageMessage } from '../lib/topics.js';
 import { sendError } from './errors.js';
 import { handToKafka } from './kafkaHandoff.js';
 import { documentedOnly } from './openapi.js';
@@ -32,8 +32,8 @@ function check(body: Buffer): Checked {
 
 /**
  * `POST /v1/tenants/:tenant/lineage`: the endpoint of an OpenLineage HTTP transport (its body is one bare RunEvent).
- * A valid event goes to metasync.lineage.inbound in the envelope, and is answered 202 once Kafka has it; the lineage
- * bridge writes its edges. One that breaks the spec is answered 400 with the issues, and kept as a dead letter.
+ * A valid event goes to the tenant's metasync.inbound.<tenant>.lineage in the envelope, and is answered 202 once
+ * Kafka has it; the lineage bridge writes its edges. One that breaks the spec is answered 400 with the issues, and kept as a dead letter.
  */
 export function registerOpenLineageIngest(app: FastifyInstance, deps: ApiDependencies): void {
   const { config, producer } = deps;
@@ -87,7 +87,7 @@ export function registerOpenLineageIngest(app: FastifyInstance, deps: ApiDepende
       const handed = await handToKafka(
         reply,
         producer,
-        { topic: topics.lineageInbound, messages: [message] },
+        { topic: inboundTopic(tenant, 'lineage'), messages: [message] },
         'event',
         {
           ...where,

@@ -7,13 +7,14 @@ import {
   createS3,
 } from '../lib/clients.js';
 import { loadConfigOrExit } from '../lib/config.js';
+import { servicePrincipal } from '../lib/kafkaAccess.js';
 import { log } from '../lib/log.js';
 import { incidentStore } from '../lib/stores/incidents.js';
 import { startTelemetry } from '../lib/telemetry.js';
 import { buildApi } from './server.js';
 
 const telemetry = startTelemetry('metasync-api');
-const config = loadConfigOrExit();
+const config = loadConfigOrExit(process.env, { METASYNC_KAFKA_USERNAME: servicePrincipal('api') });
 const postgres = createPostgres(config.postgres);
 const producer = createProducer(createKafka(config.kafka, 'api'));
 await producer.connect();

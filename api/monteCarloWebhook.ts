@@ -13,7 +13,7 @@ import {
 } from '../lib/monteCarlo/index.js';
 import { loadMonteCarloSecret } from '../lib/stores/monteCarlo.js';
 import { tenantExists } from '../lib/stores/tenants.js';
-import { incidentMessage, topics } from '../lib/topics.js';
+import { inboundTopic, incidentMessage } from '../lib/topics.js';
 import { sendError } from './errors.js';
 import { handToKafka } from './kafkaHandoff.js';
 import type { ApiLimits } from './limits.js';
@@ -105,7 +105,7 @@ export function registerMonteCarloWebhook(app: FastifyInstance, deps: ApiDepende
       }
 
       const event = toIncidentEvent(decoded.webhook, tenant, receivedAt);
-      const record = { topic: topics.incidentsInbound, messages: [incidentMessage(event)] };
+      const record = { topic: inboundTopic(tenant, 'incidents'), messages: [incidentMessage(event)] };
       if (!(await handToKafka(reply, producer, record, 'incident', { ...where, eventId: event.id }))) return reply;
       return reply.code(202).send({ eventId: event.id, type: event.type });
     },

@@ -2,7 +2,9 @@ import { z } from 'zod';
 import { TenantId } from '../lib/contracts.js';
 import { onboardTenant } from '../lib/onboarding.js';
 import { getTenant, listTenants, updateTenant, type Tenant } from '../lib/stores/tenants.js';
+import { log } from '../lib/log.js';
 import { sendError } from './errors.js';
+import { refuseForNow } from './kafkaHandoff.js';
 import { errorResponses, TenantParams } from './schemas.js';
 import type { Api, ApiDependencies } from './server.js';
 
@@ -35,6 +37,20 @@ const Created = TenantView.extend({
   adminKey: z
     .object({ keyId: z.string(), key: z.string(), serviceAccount: z.string() })
     .describe('The tenant’s first admin key, shown this once: hand it to the tenant’s administrators'),
+  kafka: z
+    .object({
+      bootstrapServers: z.array(z.string()),
+      mechanism: z.literal('SCRAM-SHA-512'),
+      username: z.string(),
+      password: z.string(),
+      inboundTopics: z.object({ commands: z.string(), incidents: z.string(), lineage: z.string() }),
+      outboundTopic: z.string(),
+      sinkTopicPrefix: z.string(),
+      consumerGroupPrefix: z.string(),
+    })
+    .describe(
+      'The tenant’s Kafka principal (SASL/SCRAM), shown this once: it may write only its inbound topics and read only its outbound and sink topics, in consumer groups of its prefix',
+    ),
 });
 
 const TenantChange = z
@@ -59,7 +75,7 @@ const TenantPage = z.object({
  * tenants, and see none of a tenant's data. A tenant's own keys read their tenant.
  */
 export function registerTenantRoutes(app: Api, deps: ApiDependencies): void {
-  const { postgres } = deps;
+  const { config, postgres } = deps;
   const operator = { scope: 'operator' as const };
 
   app.post(
@@ -70,15 +86,22 @@ export function registerTenantRoutes(app: Api, deps: ApiDependencies): void {
         tags: ['tenants'],
         summary: 'Create a tenant and its first admin key',
         body: NewTenant,
-        response: { 201: Created, ...errorResponses(409) },
+        response: { 201: Created, ...errorResponses(409, 503) },
       },
     },
     async (request, reply) => {
       const { tenant, displayName } = request.body;
       const createdBy = `operator key ${request.apiKey!.keyId}`;
-      const onboarded = await onboardTenant(postgres, { tenant, displayName: displayName ?? tenant, createdBy });
+      let onboarded: Awaited<ReturnType<typeof onboardTenant>>;
+      try {
+        onboarded = await onboardTenant(postgres, config, { tenant, displayName: displayName ?? tenant, createdBy });
+      } catch (error) {
+        // Nothing was kept (onboarding takes the tenant back), so the same request can be made again.
+        log.error('tenant not created: its Kafka topics and credential could not be made', { tenant, error: (error as Error).message }); // prettier-ignore
+        return refuseForNow(reply, `tenant ${tenant} was not created: its Kafka topics and credential could not be made (${(error as Error).message}); nothing was kept, send the same request again later`); // prettier-ignore
+      }
       if (!onboarded) return sendError(reply, 409, `tenant ${tenant} exists already: choose another id`);
-      return reply.code(201).send({ ...view(onboarded.tenant), adminKey: onboarded.adminKey });
+      return reply.code(201).send({ ...view(onboarded.tenant), adminKey: onboarded.adminKey, kafka: onboarded.kafka });
     },
   );
 

@@ -3,8 +3,7 @@ import { connectTemporal, createCassandra, createKafka, createPostgres, createPr
 import { loadConfigOrExit } from '../lib/config.js';
 import { loadDefaultRules } from '../lib/mapping/index.js';
 import { qualifiedNameFor } from '../lib/monteCarlo/index.js';
-import { topics } from '../lib/topics.js';
-import { pinGroupToEnd } from '../test/support/harness.js';
+import { inboundTopic } from '../lib/topics.js';
 import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../test/support/incidents.js';
 import { spawnApp, spawnWorker } from '../test/support/processes.js';
 
@@ -23,12 +22,19 @@ const count = Number(flags.incidents);
 const rate = Number(flags.rate);
 
 const stamp = Date.now().toString(36);
-const config = loadConfigOrExit({
-  ...process.env,
-  METASYNC_TASK_QUEUE: `metasync-bench-${stamp}`,
-  METASYNC_KAFKA_GROUP_PREFIX: `bench-${stamp}`,
-});
 const tenant = `bench-incidents-${stamp}`;
+// The bench produces and looks as Kafka's admin; the bridge and the worker it starts are their own principals and
+// serve this run's tenant only (its topics are new, so they read them from the start).
+const config = loadConfigOrExit(
+  {
+    ...process.env,
+    METASYNC_TASK_QUEUE: `metasync-bench-${stamp}`,
+    METASYNC_KAFKA_GROUP_PREFIX: `metasync-bench-${stamp}`,
+    METASYNC_BRIDGE_TENANTS: tenant,
+  },
+  { METASYNC_KAFKA_USERNAME: 'metasync-admin' },
+);
+const incidentsTopic = inboundTopic(tenant, 'incidents');
 const kafka = createKafka(config.kafka, 'bench-incidents');
 const producer = createProducer(kafka);
 const cassandra = createCassandra(config.cassandra);
@@ -36,20 +42,13 @@ const postgres = createPostgres(config.postgres);
 const temporal = await connectTemporal(config.temporal);
 await producer.connect();
 await tenantWithMonteCarlo(config, postgres, tenant);
-for (const [group, topic] of [
-  ['incident-bridge', topics.incidentsInbound],
-  ['command-bridge', topics.commands],
-] as const) {
-  await pinGroupToEnd(kafka, `${config.kafka.groupPrefix}-${group}`, topic);
-}
 
 // The ceiling's consumer reads the very messages the bridge reads.
 const received = new Map<string, number>();
 const ceilingGroup = `${config.kafka.groupPrefix}-ceiling`;
-await pinGroupToEnd(kafka, ceilingGroup, topics.incidentsInbound);
 const consumer = kafka.consumer({ groupId: ceilingGroup });
 await consumer.connect();
-await consumer.subscribe({ topic: topics.incidentsInbound });
+await consumer.subscribe({ topic: incidentsTopic, fromBeginning: true });
 await consumer.run({
   eachMessage: ({ message }) => Promise.resolve(void received.set(message.key?.toString() ?? '', Date.now())),
 });

@@ -1,7 +1,7 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import cassandraDriver from 'cassandra-driver';
 import { Command } from 'commander';
-import type { Consumer, Message } from 'kafkajs';
+import type { Consumer, Message, Producer } from 'kafkajs';
 import pLimit from 'p-limit';
 import pg from 'pg';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,7 @@ import { createWorkers } from '../workers/createWorkers.js';
 import { createSubscribers, subscriptionGroupId } from '../workers/subscriptions.js';
 import { pinGroupToEnd } from '../test/support/harness.js';
 import { asSuperuser } from '../test/support/postgresCluster.js';
+import { asService, kafkaAs } from '../test/support/kafka.js';
 import { spawnWorker } from '../test/support/processes.js';
 import type { ChangeOutcome } from '../workflows/propagation.js';
 import {
@@ -73,11 +74,15 @@ const ceilingConcurrency = z.coerce.number().int().min(1).parse(flags.ceilingCon
 
 const stamp = Date.now().toString(36);
 const root = fileURLToPath(new URL('../', import.meta.url));
-const config = loadConfigOrExit({
-  ...process.env,
-  METASYNC_TASK_QUEUE: `metasync-bench-${stamp}`,
-  METASYNC_KAFKA_GROUP_PREFIX: `bench-${stamp}`,
-});
+// The bench looks and measures as Kafka's admin; the worker and the subscribers are their own principals.
+const config = loadConfigOrExit(
+  {
+    ...process.env,
+    METASYNC_TASK_QUEUE: `metasync-bench-${stamp}`,
+    METASYNC_KAFKA_GROUP_PREFIX: `metasync-bench-${stamp}`,
+  },
+  { METASYNC_KAFKA_USERNAME: 'metasync-admin' },
+);
 const kafka = createKafka(config.kafka, 'bench-propagate');
 const producer = createProducer(kafka);
 const cassandra = createCassandra(config.cassandra);
@@ -207,7 +212,7 @@ async function startWorker(): Promise<RunningWorker> {
     };
   }
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const deps = await createActivityDependencies(config);
+  const deps = await createActivityDependencies(asService(config, 'worker'));
   const meters = meterIo(deps.cassandra, deps.producer);
   const workers = await createWorkers(deps);
   const running = Promise.all(workers.map((w) => w.run()));
@@ -461,6 +466,7 @@ async function measure(worker: RunningWorker, shape: Shape, n: number): Promise<
   await ensureTopic(kafka, topic);
   const outbound = await countTopic(topic, `${config.kafka.groupPrefix}-outbound-${tenant}`, new Set(sample));
   let subscribers: ReturnType<typeof createSubscribers> | undefined;
+  let subscribersProducer: Producer | undefined;
   if (sample.length) {
     await saveConnection(postgres, config.secretsKey, tenant, 'shop', {
       type: 'postgres',
@@ -474,7 +480,19 @@ async function measure(worker: RunningWorker, shape: Shape, n: number): Promise<
     await saveSubscription(postgres, tenant, 'enforce', {
       sink: { type: 'postgres-enforcement', connectionId: 'shop', restrictedRoles: [analyst] },
     });
-    subscribers = createSubscribers({ config, kafka, producer, s3, postgres }, { tenant, pollMs: 1_000 });
+    const subscribersKafka = kafkaAs(config, 'subscribers');
+    subscribersProducer = createProducer(subscribersKafka);
+    await subscribersProducer.connect();
+    subscribers = createSubscribers(
+      {
+        config: asService(config, 'subscribers'),
+        kafka: subscribersKafka,
+        producer: subscribersProducer,
+        s3,
+        postgres,
+      },
+      { tenant, pollMs: 1_000 },
+    );
     await subscribers.start();
     if (!subscribers.running().includes(`${tenant}/enforce`)) throw new Error('the enforcement subscription did not start'); // prettier-ignore
     const readable = new pg.Client({ host: '127.0.0.1', port: 5432, database: downstreamDb, user: analyst, password: 'analyst' }); // prettier-ignore
@@ -549,6 +567,7 @@ async function measure(worker: RunningWorker, shape: Shape, n: number): Promise<
   } finally {
     await commits?.stop();
     await subscribers?.stop();
+    await subscribersProducer?.disconnect();
     await outbound.consumer.disconnect();
   }
 }

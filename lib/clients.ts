@@ -1,9 +1,10 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { Connection, Client as TemporalClient } from '@temporalio/client';
 import cassandra from 'cassandra-driver';
-import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type logCreator, type Producer } from 'kafkajs';
 import pg from 'pg';
-import type { Config } from './config.js';
+import type { Config, KafkaCredentials } from './config.js';
+import { idempotentProducer } from './kafkaProducer.js';
 import { log } from './log.js';
 
 /** One factory per system, so workers, starters and tests connect the same way. */
@@ -17,26 +18,54 @@ export function createS3(config: Config['s3']): S3Client {
   });
 }
 
-export function createKafka(config: Config['kafka'], clientSuffix: string): Kafka {
+/** kafkajs's own console lines, less the warning each bounded idempotent producer gives (lib/kafkaProducer.ts says why). */
+const kafkaLogs: logCreator =
+  () =>
+  ({ namespace, level, label, log }) => {
+    if (log.message.startsWith('Limiting retries for the idempotent producer')) return;
+    const line = JSON.stringify({
+      level: label,
+      ...log,
+      message: `${namespace ? `[${namespace}] ` : ''}${log.message}`,
+    });
+    if (level === logLevel.ERROR) console.error(line);
+    else if (level === logLevel.WARN) console.warn(line);
+    else console.info(line);
+  };
+
+/**
+ * A Kafka client that authenticates as `credentials` (SASL/SCRAM-SHA-512), by default the process's own principal
+ * (METASYNC_KAFKA_USERNAME). The broker refuses any connection that does not authenticate.
+ */
+export function createKafka(
+  config: Config['kafka'],
+  clientSuffix: string,
+  credentials: KafkaCredentials | undefined = config.credentials,
+  options: { quiet?: boolean } = {},
+): Kafka {
+  if (!credentials) {
+    throw new Error(
+      `no Kafka principal for ${clientSuffix}: set METASYNC_KAFKA_USERNAME (e.g. metasync-${clientSuffix}) and its password`,
+    );
+  }
   return new Kafka({
     clientId: `${config.clientId}-${clientSuffix}`,
     brokers: [...config.brokers],
-    logLevel: logLevel.WARN,
+    sasl: { mechanism: 'scram-sha-512', username: credentials.username, password: credentials.password },
+    // Quiet: for a probe whose failure the caller reports itself (is this credential accepted?).
+    logLevel: options.quiet ? logLevel.NOTHING : logLevel.WARN,
+    logCreator: kafkaLogs,
     retry: { retries: 8, initialRetryTime: 200 },
   });
 }
 
 /**
- * A producer that keeps order per partition (one request in flight) and gives up after bounded retries, so a
- * caller (an activity, the bridge) fails and is retried by its own policy instead of hanging. A retry can repeat
- * a message; every MetaSync event carries an id that consumers deduplicate on. It uses the Java client's
- * partitioner, so a key lands on the same partition whichever client produced it.
+ * An idempotent producer (lib/kafkaProducer.ts) that keeps order per partition (one request in flight) and gives up
+ * after bounded retries, so a caller (an activity, the bridge) fails and is retried by its own policy instead of
+ * hanging. It uses the Java client's partitioner, so a key lands on the same partition whichever client produced it.
  */
 export function createProducer(kafka: Kafka): Producer {
-  return kafka.producer({
-    maxInFlightRequests: 1,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  return idempotentProducer(kafka, { createPartitioner: Partitioners.DefaultPartitioner });
 }
 
 export function createCassandra(config: Config['cassandra']): cassandra.Client {

@@ -22,6 +22,10 @@ const KEY_EXPECTED = 'expected 32 bytes in base64 (openssl rand -base64 32)';
 const sealingKey = z
   .base64({ message: KEY_EXPECTED })
   .refine((value) => Buffer.from(value, 'base64').length === 32, KEY_EXPECTED);
+/** Kafka's tools take a password inside JAAS quotes and a comma-separated credential: nothing there to escape. */
+const kafkaPassword = z
+  .string()
+  .regex(/^[^\s"\\,]{16,}$/, 'expected 16 or more characters, without spaces, quotes, backslashes or commas');
 
 const cacheDir = process.env['METASYNC_CACHE'] ?? join(homedir(), '.cache', 'metasync');
 
@@ -34,6 +38,30 @@ const EnvSchema = z.object({
   METASYNC_KAFKA_CLIENT_ID: name.default('metasync'),
   // Consumer groups are <prefix>-command-bridge and <prefix>-incident-bridge: bridges sharing a prefix share work.
   METASYNC_KAFKA_GROUP_PREFIX: name.default('metasync'),
+  // The Kafka principal this process authenticates as (SASL/SCRAM-SHA-512): each entry point defaults to its own
+  // (metasync-api, metasync-bridge, metasync-worker, metasync-subscribers; starters metasync-admin). Its password is
+  // METASYNC_KAFKA_PASSWORD, or the file kafka-<username> in METASYNC_SECRETS_DIR that the stack makes.
+  METASYNC_KAFKA_USERNAME: name.optional(),
+  METASYNC_KAFKA_PASSWORD: kafkaPassword.optional(),
+  // Creating a tenant's topics, ACLs and credential needs Kafka's admin (POST /v1/tenants, npm run tenant).
+  METASYNC_KAFKA_ADMIN_USERNAME: name.default('metasync-admin'),
+  METASYNC_KAFKA_ADMIN_PASSWORD: kafkaPassword.optional(),
+  // Partitions of each per-tenant topic: events of one key keep their order whatever the count; more only adds
+  // parallelism within one tenant, and every tenant adds four topics' worth to the broker.
+  METASYNC_KAFKA_TENANT_PARTITIONS: positiveInt.max(64).default(2),
+  // How often a bridge looks for new tenants' inbound topics (a new tenant's first event waits at most about this).
+  METASYNC_KAFKA_TOPIC_REFRESH_SECONDS: positiveInt.max(3600).default(5),
+  // A bridge serves these tenants only (comma-separated), e.g. to shard tenants across bridges; all by default.
+  METASYNC_BRIDGE_TENANTS: z
+    .string()
+    .transform((value) => value.split(',').map((part) => part.trim()))
+    .pipe(z.array(z.string().regex(/^[a-z][a-z0-9-]{1,62}$/, 'expected tenant ids')).min(1))
+    .optional(),
+  // Kafka's own jars (stack/maven/kafka.pom.xml): its ConfigCommand sets SCRAM credentials, which kafkajs cannot.
+  METASYNC_KAFKA_JARS_DIR: z
+    .string()
+    .min(1)
+    .default(join(cacheDir, 'jars', 'kafka')),
   METASYNC_POSTGRES_URL: url.default('postgres://metasync:metasync@127.0.0.1:5432/metasync_production'),
   METASYNC_CASSANDRA_CONTACT_POINTS: hostPortList.default(['127.0.0.1:9042']),
   METASYNC_CASSANDRA_DATACENTER: name.default('datacenter1'),
@@ -109,15 +137,27 @@ const EnvSchema = z.object({
 
 export type Config = ReturnType<typeof toConfig>;
 
+/** A Kafka principal's SASL/SCRAM login. */
+export interface KafkaCredentials {
+  username: string;
+  password: string;
+}
+
+const kafkaCredentials = (username?: string, password?: string): KafkaCredentials | undefined =>
+  username !== undefined && password !== undefined ? { username, password } : undefined;
+
 /**
  * Secret settings never need to be on a command line: each may be given as METASYNC_X, as METASYNC_X_FILE (a path),
  * or left to the file the stack generated for this machine in METASYNC_SECRETS_DIR (~/.config/metasync), one file
  * per secret, readable by its owner only. The first of the three that is present wins.
  */
-const SECRET_FILES: Record<string, string> = {
-  METASYNC_SECRETS_KEY: 'secrets-key',
-  METASYNC_SECRETS_PREVIOUS_KEYS: 'secrets-previous-keys',
-  METASYNC_S3_SECRET_KEY: 's3-secret-key',
+const SECRET_FILES: Record<string, (env: NodeJS.ProcessEnv) => string | undefined> = {
+  METASYNC_SECRETS_KEY: () => 'secrets-key',
+  METASYNC_SECRETS_PREVIOUS_KEYS: () => 'secrets-previous-keys',
+  METASYNC_S3_SECRET_KEY: () => 's3-secret-key',
+  // One file per Kafka principal, named after it (kafka-metasync-api, ...), so each process finds its own.
+  METASYNC_KAFKA_PASSWORD: (env) => env['METASYNC_KAFKA_USERNAME'] && `kafka-${env['METASYNC_KAFKA_USERNAME']}`,
+  METASYNC_KAFKA_ADMIN_PASSWORD: (env) => `kafka-${env['METASYNC_KAFKA_ADMIN_USERNAME'] ?? 'metasync-admin'}`,
 };
 
 export const secretsDir = (env: NodeJS.ProcessEnv = process.env): string =>
@@ -127,10 +167,13 @@ export const secretsDir = (env: NodeJS.ProcessEnv = process.env): string =>
 function withSecretFiles(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; problems: string[] } {
   const resolved: NodeJS.ProcessEnv = { ...env };
   const problems: string[] = [];
-  for (const [variable, fileName] of Object.entries(SECRET_FILES)) {
+  for (const [variable, fileNameOf] of Object.entries(SECRET_FILES)) {
     if (env[variable] !== undefined) continue;
     const explicit = env[`${variable}_FILE`];
-    const path = explicit ?? join(secretsDir(env), fileName);
+    const fileName = fileNameOf(env);
+    // A file name comes from a setting: only plain names, so it can never point outside the secrets folder.
+    if (explicit === undefined && (fileName === undefined || !/^[\w.-]+$/.test(fileName))) continue;
+    const path = explicit ?? join(secretsDir(env), fileName!);
     let mode: number;
     try {
       mode = statSync(path).mode;
@@ -167,6 +210,15 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       clientId: env.METASYNC_KAFKA_CLIENT_ID,
       groupPrefix: env.METASYNC_KAFKA_GROUP_PREFIX,
       maxMessageBytes: env.METASYNC_MAX_MESSAGE_BYTES,
+      /** Who this process is to Kafka; undefined only where no Kafka client is made. */
+      credentials: kafkaCredentials(env.METASYNC_KAFKA_USERNAME, env.METASYNC_KAFKA_PASSWORD),
+      /** Kafka's admin, for tenant onboarding; undefined where no password for it is given. */
+      admin: kafkaCredentials(env.METASYNC_KAFKA_ADMIN_USERNAME, env.METASYNC_KAFKA_ADMIN_PASSWORD),
+      tenantPartitions: env.METASYNC_KAFKA_TENANT_PARTITIONS,
+      topicRefreshMs: env.METASYNC_KAFKA_TOPIC_REFRESH_SECONDS * 1000,
+      bridgeTenants: env.METASYNC_BRIDGE_TENANTS,
+      jarsDir: env.METASYNC_KAFKA_JARS_DIR,
+      javaHome: env.METASYNC_JAVA_HOME,
     },
     postgres: { url: env.METASYNC_POSTGRES_URL },
     api: {
@@ -215,7 +267,7 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
 
 /** What to do about a secret setting that is given nowhere. */
 function missingSecret(variable: string, env: NodeJS.ProcessEnv): string {
-  const file = join(secretsDir(env), SECRET_FILES[variable] ?? '');
+  const file = join(secretsDir(env), SECRET_FILES[variable]?.(env) ?? '');
   return `${variable}: not set, nor ${variable}_FILE, nor ${file}: the local stack generates that file (bash stack/up.sh); elsewhere give it as ${variable} or ${variable}_FILE`;
 }
 
@@ -229,7 +281,7 @@ function publishedKeyProblems(env: z.infer<typeof EnvSchema>, raw: NodeJS.Proces
   const isPublished = (key: string) => Buffer.from(key, 'base64').equals(PUBLISHED_DEVELOPMENT_KEY);
   const fix =
     "anyone can open the secrets it seals and forge page tokens. Use this machine's own key: bash stack/up.sh secrets writes one to " +
-    `${join(secretsDir(raw), SECRET_FILES['METASYNC_SECRETS_KEY']!)} (elsewhere: METASYNC_SECRETS_KEY or _FILE, from openssl rand -base64 32); ` +
+    `${join(secretsDir(raw), SECRET_FILES['METASYNC_SECRETS_KEY']!(raw)!)} (elsewhere: METASYNC_SECRETS_KEY or _FILE, from openssl rand -base64 32); ` +
     'then npm run secrets:rotate -- --from-published-key re-seals what the published key sealed. ' +
     'For a throwaway development setup only, METASYNC_ALLOW_PUBLISHED_SECRETS_KEY=1 allows it';
   return [
@@ -245,6 +297,12 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
   const { env, problems } = withSecretFiles(given);
   const parsed = EnvSchema.safeParse(env);
   problems.push(...(parsed.success ? publishedKeyProblems(parsed.data, env) : []));
+  const kafkaUser = parsed.data?.METASYNC_KAFKA_USERNAME;
+  if (kafkaUser !== undefined && parsed.data?.METASYNC_KAFKA_PASSWORD === undefined) {
+    problems.push(
+      `METASYNC_KAFKA_PASSWORD: not set for Kafka principal ${kafkaUser}: set it, METASYNC_KAFKA_PASSWORD_FILE, or put it in ${join(secretsDir(env), `kafka-${kafkaUser}`)} (\`bash stack/up.sh kafka\` makes one per MetaSync service)`,
+    );
+  }
   if (!parsed.success || problems.length > 0) {
     throw new ConfigError([
       ...problems,
@@ -261,10 +319,13 @@ export function loadConfig(given: NodeJS.ProcessEnv = process.env): Config {
   return toConfig(parsed.data);
 }
 
-/** For entry points: a wrong configuration ends the process with the message alone, no stack trace. */
-export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * For entry points: a wrong configuration ends the process with the message alone, no stack trace. `defaults` are
+ * the entry point's own (e.g. its Kafka principal), under whatever the environment sets.
+ */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env, defaults: Record<string, string> = {}): Config {
   try {
-    return loadConfig(env);
+    return loadConfig({ ...defaults, ...env });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`${error.message}\n`);

@@ -653,15 +653,27 @@ export const SubscriptionReshape = z.strictObject({
 });
 export type SubscriptionReshape = z.infer<typeof SubscriptionReshape>;
 
+/**
+ * A Kafka sink writes `metasync.sink.<tenant>.<name>`: a topic only its tenant's principal may read, and the only
+ * kind the subscribers may write (lib/kafkaAccess.ts). Which tenant's prefix a spec may use is checked where the
+ * tenant is known (sinkTopicProblem).
+ */
 export const KafkaSinkSpec = z.strictObject({
   type: z.literal('kafka'),
   topic: z
     .string()
     .regex(/^[A-Za-z0-9._-]{1,249}$/, 'a Kafka topic is 1-249 letters, digits, . _ or -')
-    .refine((topic) => !topic.startsWith('metasync.'), {
-      message: "a sink topic is outside metasync.*: those are MetaSync's own (the outbound topic would feed itself)",
-    }),
+    .regex(
+      /^metasync\.sink\.[a-z][a-z0-9-]{1,62}\.[A-Za-z0-9._-]+$/,
+      'a sink topic is metasync.sink.<tenant>.<name>: only there may the subscribers write, and only the tenant read',
+    ),
 });
+
+/** Why a subscription of `tenant` may not use this sink (another tenant's sink topic), or undefined. */
+export function sinkTopicProblem(tenant: string, sink: SinkSpec): string | undefined {
+  if (sink.type !== 'kafka' || sink.topic.startsWith(`metasync.sink.${tenant}.`)) return undefined;
+  return `sink.topic ${JSON.stringify(sink.topic)} is not tenant ${tenant}'s: a sink topic is metasync.sink.${tenant}.<name>`;
+}
 
 /** Restricted roles lose SELECT on what carries one of `classifications` in the connection's database. */
 export const PostgresEnforcementSinkSpec = z.strictObject({
@@ -690,7 +702,7 @@ export type SubscriptionInput = z.input<typeof Subscription>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // OpenLineage run events (spec 2-0-2, https://openlineage.io/spec/2-0-2/OpenLineage.json, and the columnLineage
-// dataset facet), as an OpenLineage HTTP transport posts them and as they travel on metasync.lineage.inbound.
+// dataset facet), as an OpenLineage HTTP transport posts them and as they travel on metasync.inbound.<tenant>.lineage.
 // Objects are loose: facets MetaSync does not read pass whatever they hold, as do fields added by later versions.
 // What it relies on is checked: the event's type and time, the run id, job and dataset names, column lineage.
 // ---------------------------------------------------------------------------------------------------------------
@@ -763,7 +775,7 @@ export const OpenLineageRunEvent = z.looseObject({
 });
 export type OpenLineageRunEvent = z.infer<typeof OpenLineageRunEvent>;
 
-/** On metasync.lineage.inbound, keyed `<tenant>/<job namespace>/<job name>` (lib/topics.ts). */
+/** On metasync.inbound.<tenant>.lineage, keyed `<tenant>/<job namespace>/<job name>` (lib/topics.ts). */
 export const OpenLineageReceived = EventEnvelope.extend({
   type: z.literal('lineage.openlineage'),
   version: z.literal(1),

@@ -5,15 +5,17 @@ import { parseJsonInput } from './jsonInput.js';
 export type Decoded<T> = { ok: true; event: T } | { ok: false; reason: string; tenant?: TenantId };
 
 /**
- * Turns a raw Kafka message into an event of `schema`, or into the reason it is rejected. The message key must be
- * the one `keyOf` gives the event (it starts with the tenant): producers partition by it, and an event that
- * claims another tenant or incident than its key is refused rather than trusted.
+ * Turns a raw Kafka message from `topicTenant`'s inbound topic into an event of `schema`, or into the reason it is
+ * rejected. The topic is what proves the tenant: only that tenant's principal and MetaSync's services may write it
+ * (lib/kafkaAccess.ts). So an event whose body claims another tenant is refused, and so is one whose key (which
+ * producers partition by, `keyOf` of the event) names another tenant or another incident than the event.
  */
 export function decodeEvent<S extends z.ZodType<{ tenant: TenantId }>>(
   schema: S,
   keyOf: (event: z.infer<S>) => string,
   message: { key: Buffer | null; value: Buffer | null },
   maxBytes: number,
+  topicTenant: TenantId,
 ): Decoded<z.infer<S>> {
   const { key, value } = message;
   if (!value || value.length === 0) return { ok: false, reason: 'empty message: expected a JSON event envelope' };
@@ -23,6 +25,12 @@ export function decodeEvent<S extends z.ZodType<{ tenant: TenantId }>>(
   const parsed = schema.safeParse(json.value);
   if (!parsed.success) return { ok: false, reason: `invalid event: ${z.prettifyError(parsed.error)}` };
   const event = parsed.data;
+  if (event.tenant !== topicTenant) {
+    return {
+      ok: false,
+      reason: `tenant mismatch: the event claims ${JSON.stringify(event.tenant)} on tenant ${JSON.stringify(topicTenant)}'s topic`,
+    };
+  }
   const expected = keyOf(event);
   const actual = key?.toString('utf8') ?? null;
   if (actual !== expected) {
@@ -30,9 +38,9 @@ export function decodeEvent<S extends z.ZodType<{ tenant: TenantId }>>(
     return {
       ok: false,
       reason:
-        keyTenant === event.tenant
+        keyTenant === topicTenant
           ? `key mismatch: message key is ${JSON.stringify(actual)} but the event's key is ${JSON.stringify(expected)}`
-          : `tenant mismatch: message key is ${JSON.stringify(actual)} but the event claims ${JSON.stringify(event.tenant)}`,
+          : `tenant mismatch: message key is ${JSON.stringify(actual)} on tenant ${JSON.stringify(topicTenant)}'s topic`,
     };
   }
   return { ok: true, event };

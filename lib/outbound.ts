@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
 import type { AnnotationChanged, AnnotationChangedPayload } from './contracts.js';
-import { ensureTopic } from './ensureTopic.js';
+import { CREATED_TOPIC_PARTITIONS, ensureTopic } from './ensureTopic.js';
 import { outboundTopic } from './topics.js';
 
 /**
@@ -20,14 +20,22 @@ export const outboundEventId = (change: Omit<AnnotationChangedPayload, 'sequence
     .digest('hex')
     .slice(0, 40);
 
-/** Publishes effective annotation changes to each tenant's outbound topic, creating the topic the first time. */
-export function outboundPublisher(kafka: Kafka, producer: Producer, source = 'metasync-propagation') {
+/**
+ * Publishes effective annotation changes to each tenant's outbound topic, creating the topic the first time (a
+ * tenant onboarded before topics were made at onboarding has none yet). Only the worker's principal may write it.
+ */
+export function outboundPublisher(
+  kafka: Kafka,
+  producer: Producer,
+  options: { partitions?: number; source?: string } = {},
+) {
+  const { partitions = CREATED_TOPIC_PARTITIONS, source = 'metasync-propagation' } = options;
   const ready = new Map<string, Promise<void>>();
   const sequence = logicalClock();
   const topicReady = (topic: string) => {
     let promise = ready.get(topic);
     if (!promise) {
-      promise = ensureTopic(kafka, topic);
+      promise = ensureTopic(kafka, topic, partitions);
       ready.set(topic, promise);
       promise.catch(() => ready.delete(topic));
     }

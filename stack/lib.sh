@@ -101,10 +101,11 @@ app_running() {
   [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && grep -q "$2" "$RUN/logs/$1.log"
 }
 
-# app_start NAME ENTRY READY_TEXT: runs a TypeScript entry point of this checkout in the background.
+# app_start NAME ENTRY READY_TEXT [KAFKA_PRINCIPAL]: runs a TypeScript entry point of this checkout in the
+# background, as its own Kafka principal (its password is kafka-<principal> in $SECRETS_DIR).
 app_start() {
-  local name=$1 entry=$2 ready=$3
+  local name=$1 entry=$2 ready=$3 principal=${4:-}
   [ -x "$ROOT/node_modules/.bin/tsx" ] || fail "$name: dependencies are missing; run npm ci first"
-  (cd "$ROOT" && spawn "$name" "$ROOT/node_modules/.bin/tsx" "$entry")
+  (cd "$ROOT" && spawn "$name" env ${principal:+METASYNC_KAFKA_USERNAME="$principal"} "$ROOT/node_modules/.bin/tsx" "$entry")
   wait_until "$name" 120 "$RUN/logs/$name.log" app_running "$name" "$ready"
 }

@@ -4,7 +4,8 @@ import { connectTemporal, createKafka, createPostgres, createProducer } from '..
 import { loadConfigOrExit } from '../lib/config.js';
 import { SkeletonInput, type SkeletonRequested } from '../lib/contracts.js';
 import { runSearchAttributes } from '../lib/searchAttributes.js';
-import { topics } from '../lib/topics.js';
+import { kafkaAdminCredentials, provisionTenantTopics, withKafkaAdmin } from '../lib/kafkaProvisioning.js';
+import { inboundTopic } from '../lib/topics.js';
 import { createTenant, tenantExists } from '../lib/stores/tenants.js';
 import { skeletonWorkflowId } from '../lib/workflowIds.js';
 import { skeletonRun, skeletonStatus } from '../workflows/index.js';
@@ -49,7 +50,10 @@ const temporal = await connectTemporal(config.temporal);
 const workflowId = skeletonWorkflowId(input.tenant, input.runId);
 
 if (options.via === 'kafka') {
-  const producer = createProducer(createKafka(config.kafka, 'starter'));
+  // The starter is the operator's: as Kafka's admin it makes the tenant's topics if the tenant predates them, then
+  // sends the command where the tenant's own producers would (metasync.inbound.<tenant>.commands).
+  await withKafkaAdmin(config, (admin) => provisionTenantTopics(config, admin, input.tenant));
+  const producer = createProducer(createKafka(config.kafka, 'starter', kafkaAdminCredentials(config)));
   await producer.connect();
   const command: SkeletonRequested = {
     id: randomUUID(),
@@ -60,13 +64,10 @@ if (options.via === 'kafka') {
     occurredAt: new Date().toISOString(),
     payload: { runId: input.runId, tables: input.tables, columnsPerTable: input.columnsPerTable },
   };
-  await producer.send({
-    topic: topics.commands,
-    acks: -1,
-    messages: [{ key: input.tenant, value: JSON.stringify(command) }],
-  });
+  const topic = inboundTopic(input.tenant, 'commands');
+  await producer.send({ topic, acks: -1, messages: [{ key: input.tenant, value: JSON.stringify(command) }] });
   await producer.disconnect();
-  console.log(`sent ${command.type} ${command.id} to ${topics.commands}; the bridge starts the run`);
+  console.log(`sent ${command.type} ${command.id} to ${topic}; the bridge starts the run`);
 } else {
   await startOnce(temporal, skeletonRun, {
     workflowId,

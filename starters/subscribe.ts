@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import { createPostgres } from '../lib/clients.js';
 import { loadConfigOrExit } from '../lib/config.js';
-import { Subscription, SubscriptionId, TenantId } from '../lib/contracts.js';
+import { sinkTopicProblem, Subscription, SubscriptionId, TenantId } from '../lib/contracts.js';
 import { loadConnection } from '../lib/stores/connections.js';
 import { deleteSubscription, saveSubscription, subscriptionStatuses } from '../lib/stores/subscriptions.js';
 
@@ -54,6 +54,8 @@ try {
         program.error(`cannot read ${file} as JSON: ${(error as Error).message}`);
       }
       const spec = valid(Subscription, json, `subscription spec in ${file}`);
+      const sinkProblem = sinkTopicProblem(tenant, spec.sink);
+      if (sinkProblem) program.error(`invalid subscription spec in ${file}:\n  ${sinkProblem}`);
       if (spec.sink.type === 'postgres-enforcement') {
         const connection = await loadConnection(postgres, config.secretsKey, tenant, spec.sink.connectionId);
         if (connection?.type !== 'postgres') {

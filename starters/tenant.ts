@@ -1,9 +1,9 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import { TenantId } from '../lib/contracts.js';
-import { onboardTenant } from '../lib/onboarding.js';
+import { issueTenantKafkaAccess, onboardTenant, type TenantKafkaAccess } from '../lib/onboarding.js';
 import { listTenants, updateTenant } from '../lib/stores/tenants.js';
-import { parseOptions, withPostgres } from './cli.js';
+import { parseOptions, withPostgres, withTenant } from './cli.js';
 
 /** The operator's tenant commands: the same library calls as POST /v1/tenants and PATCH /v1/tenants/:tenant. */
 
@@ -12,15 +12,27 @@ const CreateOptions = Tenant.extend({ displayName: z.string().trim().min(1).max(
 
 const program = new Command('tenant').description('Creates, lists, suspends and resumes tenants (the operator).');
 
+/** Shown once: the tenant's Kafka principal and where it may produce and consume. */
+function printKafkaAccess(kafka: TenantKafkaAccess): void {
+  console.log(`its Kafka credential (shown once; hand it to whoever produces or consumes for the tenant):`);
+  console.log(`  bootstrap servers  ${kafka.bootstrapServers.join(',')}  (SASL_PLAINTEXT, ${kafka.mechanism})`);
+  console.log(`  username           ${kafka.username}`);
+  console.log(`  password           ${kafka.password}`);
+  console.log(`  produces to        ${Object.values(kafka.inboundTopics).join(', ')}`);
+  console.log(`  consumes           ${kafka.outboundTopic}, ${kafka.sinkTopicPrefix}*  in groups ${kafka.consumerGroupPrefix}*`); // prettier-ignore
+}
+
 program
   .command('create')
-  .description('Creates a tenant with an admin service account, and prints its first admin key once.')
+  .description(
+    'Creates a tenant with an admin service account and its Kafka topics, and prints its first admin key and Kafka credential once.',
+  )
   .requiredOption('--tenant <id>', '2-63 lowercase letters, digits or dashes')
   .option('--display-name <name>', 'a name for people (default: the id)')
   .action(async (_options, command: Command) => {
     const { tenant, displayName } = parseOptions(command, CreateOptions);
-    await withPostgres(async (postgres) => {
-      const onboarded = await onboardTenant(postgres, { tenant, displayName: displayName ?? tenant, createdBy: 'npm run tenant' }); // prettier-ignore
+    await withPostgres(async (postgres, config) => {
+      const onboarded = await onboardTenant(postgres, config, { tenant, displayName: displayName ?? tenant, createdBy: 'npm run tenant' }); // prettier-ignore
       if (!onboarded) {
         console.error(`tenant ${tenant} exists already: npm run tenant -- list`);
         process.exitCode = 1;
@@ -30,6 +42,20 @@ program
       console.log(
         `its first admin key (shown once; hand it to the tenant's administrators): ${onboarded.adminKey.key}`,
       );
+      printKafkaAccess(onboarded.kafka);
+    });
+  });
+
+program
+  .command('kafka-credentials')
+  .description(
+    'Gives a tenant a new Kafka password (the old one stops working) and makes its topics and ACLs if it predates them; prints the credential once.',
+  )
+  .requiredOption('--tenant <id>', 'tenant')
+  .action(async (_options, command: Command) => {
+    const { tenant } = parseOptions(command, Tenant);
+    await withTenant(tenant, async (_postgres, config) => {
+      printKafkaAccess(await issueTenantKafkaAccess(config, tenant));
     });
   });
 

@@ -7,6 +7,7 @@ import {
   createS3,
 } from '../lib/clients.js';
 import { loadConfigOrExit } from '../lib/config.js';
+import { servicePrincipal } from '../lib/kafkaAccess.js';
 import { log } from '../lib/log.js';
 import { startTelemetry } from '../lib/telemetry.js';
 import { createCommandBridge } from './commandBridge.js';
@@ -14,7 +15,7 @@ import { createIncidentBridge } from './incidentBridge.js';
 import { createLineageBridge } from './lineageBridge.js';
 
 const telemetry = startTelemetry('metasync-bridge');
-const config = loadConfigOrExit();
+const config = loadConfigOrExit(process.env, { METASYNC_KAFKA_USERNAME: servicePrincipal('bridge') });
 const kafka = createKafka(config.kafka, 'bridge');
 const producer = createProducer(kafka);
 await producer.connect();
@@ -25,7 +26,12 @@ await cassandra.connect();
 const deps = { config, kafka, producer, temporal, s3: createS3(config.s3), postgres };
 const bridges = [createCommandBridge(deps), createIncidentBridge(deps), createLineageBridge({ ...deps, cassandra })];
 await Promise.all(bridges.map((bridge) => bridge.start()));
-log.info('bridge consuming', { brokers: config.kafka.brokers, groups: bridges.map((bridge) => bridge.groupId) });
+log.info('bridge consuming', {
+  brokers: config.kafka.brokers,
+  principal: config.kafka.credentials?.username,
+  groups: bridges.map((bridge) => bridge.groupId),
+  tenants: config.kafka.bridgeTenants ?? 'all',
+});
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

@@ -2,43 +2,47 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { requestAnnotation } from '../lib/annotate.js';
 import { decodeCommand } from '../lib/commands.js';
 import { runSearchAttributes } from '../lib/searchAttributes.js';
-import { topics } from '../lib/topics.js';
 import { skeletonWorkflowId } from '../lib/workflowIds.js';
 import { skeletonRequested, skeletonRun } from '../workflows/index.js';
-import { createTopicBridge, type Bridge, type BridgeDependencies } from './topicBridge.js';
+import { createTopicBridge, type Bridge, type BridgeDependencies, type BridgeOptions } from './topicBridge.js';
 
 /** Commands start or signal one workflow each; a replayed command signals the run it already started (or is ignored). */
 export function createCommandBridge(
   deps: BridgeDependencies,
   groupId = `${deps.config.kafka.groupPrefix}-command-bridge`,
+  options: BridgeOptions = {},
 ): Bridge {
   const { config, temporal } = deps;
-  return createTopicBridge(deps, {
-    topic: topics.commands,
-    groupId,
-    decode: ({ key, value }) => decodeCommand(key, value, config.kafka.maxMessageBytes),
-    async deliver(command) {
-      if (command.type === 'asset.annotation-requested') {
-        // Signals are deduplicated by change id in the workflow, so a replayed command changes nothing.
-        await requestAnnotation(temporal, config.temporal, command.tenant, command.payload, command.id);
-        return;
-      }
-      const { tenant, payload } = command;
-      try {
-        await temporal.workflow.signalWithStart(skeletonRun, {
-          workflowId: skeletonWorkflowId(tenant, payload.runId),
-          taskQueue: config.temporal.taskQueue,
-          args: [{ tenant, ...payload }],
-          signal: skeletonRequested,
-          signalArgs: [{ eventId: command.id }],
-          // A finished run is not started again by a replayed command.
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          typedSearchAttributes: runSearchAttributes(tenant, 'skeleton'),
-        });
-      } catch (error) {
-        if (error instanceof WorkflowExecutionAlreadyStartedError) return;
-        throw error;
-      }
+  return createTopicBridge(
+    deps,
+    {
+      kind: 'commands',
+      groupId,
+      decode: ({ key, value }, topicTenant) => decodeCommand(key, value, config.kafka.maxMessageBytes, topicTenant),
+      async deliver(command) {
+        if (command.type === 'asset.annotation-requested') {
+          // Signals are deduplicated by change id in the workflow, so a replayed command changes nothing.
+          await requestAnnotation(temporal, config.temporal, command.tenant, command.payload, command.id);
+          return;
+        }
+        const { tenant, payload } = command;
+        try {
+          await temporal.workflow.signalWithStart(skeletonRun, {
+            workflowId: skeletonWorkflowId(tenant, payload.runId),
+            taskQueue: config.temporal.taskQueue,
+            args: [{ tenant, ...payload }],
+            signal: skeletonRequested,
+            signalArgs: [{ eventId: command.id }],
+            // A finished run is not started again by a replayed command.
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            typedSearchAttributes: runSearchAttributes(tenant, 'skeleton'),
+          });
+        } catch (error) {
+          if (error instanceof WorkflowExecutionAlreadyStartedError) return;
+          throw error;
+        }
+      },
     },
-  });
+    options,
+  );
 }

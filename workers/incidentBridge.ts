@@ -2,10 +2,10 @@ import type pg from 'pg';
 import { IncidentEvent } from '../lib/contracts.js';
 import { decodeEvent } from '../lib/decodeEvent.js';
 import { runSearchAttributes } from '../lib/searchAttributes.js';
-import { incidentKey, topics } from '../lib/topics.js';
+import { incidentKey } from '../lib/topics.js';
 import { incidentWorkflowId } from '../lib/workflowIds.js';
 import { incidentEventSignal, incidentLifecycle } from '../workflows/index.js';
-import { createTopicBridge, type Bridge, type BridgeDependencies } from './topicBridge.js';
+import { createTopicBridge, type Bridge, type BridgeDependencies, type BridgeOptions } from './topicBridge.js';
 
 /**
  * Incident events (from the webhook receiver or any producer) signal their incident's workflow, starting it when
@@ -14,26 +14,31 @@ import { createTopicBridge, type Bridge, type BridgeDependencies } from './topic
 export function createIncidentBridge(
   deps: BridgeDependencies & { postgres: pg.Pool },
   groupId = `${deps.config.kafka.groupPrefix}-incident-bridge`,
+  options: BridgeOptions = {},
 ): Bridge {
   const { config, temporal } = deps;
-  return createTopicBridge(deps, {
-    topic: topics.incidentsInbound,
-    groupId,
-    decode: (message) =>
-      decodeEvent(IncidentEvent, (event) => incidentKey(event.tenant, event.payload.incidentId), message, config.kafka.maxMessageBytes), // prettier-ignore
-    async deliver(event, origin) {
-      const { tenant } = event;
-      const { incidentId } = event.payload;
-      await temporal.workflow.signalWithStart(incidentLifecycle, {
-        workflowId: incidentWorkflowId(tenant, incidentId),
-        taskQueue: config.temporal.taskQueue,
-        args: [{ tenant, incidentId, quietPeriodMs: config.incidents.quietPeriodMs }],
-        signal: incidentEventSignal,
-        signalArgs: [{ event, origin }],
-        // An incident whose workflow ended (resolved, or quiet) starts again and picks up its state from the lake.
-        workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-        typedSearchAttributes: runSearchAttributes(tenant, 'incident'),
-      });
+  return createTopicBridge(
+    deps,
+    {
+      kind: 'incidents',
+      groupId,
+      decode: (message, topicTenant) =>
+      decodeEvent(IncidentEvent, (event) => incidentKey(event.tenant, event.payload.incidentId), message, config.kafka.maxMessageBytes, topicTenant), // prettier-ignore
+      async deliver(event, origin) {
+        const { tenant } = event;
+        const { incidentId } = event.payload;
+        await temporal.workflow.signalWithStart(incidentLifecycle, {
+          workflowId: incidentWorkflowId(tenant, incidentId),
+          taskQueue: config.temporal.taskQueue,
+          args: [{ tenant, incidentId, quietPeriodMs: config.incidents.quietPeriodMs }],
+          signal: incidentEventSignal,
+          signalArgs: [{ event, origin }],
+          // An incident whose workflow ended (resolved, or quiet) starts again and picks up its state from the lake.
+          workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+          typedSearchAttributes: runSearchAttributes(tenant, 'incident'),
+        });
+      },
     },
-  });
+    options,
+  );
 }

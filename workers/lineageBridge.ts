@@ -6,8 +6,8 @@ import { datasetResolver, openLineageEdges, type DatasetResolver } from '../lib/
 import { effectiveRules } from '../lib/mapping/tenantRules.js';
 import { listConnectionEndpoints } from '../lib/stores/connections.js';
 import { lineageStore } from '../lib/stores/lineage.js';
-import { lineageKey, topics } from '../lib/topics.js';
-import { createTopicBridge, type Bridge, type BridgeDependencies } from './topicBridge.js';
+import { lineageKey } from '../lib/topics.js';
+import { createTopicBridge, type Bridge, type BridgeDependencies, type BridgeOptions } from './topicBridge.js';
 
 /** A tenant's connections and rules are read again after this long, so a new connection is soon recognized. */
 const TENANT_CACHE_MS = 60_000;
@@ -20,6 +20,7 @@ const TENANT_CACHE_MS = 60_000;
 export function createLineageBridge(
   deps: BridgeDependencies & { postgres: pg.Pool; cassandra: cassandra.Client },
   groupId = `${deps.config.kafka.groupPrefix}-lineage-bridge`,
+  options: BridgeOptions = {},
 ): Bridge {
   const { config } = deps;
   const store = lineageStore(deps.cassandra);
@@ -39,20 +40,24 @@ export function createLineageBridge(
     return resolve;
   }
 
-  return createTopicBridge(deps, {
-    topic: topics.lineageInbound,
-    groupId,
-    decode: (message) =>
-      decodeEvent(OpenLineageReceived, (event) => lineageKey(event.tenant, event.payload.job), message, config.kafka.maxMessageBytes), // prettier-ignore
-    async admit(event) {
-      const resolve = await resolverOf(event.tenant);
-      const edges = openLineageEdges(event.payload, resolve);
-      if (!edges.ok) return edges.reason;
-      named.set(event, edges.edges);
-      return undefined;
+  return createTopicBridge(
+    deps,
+    {
+      kind: 'lineage',
+      groupId,
+      decode: (message, topicTenant) =>
+      decodeEvent(OpenLineageReceived, (event) => lineageKey(event.tenant, event.payload.job), message, config.kafka.maxMessageBytes, topicTenant), // prettier-ignore
+      async admit(event) {
+        const resolve = await resolverOf(event.tenant);
+        const edges = openLineageEdges(event.payload, resolve);
+        if (!edges.ok) return edges.reason;
+        named.set(event, edges.edges);
+        return undefined;
+      },
+      async deliver(event) {
+        await store.upsertEdges(event.tenant, named.get(event) ?? []);
+      },
     },
-    async deliver(event) {
-      await store.upsertEdges(event.tenant, named.get(event) ?? []);
-    },
-  });
+    options,
+  );
 }

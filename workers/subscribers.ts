@@ -1,11 +1,12 @@
 import { createKafka, createPostgres, createProducer, createS3 } from '../lib/clients.js';
 import { loadConfigOrExit } from '../lib/config.js';
+import { servicePrincipal } from '../lib/kafkaAccess.js';
 import { log } from '../lib/log.js';
 import { startTelemetry } from '../lib/telemetry.js';
 import { createSubscribers } from './subscriptions.js';
 
 const telemetry = startTelemetry('metasync-subscribers');
-const config = loadConfigOrExit();
+const config = loadConfigOrExit(process.env, { METASYNC_KAFKA_USERNAME: servicePrincipal('subscribers') });
 const kafka = createKafka(config.kafka, 'subscribers');
 const producer = createProducer(kafka);
 await producer.connect();

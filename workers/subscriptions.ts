@@ -171,8 +171,9 @@ export function createSubscriptionConsumer(
     },
     async start() {
       sink = await createSink(spec.sink, { tenant, subscriptionId: id }, deps);
-      // The outbound topic appears with the tenant's first change; a subscription may come first.
-      await ensureTopic(deps.kafka, topic);
+      // Onboarding makes the outbound topic; a tenant older than that gets it with its first change, and a
+      // subscription may come first. The subscribers may create it, never write it.
+      await ensureTopic(deps.kafka, topic, config.kafka.tenantPartitions);
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({ eachMessage });

@@ -2,11 +2,12 @@ import { Runtime } from '@temporalio/worker';
 import { createActivityDependencies } from './dependencies.js';
 import { createWorkers } from './createWorkers.js';
 import { loadConfigOrExit } from '../lib/config.js';
+import { servicePrincipal } from '../lib/kafkaAccess.js';
 import { log } from '../lib/log.js';
 import { startTelemetry } from '../lib/telemetry.js';
 
 const telemetry = startTelemetry('metasync-worker');
-const config = loadConfigOrExit();
+const config = loadConfigOrExit(process.env, { METASYNC_KAFKA_USERNAME: servicePrincipal('worker') });
 Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
 const deps = await createActivityDependencies(config);
 const workers = await createWorkers(deps);

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { Subscription, SubscriptionId, TenantId, type SubscriptionInput } from '../contracts.js';
+import { sinkTopicProblem, Subscription, SubscriptionId, TenantId, type SubscriptionInput } from '../contracts.js';
 
 /** Subscriptions as data (`subscriptions`), and the delivery status workers/subscribers.ts keeps on each. */
 
@@ -31,6 +31,8 @@ export async function saveSubscription(
   spec: SubscriptionInput,
 ): Promise<Subscription> {
   const parsed = Subscription.parse(spec);
+  const problem = sinkTopicProblem(tenant, parsed.sink);
+  if (problem) throw new Error(`invalid subscription: ${problem}`);
   await pool.query(
     `INSERT INTO subscriptions (tenant, subscription_id, spec) VALUES ($1, $2, $3)
      ON CONFLICT (tenant, subscription_id) DO UPDATE

@@ -22,6 +22,14 @@ export async function createTenant(pool: pg.Pool, tenant: string, displayName: s
   return rows[0];
 }
 
+/**
+ * Takes back a tenant that onboarding created moments ago and could not finish (Kafka was not reachable), so the
+ * same request can be made again. Nothing else refers to it yet.
+ */
+export async function deleteNewTenant(pool: pg.Pool, tenant: string): Promise<void> {
+  await pool.query('DELETE FROM tenants WHERE tenant = $1', [tenant]);
+}
+
 export async function getTenant(pool: pg.Pool, tenant: string): Promise<Tenant | undefined> {
   const { rows } = await pool.query<Tenant>(`SELECT ${TENANT_FIELDS} FROM tenants WHERE tenant = $1`, [tenant]);
   return rows[0];

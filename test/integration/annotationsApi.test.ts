@@ -19,10 +19,11 @@ import { annotationStore } from '../../lib/stores/annotations.js';
 import { incidentStore } from '../../lib/stores/incidents.js';
 import { lineageStore } from '../../lib/stores/lineage.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
-import { topics } from '../../lib/topics.js';
+import { inboundTopic, topics } from '../../lib/topics.js';
 import { createCommandBridge } from '../../workers/commandBridge.js';
 import type { Bridge } from '../../workers/topicBridge.js';
-import { eventually, pinGroupToEnd, runWorkers, tailTopic, testConfig, uniqueId } from '../support/harness.js';
+import { eventually, runWorkers, tailTopic, testConfig, testGroup, uniqueId } from '../support/harness.js';
+import { dropTenantTopics, kafkaAs, tenantOnKafka, tenantTopics } from '../support/kafka.js';
 
 const config = testConfig();
 const tenant = uniqueId('annotate').toLowerCase();
@@ -52,7 +53,10 @@ describe('annotating over HTTP (API keys) and Kafka, through the command bridge'
   let temporal: TemporalClient;
   let workers: { stop(): Promise<void> };
   let bridge: Bridge;
+  /** The tenant's own Kafka producer, the API's and the bridge's: each its own principal. */
   let producer: Producer;
+  let apiProducer: Producer;
+  let bridgeProducer: Producer;
   let app: Api;
   let deadLetters: Awaited<ReturnType<typeof tailTopic>>;
   let annotateKey: string;
@@ -83,16 +87,21 @@ describe('annotating over HTTP (API keys) and Kafka, through the command bridge'
     );
     temporal = await connectTemporal(config.temporal);
     workers = await runWorkers(config);
-    producer = createProducer(kafka);
-    await producer.connect();
+    producer = createProducer(kafkaAs(config, await tenantOnKafka(config, tenant)));
+    await tenantTopics(config, other);
+    apiProducer = createProducer(kafkaAs(config, 'api'));
+    const bridgeKafka = kafkaAs(config, 'bridge');
+    bridgeProducer = createProducer(bridgeKafka);
+    await Promise.all([producer.connect(), apiProducer.connect(), bridgeProducer.connect()]);
     deadLetters = await tailTopic(kafka, topics.deadLetters);
     bridge = createCommandBridge(
-      { config, kafka, producer, temporal, s3, postgres },
-      uniqueId('test-annotation-bridge'),
+      { config, kafka: bridgeKafka, producer: bridgeProducer, temporal, s3, postgres },
+      testGroup('annotation-bridge'),
+      { tenants: [tenant, other] },
     );
-    await pinGroupToEnd(kafka, bridge.groupId, topics.commands);
     await bridge.start();
-    app = await buildApi({ config, postgres, producer, s3, incidents: incidentStore(cassandra), cassandra, temporal });
+    const incidents = incidentStore(cassandra);
+    app = await buildApi({ config, postgres, producer: apiProducer, s3, incidents, cassandra, temporal });
   });
 
   after(async () => {
@@ -100,6 +109,9 @@ describe('annotating over HTTP (API keys) and Kafka, through the command bridge'
     await bridge?.stop();
     await deadLetters?.stop();
     await producer?.disconnect();
+    await apiProducer?.disconnect();
+    await bridgeProducer?.disconnect();
+    await dropTenantTopics(config, tenant, other);
     await workers?.stop();
     await temporal?.connection.close();
     await cassandra.shutdown();
@@ -196,7 +208,7 @@ describe('annotating over HTTP (API keys) and Kafka, through the command bridge'
     const goodMessage = command(good);
     const badId = randomUUID();
     await producer.send({
-      topic: topics.commands,
+      topic: inboundTopic(tenant, 'commands'),
       messages: [goodMessage, command({ ...good, op: 'flip' }, badId)],
     });
     await eventually(

@@ -24,8 +24,9 @@ import { lakeWriter } from '../../lib/stores/lake.js';
 import { createApiKey } from '../../lib/stores/apiKeys.js';
 import { saveMonteCarloSecret } from '../../lib/stores/monteCarlo.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
-import { incidentKey, topics } from '../../lib/topics.js';
+import { inboundTopic, incidentKey, topics } from '../../lib/topics.js';
 import { eventually, tailTopic, testConfig, uniqueId } from '../support/harness.js';
+import { dropTenantTopics, kafkaAs, tenantTopics } from '../support/kafka.js';
 
 // A small body limit, so the oversized case needs no megabyte body.
 const config = testConfig({ METASYNC_MAX_MESSAGE_BYTES: '65536' });
@@ -33,7 +34,9 @@ const tenant = uniqueId('api').toLowerCase();
 const tenantWithoutSecret = uniqueId('api-nosecret').toLowerCase();
 const secret = randomBytes(42).toString('base64url');
 
+/** The test looks at the topics as Kafka's admin; the API produces as its own principal. */
 const kafka = createKafka(config.kafka, 'test');
+const incidentsTopic = inboundTopic(tenant, 'incidents');
 const s3 = createS3(config.s3);
 const cassandra = createCassandra(config.cassandra);
 const postgres = createPostgres(config.postgres);
@@ -91,9 +94,10 @@ describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', (
     await saveTenant(postgres, tenant);
     await saveMonteCarloSecret(postgres, config.secretsKey, tenant, secret);
     await saveTenant(postgres, tenantWithoutSecret);
-    producer = createProducer(kafka);
+    await tenantTopics(config, tenant);
+    producer = createProducer(kafkaAs(config, 'api'));
     await producer.connect();
-    inbound = await tailTopic(kafka, topics.incidentsInbound);
+    inbound = await tailTopic(kafka, incidentsTopic);
     deadLetters = await tailTopic(kafka, topics.deadLetters);
     deps = { config, postgres, producer, s3, incidents, cassandra, temporal: await connectTemporal(config.temporal) };
     app = await buildApi(deps);
@@ -106,6 +110,7 @@ describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', (
     await inbound?.stop();
     await deadLetters?.stop();
     await producer?.disconnect();
+    await dropTenantTopics(config, tenant);
     await deps?.temporal.connection.close();
     await cassandra.shutdown();
     await postgres.end();
@@ -154,7 +159,7 @@ describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', (
   });
 
   it('refuses a missing or wrong signature with 401, producing and keeping nothing', async () => {
-    const tail = await tailTopic(kafka, topics.incidentsInbound);
+    const tail = await tailTopic(kafka, incidentsTopic);
     try {
       const body = fixture('alert-update.json');
       const refused = [
@@ -186,7 +191,7 @@ describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', (
   });
 
   it('dead-letters a signed webhook that breaks the contract: 400 with the reason, raw bytes kept', async () => {
-    const tail = await tailTopic(kafka, topics.incidentsInbound);
+    const tail = await tailTopic(kafka, incidentsTopic);
     try {
       const broken = { ...fixtureJson('anomaly-incident.json'), account: { name: 'no id' } };
       const body = Buffer.from(JSON.stringify(broken, null, 2));
@@ -241,7 +246,7 @@ describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', (
 
   it('answers 503 with a retry hint when Kafka does not take the event', async () => {
     // A real producer that was never connected: the send fails the way it does when the brokers are gone.
-    const cutOff = await buildApi({ ...deps, producer: createProducer(createKafka(config.kafka, 'test-unconnected')) });
+    const cutOff = await buildApi({ ...deps, producer: createProducer(kafkaAs(config, 'api')) });
     try {
       const body = fixture('anomaly-incident.json');
       const response = await cutOff.inject({

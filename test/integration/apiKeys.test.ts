@@ -5,14 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it, mock } from 'node:test';
 import { z } from 'zod';
 import { buildApi, type Api } from '../../api/server.js';
-import {
-  connectTemporal,
-  createCassandra,
-  createKafka,
-  createPostgres,
-  createProducer,
-  createS3,
-} from '../../lib/clients.js';
+import { connectTemporal, createCassandra, createPostgres, createProducer, createS3 } from '../../lib/clients.js';
 import { AssetView } from '../../lib/contracts.js';
 import {
   API_KEY_CACHE_MS,
@@ -26,6 +19,7 @@ import {
 import { incidentStore } from '../../lib/stores/incidents.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
 import { testConfig, uniqueId } from '../support/harness.js';
+import { kafkaAs } from '../support/kafka.js';
 
 const config = testConfig();
 const tenantA = uniqueId('keys-a').toLowerCase();
@@ -92,7 +86,7 @@ describe('API keys on the HTTP API', () => {
     await saveTenant(postgres, tenantA);
     await saveTenant(postgres, tenantB);
     // The asset routes never produce: a producer that was never connected is enough.
-    const producer = createProducer(createKafka(config.kafka, 'test-api-keys'));
+    const producer = createProducer(kafkaAs(config, 'api'));
     temporal = await connectTemporal(config.temporal);
     app = await buildApi({ config, postgres, producer, s3, incidents: incidentStore(cassandra), cassandra, temporal });
     // A route as another module registers one, declaring its scope: it shows the principal it was given.

@@ -6,6 +6,7 @@ import { API_KEY_CACHE_MS, createApiKey } from '../../lib/stores/apiKeys.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { testConfig, uniqueId } from '../support/harness.js';
+import { dropTenantTopics } from '../support/kafka.js';
 
 const operatorTenant = uniqueId('op').toLowerCase();
 const config = testConfig({ METASYNC_OPERATOR_TENANT: operatorTenant });
@@ -14,7 +15,10 @@ const other = uniqueId('cp-other').toLowerCase();
 
 const ErrorBody = z.strictObject({ error: z.string().min(1) });
 const TenantView = z.object({ tenant: z.string(), displayName: z.string(), status: z.enum(['active', 'suspended']) });
-const Created = TenantView.extend({ adminKey: z.object({ keyId: z.string(), key: z.string(), serviceAccount: z.string() }) }); // prettier-ignore
+const Created = TenantView.extend({
+  adminKey: z.object({ keyId: z.string(), key: z.string(), serviceAccount: z.string() }),
+  kafka: z.object({ username: z.string(), password: z.string().min(32), outboundTopic: z.string() }),
+});
 const KeyView = z.strictObject({
   keyId: z.string(),
   serviceAccount: z.string(),
@@ -43,15 +47,18 @@ describe('control plane: tenants, service accounts and API keys over the HTTP AP
 
   after(async () => {
     await api.deps.postgres.query('DELETE FROM tenants WHERE tenant = ANY($1)', [[operatorTenant, tenant, other]]);
+    await dropTenantTopics(config, tenant);
     await api.close();
   });
 
-  it('the operator creates a tenant and gets its first admin key, once', async () => {
+  it('the operator creates a tenant and gets its first admin key and Kafka credential, once', async () => {
     const response = await api.call(operatorKey, 'POST', '/v1/tenants', { tenant, displayName: 'Control plane' });
     assert.equal(response.statusCode, 201, response.body);
     const created = Created.parse(response.json());
     assert.deepEqual([created.tenant, created.displayName, created.status], [tenant, 'Control plane', 'active']);
     adminKey = created.adminKey.key;
+    // What that credential may do on Kafka is test/integration/securityKafka.test.ts.
+    assert.deepEqual([created.kafka.username, created.kafka.outboundTopic], [`tenant-${tenant}`, `metasync.outbound.${tenant}`]); // prettier-ignore
     const own = await api.call(adminKey, 'GET', `/v1/tenants/${tenant}`);
     assert.equal(own.statusCode, 200, own.body);
     assert.equal(TenantView.parse(own.json()).tenant, tenant);

@@ -14,6 +14,7 @@ import { saveSubscription, subscriptionStatuses, type SubscriptionStatus } from 
 import { outboundTopic, topics } from '../../lib/topics.js';
 import { createSubscribers, subscriptionGroupId } from '../../workers/subscriptions.js';
 import { eventually, tailTopic, testConfig, uniqueId } from '../support/harness.js';
+import { asService, kafkaAs } from '../support/kafka.js';
 import { asSuperuser, startTestCluster, type TestCluster } from '../support/postgresCluster.js';
 
 /**
@@ -22,12 +23,16 @@ import { asSuperuser, startTestCluster, type TestCluster } from '../support/post
  * as the restricted role, and a Kafka sink that filters and reshapes them.
  */
 
-const config = testConfig({ METASYNC_KAFKA_GROUP_PREFIX: uniqueId('test-subscriptions') });
+const config = testConfig({ METASYNC_KAFKA_GROUP_PREFIX: uniqueId('metasync-test-subscriptions') });
 const tenant = uniqueId('subs').toLowerCase();
 /** The Kafka sink's subscription reads its own tenant's topic, so the enforcement tests' changes stay out of it. */
 const feedTenant = uniqueId('feed').toLowerCase();
 const unique = uniqueId('').replace(/\W/g, '_').toLowerCase();
+/** The test publishes as Kafka's admin (standing in for the worker) and looks at topics as it. */
 const kafka = createKafka(config.kafka, 'subscriptions-test');
+/** The subscribers are their own principal, with their own producer (sinks and dead letters). */
+const subscribersKafka = kafkaAs(config, 'subscribers');
+const subscribersConfig = asService(config, 'subscribers');
 const s3 = createS3(config.s3);
 const postgres = createPostgres(config.postgres);
 const outbound = outboundTopic(tenant);
@@ -37,7 +42,7 @@ const shopDb = `metasync_shop${unique}`;
 const analyst = `analyst${unique}`;
 const auditor = `auditor${unique}`;
 const ghost = `ghost${unique}`;
-const sinkTopic = `test.pii-feed.${feedTenant}`;
+const sinkTopic = `metasync.sink.${feedTenant}.pii-feed`;
 
 let sequence = 0;
 function changed(
@@ -70,6 +75,7 @@ function changed(
 }
 
 let producer: Producer;
+let subscribersProducer: Producer;
 async function publish(...events: AnnotationChanged[]): Promise<RecordMetadata[]> {
   return producer.send({
     topic: outboundTopic(events[0]!.tenant),
@@ -122,11 +128,12 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
 
   before(async () => {
     producer = createProducer(kafka);
-    await producer.connect();
+    subscribersProducer = createProducer(subscribersKafka);
+    await Promise.all([producer.connect(), subscribersProducer.connect()]);
     deadLetters = await tailTopic(kafka, topics.deadLetters);
     // The subscribers start before the tenant has a subscription or an outbound topic: both arrive later.
     subscribers = createSubscribers(
-      { config, kafka, producer, s3, postgres },
+      { config: subscribersConfig, kafka: subscribersKafka, producer: subscribersProducer, s3, postgres },
       { tenant, pollMs: 500, maxBackoffMs: 1_000 },
     );
     await subscribers.start();
@@ -156,6 +163,7 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
     await subscribers?.stop();
     await deadLetters?.stop();
     await producer?.disconnect();
+    await subscribersProducer?.disconnect();
     await shop?.end();
     await postgres.query(`DROP DATABASE IF EXISTS ${shopDb} WITH (FORCE)`);
     await asSuperuser(`DROP ROLE IF EXISTS ${analyst}, ${auditor}, ${ghost}`);
@@ -404,7 +412,7 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
 
     before(async () => {
       feedSubscribers = createSubscribers(
-        { config, kafka, producer, s3, postgres },
+        { config: subscribersConfig, kafka: subscribersKafka, producer: subscribersProducer, s3, postgres },
         { tenant: feedTenant, pollMs: 500, maxBackoffMs: 1_000 },
       );
       await feedSubscribers.start();
@@ -450,7 +458,12 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
           writeFileSync(specFile, JSON.stringify({ sink: { type: 'kafka', topic: 'metasync.events' } }));
           const refused = await starter(['--tenant', feedTenant, '--id', 'pii-feed', '--file', specFile], { reject: false }); // prettier-ignore
           assert.notEqual(refused.exitCode, 0);
-          assert.match(refused.stderr, /sink\.topic: a sink topic is outside metasync/);
+          assert.match(refused.stderr, /sink\.topic: a sink topic is metasync\.sink\.<tenant>\.<name>/);
+          // Another tenant's sink topic: the subscribers would write where only that tenant reads.
+          writeFileSync(specFile, JSON.stringify({ sink: { type: 'kafka', topic: `metasync.sink.${tenant}.pii-feed` } })); // prettier-ignore
+          const foreign = await starter(['--tenant', feedTenant, '--id', 'pii-feed', '--file', specFile], { reject: false }); // prettier-ignore
+          assert.notEqual(foreign.exitCode, 0);
+          assert.match(foreign.stderr, new RegExp(`is not tenant ${feedTenant}'s: a sink topic is metasync\\.sink\\.${feedTenant}\\.`)); // prettier-ignore
 
           writeFileSync(
             specFile,

@@ -17,16 +17,19 @@ import { qualifiedNameFor } from '../../lib/monteCarlo/index.js';
 import { runSearchAttributes } from '../../lib/searchAttributes.js';
 import { incidentStore } from '../../lib/stores/incidents.js';
 import { lakeWriter } from '../../lib/stores/lake.js';
-import { incidentKey, topics } from '../../lib/topics.js';
+import { inboundTopic, incidentKey, topics } from '../../lib/topics.js';
 import { incidentWorkflowId } from '../../lib/workflowIds.js';
 import { createIncidentBridge } from '../../workers/incidentBridge.js';
 import { incidentEventSignal, incidentLifecycle } from '../../workflows/index.js';
 import type { Bridge } from '../../workers/topicBridge.js';
-import { eventually, pinGroupToEnd, runWorkers, tailTopic, testConfig, uniqueId } from '../support/harness.js';
+import { eventually, runWorkers, tailTopic, testConfig, testGroup, uniqueId } from '../support/harness.js';
 import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../support/incidents.js';
+import { dropTenantTopics, kafkaAs, tenantTopics } from '../support/kafka.js';
 
 const config = testConfig();
 const tenant = uniqueId('incidents').toLowerCase();
+/** Has topics but no row in the control plane: its events are refused as an unknown tenant's. */
+const ghost = uniqueId('ghost').toLowerCase();
 const kafka = createKafka(config.kafka, 'incidents-test');
 const s3 = createS3(config.s3);
 const cassandra = createCassandra(config.cassandra);
@@ -40,6 +43,7 @@ describe('Monte Carlo incidents through Kafka, the bridge and the incident workf
   let workers: { stop(): Promise<void> };
   let bridge: Bridge;
   let producer: Producer;
+  let bridgeProducer: Producer;
 
   before(async () => {
     temporal = await connectTemporal(config.temporal);
@@ -47,17 +51,24 @@ describe('Monte Carlo incidents through Kafka, the bridge and the incident workf
     producer = createProducer(kafka);
     await producer.connect();
     await tenantWithMonteCarlo(config, postgres, tenant);
+    await tenantTopics(config, ghost);
+    // The bridge is its own principal; it serves only this file's tenants (their topics are new and empty).
+    const bridgeKafka = kafkaAs(config, 'bridge');
+    bridgeProducer = createProducer(bridgeKafka);
+    await bridgeProducer.connect();
     bridge = createIncidentBridge(
-      { config, kafka, producer, temporal, s3, postgres },
-      uniqueId('test-incident-bridge'),
+      { config, kafka: bridgeKafka, producer: bridgeProducer, temporal, s3, postgres },
+      testGroup('incident-bridge'),
+      { tenants: [tenant, ghost] },
     );
-    await pinGroupToEnd(kafka, bridge.groupId, topics.incidentsInbound);
     await bridge.start();
   });
 
   after(async () => {
     await bridge?.stop();
+    await bridgeProducer?.disconnect();
     await producer?.disconnect();
+    await dropTenantTopics(config, tenant, ghost);
     await workers?.stop();
     await temporal?.connection.close();
     await cassandra.shutdown();
@@ -145,7 +156,7 @@ describe('Monte Carlo incidents through Kafka, the bridge and the incident workf
   it('continues a long-lived incident as new, and ends a quiet one', async () => {
     const id = uniqueId('inc-long');
     const workflowId = incidentWorkflowId(tenant, id);
-    const origin = { topic: topics.incidentsInbound, partition: 0, offset: '0' };
+    const origin = { topic: inboundTopic(tenant, 'incidents'), partition: 0, offset: '0' };
     for (let n = 0; n < 12; n++) {
       await temporal.workflow.signalWithStart(incidentLifecycle, {
         workflowId,
@@ -169,7 +180,7 @@ describe('Monte Carlo incidents through Kafka, the bridge and the incident workf
 
   it('dead-letters every kind of bad event with its reason and raw bytes, and moves on', async () => {
     const dlq = await tailTopic(kafka, topics.deadLetters);
-    const unknownTenant = incidentEvent('no-such-tenant', uniqueId('inc-x'), 0);
+    const unknownTenant = incidentEvent(ghost, uniqueId('inc-x'), 0);
     const otherTenant = incidentEvent(tenant, uniqueId('inc-y'), 0);
     const poison = incidentEvent(tenant, uniqueId('inc-poison'), 0, {}, 'p'.repeat(70_000)); // a key Cassandra refuses
     const bad: { name: string; key: string; value: Buffer; reason: RegExp }[] = [
@@ -181,16 +192,16 @@ describe('Monte Carlo incidents through Kafka, the bridge and the incident workf
         reason: /^invalid event/,
       },
       {
-        name: 'unknown tenant',
-        key: incidentKey(unknownTenant.tenant, unknownTenant.payload.incidentId),
-        value: Buffer.from(JSON.stringify(unknownTenant)),
-        reason: /^unknown tenant/,
-      },
-      {
-        name: 'another tenant than its key',
+        name: 'a key of another tenant than its topic',
         key: incidentKey('someone-else', otherTenant.payload.incidentId),
         value: Buffer.from(JSON.stringify(otherTenant)),
-        reason: /^tenant mismatch/,
+        reason: /^tenant mismatch: message key is "someone-else\//,
+      },
+      {
+        name: 'another tenant than its topic',
+        key: incidentKey(unknownTenant.tenant, unknownTenant.payload.incidentId),
+        value: Buffer.from(JSON.stringify(unknownTenant)),
+        reason: new RegExp(`^tenant mismatch: the event claims "${ghost}" on tenant "${tenant}"'s topic`),
       },
       {
         name: 'oversized',
@@ -207,9 +218,18 @@ describe('Monte Carlo incidents through Kafka, the bridge and the incident workf
     ];
     const after: IncidentEvent = incidentEvent(tenant, uniqueId('inc-after'), 0);
     await producer.send({
-      topic: topics.incidentsInbound,
+      topic: inboundTopic(tenant, 'incidents'),
       acks: -1,
       messages: [...bad.map(({ key, value }) => ({ key, value })), { key: incidentKey(tenant, after.payload.incidentId), value: JSON.stringify(after) }], // prettier-ignore
+    });
+    // A tenant with topics but unknown to the control plane (never onboarded, or removed) is refused as such.
+    const unknown = { key: incidentKey(ghost, unknownTenant.payload.incidentId), value: JSON.stringify(unknownTenant) };
+    await producer.send({ topic: inboundTopic(ghost, 'incidents'), acks: -1, messages: [unknown] });
+    bad.push({
+      name: 'unknown tenant',
+      key: unknown.key,
+      value: Buffer.from(unknown.value),
+      reason: /^unknown tenant/,
     });
 
     for (const { name, value, reason } of bad) {

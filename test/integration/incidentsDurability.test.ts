@@ -13,10 +13,10 @@ import {
 import type { Config } from '../../lib/config.js';
 import type { IncidentEvent } from '../../lib/contracts.js';
 import { incidentStore } from '../../lib/stores/incidents.js';
-import { topics } from '../../lib/topics.js';
 import { createIncidentBridge } from '../../workers/incidentBridge.js';
-import { eventually, pinGroupToEnd, runWorkers, testConfig, uniqueId } from '../support/harness.js';
+import { eventually, runWorkers, testConfig, uniqueId } from '../support/harness.js';
 import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../support/incidents.js';
+import { dropTenantTopics, kafkaAs } from '../support/kafka.js';
 import { spawnApp, spawnWorker } from '../support/processes.js';
 
 const INCIDENTS = 8;
@@ -28,16 +28,18 @@ const cassandra = createCassandra(testConfig().cassandra);
 const postgres = createPostgres(testConfig().postgres);
 const incidents = incidentStore(cassandra);
 
-/** Each scenario: its own task queue, consumer groups (pinned to the topics' ends) and tenant. */
+const tenants: string[] = [];
+
+/** Each scenario: its own task queue, consumer groups and tenant, whose topics are all its bridges read. */
 async function scenario(name: string) {
+  const tenant = uniqueId(name).toLowerCase();
   const config = testConfig({
     METASYNC_TASK_QUEUE: uniqueId(`metasync-${name}`),
-    METASYNC_KAFKA_GROUP_PREFIX: uniqueId(`test-${name}`),
+    METASYNC_KAFKA_GROUP_PREFIX: uniqueId(`metasync-test-${name}`),
+    METASYNC_BRIDGE_TENANTS: tenant,
   });
-  await pinGroupToEnd(kafka, `${config.kafka.groupPrefix}-incident-bridge`, topics.incidentsInbound);
-  await pinGroupToEnd(kafka, `${config.kafka.groupPrefix}-command-bridge`, topics.commands);
-  const tenant = uniqueId(name).toLowerCase();
   await tenantWithMonteCarlo(config, postgres, tenant);
+  tenants.push(tenant);
   return { config, tenant };
 }
 
@@ -85,6 +87,7 @@ describe('incidents under failure', () => {
 
   after(async () => {
     await producer?.disconnect();
+    await dropTenantTopics(testConfig(), ...tenants);
     await temporal?.connection.close();
     await cassandra.shutdown();
     await postgres.end();
@@ -112,7 +115,9 @@ describe('incidents under failure', () => {
 
   it('a worker killed mid-stream and restarted applies every incident update exactly once', async () => {
     const { config, tenant } = await scenario('worker-kill');
-    const bridge = createIncidentBridge(bridgeDependencies(config), `${config.kafka.groupPrefix}-incident-bridge`);
+    const deps = bridgeDependencies(config);
+    await deps.producer.connect();
+    const bridge = createIncidentBridge(deps, `${config.kafka.groupPrefix}-incident-bridge`);
     await bridge.start();
     let worker = spawnWorker(config, `test-worker-${tenant}`);
     try {
@@ -127,8 +132,13 @@ describe('incidents under failure', () => {
       worker.kill('SIGTERM');
       await worker;
       await bridge.stop();
+      await deps.producer.disconnect();
     }
   });
 
-  const bridgeDependencies = (config: Config) => ({ config, kafka, producer, temporal, s3, postgres });
+  /** The in-process bridge as the bridge's principal, dead-lettering with its own producer. */
+  const bridgeDependencies = (config: Config) => {
+    const bridgeKafka = kafkaAs(config, 'bridge');
+    return { config, kafka: bridgeKafka, producer: createProducer(bridgeKafka), temporal, s3, postgres };
+  };
 });

@@ -12,14 +12,15 @@ import {
 } from '../../lib/clients.js';
 import { runSearchAttributes } from '../../lib/searchAttributes.js';
 import { incidentStore } from '../../lib/stores/incidents.js';
-import { topics } from '../../lib/topics.js';
+import { inboundTopic, topics } from '../../lib/topics.js';
 import { incidentWorkflowId } from '../../lib/workflowIds.js';
 import { createIncidentBridge } from '../../workers/incidentBridge.js';
 import type { Bridge } from '../../workers/topicBridge.js';
 import { incidentLifecycle, incidentQuery } from '../../workflows/index.js';
 import { endpointOf, startCuttableProxy, viaProxy, type CuttableProxy } from '../support/cuttableProxy.js';
-import { eventually, pinGroupToEnd, runWorkers, tailTopic, testConfig, uniqueId } from '../support/harness.js';
+import { eventually, runWorkers, tailTopic, testConfig, testGroup, uniqueId } from '../support/harness.js';
 import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../support/incidents.js';
+import { dropTenantTopics, kafkaAs, tenantTopics } from '../support/kafka.js';
 
 /**
  * The incident workflow holds the only copy of an event once the bridge committed its offset. Here the worker reaches
@@ -35,6 +36,7 @@ const cassandra = createCassandra(config.cassandra);
 const postgres = createPostgres(config.postgres);
 const s3 = createS3(config.s3);
 const incidents = incidentStore(cassandra);
+const incidentsTopic = inboundTopic(tenant, 'incidents');
 
 describe('an incident workflow whose save and dead letter both fail', () => {
   let temporal: TemporalClient;
@@ -43,6 +45,7 @@ describe('an incident workflow whose save and dead letter both fail', () => {
   let workers: { stop(): Promise<void> } | undefined;
   let bridge: Bridge;
   let producer: Producer;
+  let bridgeProducer: Producer;
 
   before(async () => {
     temporal = await connectTemporal(config.temporal);
@@ -57,8 +60,16 @@ describe('an incident workflow whose save and dead letter both fail', () => {
     producer = createProducer(kafka);
     await producer.connect();
     await tenantWithMonteCarlo(config, postgres, tenant);
-    bridge = createIncidentBridge({ config, kafka, producer, temporal, s3, postgres }, uniqueId('test-incident-rel'));
-    await pinGroupToEnd(kafka, bridge.groupId, topics.incidentsInbound);
+    await tenantTopics(config, tenant);
+    // The bridge is its own principal; it serves only this file's tenant, whose topics are new and empty.
+    const bridgeKafka = kafkaAs(config, 'bridge');
+    bridgeProducer = createProducer(bridgeKafka);
+    await bridgeProducer.connect();
+    bridge = createIncidentBridge(
+      { config, kafka: bridgeKafka, producer: bridgeProducer, temporal, s3, postgres },
+      testGroup('incident-rel'),
+      { tenants: [tenant] },
+    );
     await bridge.start();
   });
 
@@ -66,7 +77,9 @@ describe('an incident workflow whose save and dead letter both fail', () => {
     await postgresProxy?.restore().catch(() => undefined);
     await s3Proxy?.restore().catch(() => undefined);
     await bridge?.stop();
+    await bridgeProducer?.disconnect();
     await producer?.disconnect();
+    await dropTenantTopics(config, tenant);
     await workers?.stop();
     await postgresProxy?.close();
     await s3Proxy?.close();
@@ -100,7 +113,7 @@ describe('an incident workflow whose save and dead letter both fail', () => {
     await s3Proxy.cut();
     const events = Array.from({ length: 5 }, (_, n) => incidentEvent(tenant, id, n, n === 4 ? { feedback: 'fixed' } : {})); // prettier-ignore
     const produced: RecordMetadata[] = await producer.send({
-      topic: topics.incidentsInbound,
+      topic: incidentsTopic,
       acks: -1,
       messages: events.map((event) => ({ key: `${tenant}/${id}`, value: JSON.stringify(event) })),
     });
@@ -113,7 +126,7 @@ describe('an incident workflow whose save and dead letter both fail', () => {
     try {
       await eventually(
         async () => {
-          const [offsets] = await admin.fetchOffsets({ groupId: bridge.groupId, topics: [topics.incidentsInbound] });
+          const [offsets] = await admin.fetchOffsets({ groupId: bridge.groupId, topics: [incidentsTopic] });
           const committed = Number(offsets!.partitions.find((p) => p.partition === partition)?.offset ?? -1);
           return committed >= Number(baseOffset) + events.length ? true : undefined;
         },

@@ -13,25 +13,36 @@ import { saveConnection } from '../../lib/stores/connections.js';
 import { lineageStore } from '../../lib/stores/lineage.js';
 import { saveMonteCarloSecret } from '../../lib/stores/monteCarlo.js';
 import { updateTenant } from '../../lib/stores/tenants.js';
-import { incidentKey, incidentMessage, lineageKey, openLineageMessage, topics } from '../../lib/topics.js';
+import {
+  inboundTopic,
+  incidentKey,
+  incidentMessage,
+  lineageKey,
+  openLineageMessage,
+  topics,
+} from '../../lib/topics.js';
 import { createCommandBridge } from '../../workers/commandBridge.js';
 import { createIncidentBridge } from '../../workers/incidentBridge.js';
 import { createLineageBridge } from '../../workers/lineageBridge.js';
 import type { Bridge } from '../../workers/topicBridge.js';
 import { startTestApi, type TestApi } from '../support/api.js';
-import { pinGroupToEnd, tailTopic, testConfig, uniqueId } from '../support/harness.js';
+import { tailTopic, testConfig, testGroup, uniqueId } from '../support/harness.js';
+import { dropTenantTopics, kafkaAs, tenantTopics } from '../support/kafka.js';
 import { incidentEvent } from '../support/incidents.js';
 
 /**
  * Tenant A, holding an admin key (every scope), tries everything against tenant B: every route of the API — read
- * from the API's own OpenAPI document, so a route added later is tried too — and every inbound topic, with events
- * that claim B. Every attempt must be refused and logged, and nothing of B may change.
+ * from the API's own OpenAPI document, so a route added later is tried too — and its own inbound topics, with
+ * events that claim B. Every attempt must be refused and logged, and nothing of B may change. (That A's Kafka
+ * principal cannot write B's topics at all is test/integration/securityKafka.test.ts.)
  */
 
 const config = testConfig();
 const tenantA = uniqueId('iso-a').toLowerCase();
 const tenantB = uniqueId('iso-b').toLowerCase();
 const suspended = uniqueId('iso-s').toLowerCase();
+/** Has topics on Kafka but no row in the control plane. */
+const unknown = uniqueId('iso-u').toLowerCase();
 const kafka = createKafka(config.kafka, 'isolation-test');
 
 const assetB = 'postgres://warehouse/sales/public/customers';
@@ -273,14 +284,18 @@ describe("tenant isolation: tenant A's credentials and events reach nothing of t
   describe('inbound topics', () => {
     let bridges: Bridge[] = [];
     let deadLetters: Awaited<ReturnType<typeof tailTopic>>;
+    const served = [tenantA, tenantB, suspended, unknown];
 
     before(async () => {
-      const producer = api.deps.producer;
-      const deps = { config, kafka, producer, temporal: api.deps.temporal, s3: api.deps.s3, postgres: api.deps.postgres }; // prettier-ignore
+      await tenantTopics(config, ...served);
+      // The bridges are the bridge's principal; the events below come from the API's (it may write any inbound topic).
+      const bridgeKafka = kafkaAs(config, 'bridge');
+      const { producer, temporal, s3, postgres, cassandra } = api.deps;
+      const deps = { config, kafka: bridgeKafka, producer, temporal, s3, postgres };
       bridges = [
-        createCommandBridge(deps, uniqueId('test-iso-commands')),
-        createIncidentBridge(deps, uniqueId('test-iso-incidents')),
-        createLineageBridge({ ...deps, cassandra: api.deps.cassandra }, uniqueId('test-iso-lineage')),
+        createCommandBridge(deps, testGroup('iso-commands'), { tenants: served }),
+        createIncidentBridge(deps, testGroup('iso-incidents'), { tenants: served }),
+        createLineageBridge({ ...deps, cassandra }, testGroup('iso-lineage'), { tenants: served }),
       ];
       deadLetters = await tailTopic(kafka, topics.deadLetters);
     });
@@ -288,12 +303,10 @@ describe("tenant isolation: tenant A's credentials and events reach nothing of t
     after(async () => {
       for (const bridge of bridges) await bridge.stop();
       await deadLetters?.stop();
+      await dropTenantTopics(config, ...served);
     });
 
-    it('dead-letters events that claim another tenant, an unknown tenant or a suspended one; B is unchanged', async () => {
-      await pinGroupToEnd(kafka, bridges[0]!.groupId, topics.commands);
-      await pinGroupToEnd(kafka, bridges[1]!.groupId, topics.incidentsInbound);
-      await pinGroupToEnd(kafka, bridges[2]!.groupId, topics.lineageInbound);
+    it("dead-letters events on A's topics that claim B, and those of an unknown or suspended tenant; B is unchanged", async () => {
       for (const bridge of bridges) await bridge.start();
 
       const annotation = (tenant: string, id: string): AnnotationRequested => ({
@@ -307,15 +320,17 @@ describe("tenant isolation: tenant A's credentials and events reach nothing of t
       });
       const lineageEvent = (tenant: string, id: string): OpenLineageReceived =>
         ({ id, type: 'lineage.openlineage', version: 1, tenant, source: 'test', occurredAt: new Date().toISOString(), payload: openLineageEvent }) as OpenLineageReceived; // prettier-ignore
-      const unknown = uniqueId('nobody').toLowerCase();
       const incident = incidentEvent(tenantB, incidentB, 0);
       const lineage = lineageEvent(tenantB, uniqueId('ol'));
+      const onA = (kind: 'commands' | 'incidents' | 'lineage') => inboundTopic(tenantA, kind);
       const cases: { topic: string; key: string; value: unknown; id: string; reason: RegExp }[] = [
-        { topic: topics.commands, key: tenantA, value: annotation(tenantB, 'claims-b'), id: 'claims-b', reason: /^tenant mismatch/ }, // prettier-ignore
-        { topic: topics.commands, key: unknown, value: annotation(unknown, 'unknown'), id: 'unknown', reason: /^unknown tenant/ }, // prettier-ignore
-        { topic: topics.commands, key: suspended, value: annotation(suspended, 'suspended'), id: 'suspended', reason: /is suspended/ }, // prettier-ignore
-        { topic: topics.incidentsInbound, key: incidentKey(tenantA, incidentB), value: incident, id: incident.id, reason: /^tenant mismatch/ }, // prettier-ignore
-        { topic: topics.lineageInbound, key: lineageKey(tenantA, lineage.payload.job), value: lineage, id: lineage.id, reason: /^tenant mismatch/ }, // prettier-ignore
+        { topic: onA('commands'), key: tenantA, value: annotation(tenantB, 'claims-b'), id: 'claims-b', reason: /^tenant mismatch: the event claims/ }, // prettier-ignore
+        { topic: onA('commands'), key: tenantB, value: annotation(tenantB, 'keyed-b'), id: 'keyed-b', reason: /^tenant mismatch: the event claims/ }, // prettier-ignore
+        { topic: inboundTopic(unknown, 'commands'), key: unknown, value: annotation(unknown, 'unknown'), id: 'unknown', reason: /^unknown tenant/ }, // prettier-ignore
+        { topic: inboundTopic(suspended, 'commands'), key: suspended, value: annotation(suspended, 'suspended'), id: 'suspended', reason: /is suspended/ }, // prettier-ignore
+        { topic: onA('incidents'), key: incidentKey(tenantA, incidentB), value: incident, id: incident.id, reason: /^tenant mismatch/ }, // prettier-ignore
+        { topic: onA('incidents'), key: incidentKey(tenantB, incidentB), value: incident, id: incident.id, reason: /^tenant mismatch/ }, // prettier-ignore
+        { topic: onA('lineage'), key: lineageKey(tenantA, lineage.payload.job), value: lineage, id: lineage.id, reason: /^tenant mismatch/ }, // prettier-ignore
       ];
       // Well-formed otherwise: the same events with the right key are what the bridges take (checked below for B).
       assert.equal(incidentMessage(incident).key, incidentKey(tenantB, incidentB));
@@ -323,9 +338,9 @@ describe("tenant isolation: tenant A's credentials and events reach nothing of t
       for (const { topic, key, value } of cases) {
         await api.deps.producer.send({ topic, acks: -1, messages: [{ key, value: JSON.stringify(value) }] });
       }
-      for (const { topic, id, reason } of cases) {
+      for (const { topic, key, id, reason } of cases) {
         const kept = await deadLetters.waitFor(
-          (message) => header(message, 'dlq-source-topic') === topic && (message.value?.toString() ?? '').includes(`"id":"${id}"`), // prettier-ignore
+          (message) => header(message, 'dlq-source-topic') === topic && message.key?.toString() === key && (message.value?.toString() ?? '').includes(`"id":"${id}"`), // prettier-ignore
         );
         assert.match(header(kept, 'dlq-reason') ?? '', reason, `${topic} ${id}`);
       }

@@ -21,19 +21,22 @@ import { saveConnection } from '../../lib/stores/connections.js';
 import { incidentStore } from '../../lib/stores/incidents.js';
 import { lineageStore } from '../../lib/stores/lineage.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
-import { lineageKey, openLineageMessage, topics } from '../../lib/topics.js';
+import { inboundTopic, lineageKey, openLineageMessage, topics } from '../../lib/topics.js';
 import { createLineageBridge } from '../../workers/lineageBridge.js';
 import type { Bridge } from '../../workers/topicBridge.js';
-import { eventually, pinGroupToEnd, tailTopic, testConfig, uniqueId } from '../support/harness.js';
+import { eventually, tailTopic, testConfig, testGroup, uniqueId } from '../support/harness.js';
+import { dropTenantTopics, kafkaAs, tenantTopics } from '../support/kafka.js';
 
 /**
  * OpenLineage run events through Kafka and the lineage bridge into Cassandra, posted over HTTP or produced
- * straight to metasync.lineage.inbound; events that break the spec land on metasync.dlq with their reason.
+ * straight to the tenant's metasync.inbound.<tenant>.lineage; events that break the spec land on metasync.dlq with
+ * their reason.
  */
 
 const config = testConfig();
 const tenant = uniqueId('openlineage').toLowerCase();
 const kafka = createKafka(config.kafka, 'openlineage-test');
+const lineageTopic = inboundTopic(tenant, 'lineage');
 const s3 = createS3(config.s3);
 const cassandra = createCassandra(config.cassandra);
 const postgres = createPostgres(config.postgres);
@@ -63,6 +66,8 @@ const upstreamOf = async (downstream: string) =>
 describe('OpenLineage run events into the lake', () => {
   let temporal: TemporalClient;
   let producer: Producer;
+  let apiProducer: Producer;
+  let bridgeProducer: Producer;
   let bridge: Bridge;
   let app: Api;
   let deadLetters: Awaited<ReturnType<typeof tailTopic>>;
@@ -81,21 +86,25 @@ describe('OpenLineage run events into the lake', () => {
     });
     await saveConnection(postgres, config.secretsKey, tenant, 'warehouse', source);
     temporal = await connectTemporal(config.temporal);
+    await tenantTopics(config, tenant);
     producer = createProducer(kafka);
-    await producer.connect();
+    apiProducer = createProducer(kafkaAs(config, 'api'));
+    const bridgeKafka = kafkaAs(config, 'bridge');
+    bridgeProducer = createProducer(bridgeKafka);
+    await Promise.all([producer.connect(), apiProducer.connect(), bridgeProducer.connect()]);
     await cassandra.connect();
     deadLetters = await tailTopic(kafka, topics.deadLetters);
     bridge = createLineageBridge(
-      { config, kafka, producer, temporal, s3, postgres, cassandra },
-      uniqueId('test-lineage-bridge'),
+      { config, kafka: bridgeKafka, producer: bridgeProducer, temporal, s3, postgres, cassandra },
+      testGroup('lineage-bridge'),
+      { tenants: [tenant] },
     );
-    await pinGroupToEnd(kafka, bridge.groupId, topics.lineageInbound);
     await bridge.start();
 
     const deps: ApiDependencies = {
       config,
       postgres,
-      producer,
+      producer: apiProducer,
       s3,
       incidents: incidentStore(cassandra),
       cassandra,
@@ -112,6 +121,9 @@ describe('OpenLineage run events into the lake', () => {
     await bridge?.stop();
     await deadLetters?.stop();
     await producer?.disconnect();
+    await apiProducer?.disconnect();
+    await bridgeProducer?.disconnect();
+    await dropTenantTopics(config, tenant);
     await temporal?.connection.close();
     await cassandra.shutdown();
     await postgres.end();
@@ -119,7 +131,7 @@ describe('OpenLineage run events into the lake', () => {
   });
 
   it('writes the edges of a COMPLETE event produced to Kafka, named as ingestion names the tables', async () => {
-    await producer.send({ topic: topics.lineageInbound, acks: -1, messages: [openLineageMessage(envelope(sparkComplete))] }); // prettier-ignore
+    await producer.send({ topic: lineageTopic, acks: -1, messages: [openLineageMessage(envelope(sparkComplete))] });
     const tables = await eventually(
       async () => {
         const found = await upstreamOf(facts);
@@ -140,11 +152,11 @@ describe('OpenLineage run events into the lake', () => {
     });
   });
 
-  it('dead-letters an event that breaks the spec, or names an unknown tenant, with the reason', async () => {
+  it('dead-letters an event that breaks the spec, or names another tenant than its topic, with the reason', async () => {
     const badRunId = envelope({ ...sparkComplete, run: { runId: 'run-42' } });
     const stranger = { ...envelope(sparkComplete), tenant: 'no-such-tenant' };
     await producer.send({
-      topic: topics.lineageInbound,
+      topic: lineageTopic,
       acks: -1,
       messages: [
         { key: lineageKey(tenant, job), value: JSON.stringify(badRunId) },
@@ -153,9 +165,9 @@ describe('OpenLineage run events into the lake', () => {
     });
     const invalid = await deadLetters.waitFor((m) => m.value?.toString() === JSON.stringify(badRunId));
     assert.match(header(invalid, 'dlq-reason') ?? '', /^invalid event: .*runId is a UUID/s);
-    assert.equal(header(invalid, 'dlq-source-topic'), topics.lineageInbound);
-    const unknown = await deadLetters.waitFor((m) => m.value?.toString() === JSON.stringify(stranger));
-    assert.equal(header(unknown, 'dlq-reason'), 'unknown tenant "no-such-tenant"');
+    assert.equal(header(invalid, 'dlq-source-topic'), lineageTopic);
+    const claimed = await deadLetters.waitFor((m) => m.value?.toString() === JSON.stringify(stranger));
+    assert.equal(header(claimed, 'dlq-reason'), `tenant mismatch: the event claims "no-such-tenant" on tenant "${tenant}"'s topic`); // prettier-ignore
   });
 
   it('accepts a RunEvent posted over HTTP with 202 once Kafka has it, and the bridge writes its edges', async () => {

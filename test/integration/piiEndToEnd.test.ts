@@ -5,14 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { changeOutcome, requestAnnotation } from '../../lib/annotate.js';
-import {
-  connectTemporal,
-  createCassandra,
-  createKafka,
-  createPostgres,
-  createProducer,
-  createS3,
-} from '../../lib/clients.js';
+import { connectTemporal, createCassandra, createPostgres, createProducer, createS3 } from '../../lib/clients.js';
 import type { AnnotationChange } from '../../lib/contracts.js';
 import { SourceConnection } from '../../lib/extractors/sourceConnection.js';
 import { runSearchAttributes } from '../../lib/searchAttributes.js';
@@ -23,6 +16,7 @@ import { ingestWorkflowId } from '../../lib/workflowIds.js';
 import { createSubscribers } from '../../workers/subscriptions.js';
 import { ingestEstate } from '../../workflows/index.js';
 import { eventually, runWorkers, testConfig, uniqueId } from '../support/harness.js';
+import { asService, dropTenantTopics, kafkaAs } from '../support/kafka.js';
 import { asSuperuser } from '../support/postgresCluster.js';
 
 /**
@@ -39,7 +33,8 @@ const analyst = `analyst_${suffix}`;
 const connectionId = 'shop';
 const postgres = createPostgres(config.postgres);
 const cassandra = createCassandra(config.cassandra);
-const kafka = createKafka(config.kafka, 'pii-e2e-test');
+/** The subscribers run as their own Kafka principal, reading what the worker's principal published. */
+const kafka = kafkaAs(config, 'subscribers');
 const s3 = createS3(config.s3);
 const url = new URL(config.postgres.url);
 const login = {
@@ -100,7 +95,10 @@ describe('PII end to end: ingestion, lineage, propagation, outbound, enforcement
     workers = await runWorkers(config);
     producer = createProducer(kafka);
     await producer.connect();
-    subscribers = createSubscribers({ config, kafka, producer, s3, postgres }, { tenant, pollMs: 500 });
+    subscribers = createSubscribers(
+      { config: asService(config, 'subscribers'), kafka, producer, s3, postgres },
+      { tenant, pollMs: 500 },
+    );
     await subscribers.start();
   });
 
@@ -112,6 +110,7 @@ describe('PII end to end: ingestion, lineage, propagation, outbound, enforcement
     await postgres.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
     await asSuperuser(`DROP ROLE IF EXISTS ${analyst}`);
     await postgres.query('DELETE FROM subscriptions WHERE tenant = $1', [tenant]);
+    await dropTenantTopics(config, tenant);
     await postgres.end();
     await cassandra.shutdown();
     s3.destroy();

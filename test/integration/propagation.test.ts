@@ -19,6 +19,7 @@ import { saveTenant } from '../../lib/stores/tenants.js';
 import { outboundTopic } from '../../lib/topics.js';
 import type { ChangeOutcome } from '../../workflows/propagation.js';
 import { runWorkers, tailTopic, testConfig, uniqueId } from '../support/harness.js';
+import { dropTenantTopics } from '../support/kafka.js';
 
 const config = testConfig();
 const tenant = uniqueId('propagation').toLowerCase();
@@ -94,6 +95,7 @@ describe('propagation of annotations along lineage, on Temporal, Cassandra and K
 
   after(async () => {
     await outbound?.stop();
+    await dropTenantTopics(config, tenant);
     await workers?.stop();
     await temporal?.connection.close();
     await cassandra.shutdown();

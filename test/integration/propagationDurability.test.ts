@@ -10,6 +10,7 @@ import { lineageStore } from '../../lib/stores/lineage.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
 import { outboundTopic } from '../../lib/topics.js';
 import { eventually, tailTopic, testConfig, uniqueId } from '../support/harness.js';
+import { dropTenantTopics } from '../support/kafka.js';
 import { spawnWorker } from '../support/processes.js';
 
 /** Two levels (hub → 200 → 100 each), so the walk is mid-way through many activities when the worker dies. */
@@ -61,6 +62,7 @@ describe('propagation under failure', () => {
 
   after(async () => {
     await outbound?.stop();
+    await dropTenantTopics(config, tenant);
     await temporal?.connection.close();
     await cassandra.shutdown();
     await postgres.end();

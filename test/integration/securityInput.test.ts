@@ -1,20 +1,21 @@
-import type { KafkaMessage } from 'kafkajs';
+import type { KafkaMessage, Producer } from 'kafkajs';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
-import { createKafka } from '../../lib/clients.js';
+import { createKafka, createProducer } from '../../lib/clients.js';
 import type { AnnotationRequested, OpenLineageReceived } from '../../lib/contracts.js';
 import { MONTE_CARLO_SIGNATURE_HEADER, signMonteCarloBody } from '../../lib/monteCarlo/index.js';
 import { saveMonteCarloSecret } from '../../lib/stores/monteCarlo.js';
-import { incidentKey, lineageKey, topics } from '../../lib/topics.js';
+import { inboundTopic, incidentKey, lineageKey, topics } from '../../lib/topics.js';
 import { createCommandBridge } from '../../workers/commandBridge.js';
 import { createIncidentBridge } from '../../workers/incidentBridge.js';
 import { createLineageBridge } from '../../workers/lineageBridge.js';
 import type { Bridge } from '../../workers/topicBridge.js';
 import { startTestApi, type TestApi } from '../support/api.js';
-import { eventually, pinGroupToEnd, tailTopic, testConfig, uniqueId } from '../support/harness.js';
+import { eventually, tailTopic, testConfig, testGroup, uniqueId } from '../support/harness.js';
 import { incidentEvent } from '../support/incidents.js';
+import { dropTenantTopics, kafkaAs, tenantTopics } from '../support/kafka.js';
 
 /**
  * Hostile input never answers 500. Every route of the API's own OpenAPI document is called with a valid key and, in
@@ -281,24 +282,34 @@ describe('hostile input: a 400 naming the field, never a 500', () => {
     let bridges: Bridge[] = [];
     let deadLetters: Awaited<ReturnType<typeof tailTopic>>;
 
+    let bridgeProducer: Producer;
+    const [commandsTopic, incidentsTopic, lineageTopic] = (['commands', 'incidents', 'lineage'] as const).map((kind) =>
+      inboundTopic(tenant, kind),
+    ) as [string, string, string];
+
     before(async () => {
-      const { producer, temporal, s3, postgres, cassandra } = api.deps;
-      const deps = { config, kafka, producer, temporal, s3, postgres };
+      const { temporal, s3, postgres, cassandra } = api.deps;
+      await tenantTopics(config, tenant);
+      // The bridges are their own principal, serving only this file's tenant, whose topics are new and empty.
+      const bridgeKafka = kafkaAs(config, 'bridge');
+      bridgeProducer = createProducer(bridgeKafka);
+      await bridgeProducer.connect();
+      const deps = { config, kafka: bridgeKafka, producer: bridgeProducer, temporal, s3, postgres };
+      const only = { tenants: [tenant] };
       bridges = [
-        createCommandBridge(deps, uniqueId('test-hostile-commands')),
-        createIncidentBridge(deps, uniqueId('test-hostile-incidents')),
-        createLineageBridge({ ...deps, cassandra }, uniqueId('test-hostile-lineage')),
+        createCommandBridge(deps, testGroup('hostile-commands'), only),
+        createIncidentBridge(deps, testGroup('hostile-incidents'), only),
+        createLineageBridge({ ...deps, cassandra }, testGroup('hostile-lineage'), only),
       ];
-      await pinGroupToEnd(kafka, bridges[0]!.groupId, topics.commands);
-      await pinGroupToEnd(kafka, bridges[1]!.groupId, topics.incidentsInbound);
-      await pinGroupToEnd(kafka, bridges[2]!.groupId, topics.lineageInbound);
       deadLetters = await tailTopic(kafka, topics.deadLetters);
       for (const bridge of bridges) await bridge.start();
     });
 
     after(async () => {
       for (const bridge of bridges) await bridge.stop();
+      await bridgeProducer?.disconnect();
       await deadLetters?.stop();
+      await dropTenantTopics(config, tenant);
     });
 
     it('dead-letters hostile events with the field in the reason, and the bridges move on', async () => {
@@ -318,11 +329,11 @@ describe('hostile input: a 400 naming the field, never a 500', () => {
       const deepFacet = `deep_${tag}`;
       const olRun = openLineageEvent.run as Record<string, unknown>;
       const cases: { topic: string; key: string; value: Buffer; id: string; reason: RegExp }[] = [
-        { topic: topics.commands, key: tenant, value: Buffer.from(JSON.stringify(annotation(`nul-${tag}`, 'PII\u0000'))), id: `nul-${tag}`, reason: /^invalid event: payload\.value: contains a NUL/ }, // prettier-ignore
-        { topic: topics.commands, key: tenant, value: Buffer.concat([Buffer.from(`{"id":"utf8-${tag}","x":"`), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]), id: `utf8-${tag}`, reason: /^not UTF-8/ }, // prettier-ignore
-        { topic: topics.incidentsInbound, key: incidentKey(tenant, incident.payload.incidentId), value: Buffer.from(JSON.stringify({ ...incident, id: `sur-${tag}`, payload: { ...incident.payload, owner: 'x\uDC00' } })), id: `sur-${tag}`, reason: /^invalid event: payload\.owner: contains an unpaired UTF-16 surrogate/ }, // prettier-ignore
-        { topic: topics.lineageInbound, key: lineageKey(tenant, { namespace: 'ns', name: 'a\u0000' }), value: Buffer.from(JSON.stringify(lineage(`olnul-${tag}`, { ...openLineageEvent, job: { namespace: 'ns', name: 'a\u0000' } }))), id: `olnul-${tag}`, reason: /^invalid event: payload\.job\.name: contains a NUL/ }, // prettier-ignore
-        { topic: topics.lineageInbound, key: `${tenant}/deep`, value: Buffer.from(JSON.stringify(lineage(`oldeep-${tag}`, { ...openLineageEvent, run: { ...olRun, facets: { x: 1 } } })).replace('"facets":{"x":1}', `"facets":{"${deepFacet}":${deeplyNested(100_000)}}`)), id: deepFacet, reason: new RegExp(`^invalid event: payload\\.run\\.facets\\.${deepFacet}(\\.a)+.*: nests deeper than 64 levels`) }, // prettier-ignore
+        { topic: commandsTopic, key: tenant, value: Buffer.from(JSON.stringify(annotation(`nul-${tag}`, 'PII\u0000'))), id: `nul-${tag}`, reason: /^invalid event: payload\.value: contains a NUL/ }, // prettier-ignore
+        { topic: commandsTopic, key: tenant, value: Buffer.concat([Buffer.from(`{"id":"utf8-${tag}","x":"`), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]), id: `utf8-${tag}`, reason: /^not UTF-8/ }, // prettier-ignore
+        { topic: incidentsTopic, key: incidentKey(tenant, incident.payload.incidentId), value: Buffer.from(JSON.stringify({ ...incident, id: `sur-${tag}`, payload: { ...incident.payload, owner: 'x\uDC00' } })), id: `sur-${tag}`, reason: /^invalid event: payload\.owner: contains an unpaired UTF-16 surrogate/ }, // prettier-ignore
+        { topic: lineageTopic, key: lineageKey(tenant, { namespace: 'ns', name: 'a\u0000' }), value: Buffer.from(JSON.stringify(lineage(`olnul-${tag}`, { ...openLineageEvent, job: { namespace: 'ns', name: 'a\u0000' } }))), id: `olnul-${tag}`, reason: /^invalid event: payload\.job\.name: contains a NUL/ }, // prettier-ignore
+        { topic: lineageTopic, key: `${tenant}/deep`, value: Buffer.from(JSON.stringify(lineage(`oldeep-${tag}`, { ...openLineageEvent, run: { ...olRun, facets: { x: 1 } } })).replace('"facets":{"x":1}', `"facets":{"${deepFacet}":${deeplyNested(100_000)}}`)), id: deepFacet, reason: new RegExp(`^invalid event: payload\\.run\\.facets\\.${deepFacet}(\\.a)+.*: nests deeper than 64 levels`) }, // prettier-ignore
       ];
       const offsets = new Map<string, { partition: number; offset: number }>();
       for (const { topic, key, value } of cases) {
@@ -341,7 +352,7 @@ describe('hostile input: a 400 naming the field, never a 500', () => {
       try {
         for (const [where, { partition, offset }] of offsets) {
           const topic = where.slice(0, where.lastIndexOf('/'));
-          const groupId = bridges[([topics.commands, topics.incidentsInbound, topics.lineageInbound] as string[]).indexOf(topic)]!.groupId; // prettier-ignore
+          const groupId = bridges[[commandsTopic, incidentsTopic, lineageTopic].indexOf(topic)]!.groupId; // prettier-ignore
           await eventually(
             async () => {
               const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });

@@ -17,11 +17,12 @@ import type { SkeletonRequested } from '../../lib/contracts.js';
 import { sampleEstate, sampleEstateSize } from '../../lib/sampleEstate.js';
 import { TenantIdAttribute } from '../../lib/searchAttributes.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
-import { topics } from '../../lib/topics.js';
+import { inboundTopic, topics } from '../../lib/topics.js';
 import { skeletonWorkflowId } from '../../lib/workflowIds.js';
 import { createCommandBridge } from '../../workers/commandBridge.js';
 import type { Bridge } from '../../workers/topicBridge.js';
-import { eventually, pinGroupToEnd, runWorkers, tailTopic, testConfig, uniqueId } from '../support/harness.js';
+import { eventually, runWorkers, tailTopic, testConfig, testGroup, uniqueId } from '../support/harness.js';
+import { dropTenantTopics, kafkaAs, tenantOnKafka } from '../support/kafka.js';
 
 // A small message limit, so the oversized case needs no multi-megabyte message.
 const config = testConfig({ METASYNC_MAX_MESSAGE_BYTES: '65536' });
@@ -61,6 +62,7 @@ const badMessages: { value: Buffer; reason: RegExp }[] = [
 describe('walking skeleton: a Kafka command runs through S3, Spark, Cassandra, Kafka and PostgreSQL', () => {
   let temporal: TemporalClient;
   let producer: Producer;
+  let bridgeProducer: Producer;
   let bridge: Bridge;
   let workers: { stop(): Promise<void> };
   let events: Awaited<ReturnType<typeof tailTopic>>;
@@ -69,17 +71,24 @@ describe('walking skeleton: a Kafka command runs through S3, Spark, Cassandra, K
   before(async () => {
     await saveTenant(postgres, tenant);
     temporal = await connectTemporal(config.temporal);
-    producer = createProducer(kafka);
+    // The command comes from the tenant's own Kafka principal, onto its own commands topic.
+    producer = createProducer(kafkaAs(config, await tenantOnKafka(config, tenant)));
     await producer.connect();
     events = await tailTopic(kafka, topics.events);
     deadLetters = await tailTopic(kafka, topics.deadLetters);
     workers = await runWorkers(config);
-    bridge = createCommandBridge({ config, kafka, producer, temporal, s3, postgres }, uniqueId('test-bridge'));
-    await pinGroupToEnd(kafka, bridge.groupId, topics.commands);
+    const bridgeKafka = kafkaAs(config, 'bridge');
+    bridgeProducer = createProducer(bridgeKafka);
+    await bridgeProducer.connect();
+    bridge = createCommandBridge(
+      { config, kafka: bridgeKafka, producer: bridgeProducer, temporal, s3, postgres },
+      testGroup('command-bridge'),
+      { tenants: [tenant] },
+    );
     await bridge.start();
 
     await producer.send({
-      topic: topics.commands,
+      topic: inboundTopic(tenant, 'commands'),
       acks: -1,
       messages: [
         ...badMessages.map(({ value }) => ({ key: tenant, value })),
@@ -105,6 +114,8 @@ describe('walking skeleton: a Kafka command runs through S3, Spark, Cassandra, K
     await deadLetters?.stop();
     await workers?.stop();
     await producer?.disconnect();
+    await bridgeProducer?.disconnect();
+    await dropTenantTopics(config, tenant);
     await temporal?.connection.close();
     await cassandra.shutdown();
     await postgres.end();
@@ -180,10 +191,11 @@ describe('walking skeleton: a Kafka command runs through S3, Spark, Cassandra, K
   it('dead-letters each bad message with its reason and archives its raw bytes in S3', async () => {
     for (const bad of badMessages) {
       const letter = await deadLetters.waitFor((m) => bad.reason.test(m.headers?.['dlq-reason']?.toString() ?? ''));
-      assert.equal(letter.headers?.['dlq-source-topic']?.toString(), topics.commands);
+      assert.equal(letter.headers?.['dlq-source-topic']?.toString(), inboundTopic(tenant, 'commands'));
       const archiveKey = letter.headers?.['dlq-archive-key']?.toString() ?? '';
-      // The tenant of a rejected message is not trusted, so it is archived apart from every tenant's prefix.
-      assert.match(archiveKey, /^unattributed\/dead-letters\/metasync\.commands\/\d+\/\d+-[0-9a-f]{16}\.bin$/);
+      // Only the tenant (or MetaSync) may write its topic, so what is rejected there is kept under the tenant's prefix.
+      const expected = `tenants/${tenant}/dead-letters/metasync.inbound.${tenant}.commands/`;
+      assert.ok(archiveKey.startsWith(expected) && /\/\d+\/\d+-[0-9a-f]{16}\.bin$/.test(archiveKey), archiveKey);
       const archived = await s3.send(new GetObjectCommand({ Bucket: config.s3.bucket, Key: archiveKey }));
       assert.deepEqual(Buffer.from(await archived.Body!.transformToByteArray()), bad.value);
     }

@@ -13,6 +13,7 @@ import { createApiKey, type ApiKeyScope } from '../../lib/stores/apiKeys.js';
 import { incidentStore } from '../../lib/stores/incidents.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
 import { testConfig } from './harness.js';
+import { asService } from './kafka.js';
 
 /** The HTTP API on real clients of the local stack, for tests that call it through app.inject or a real port. */
 export interface TestApi {
@@ -34,7 +35,8 @@ export async function startTestApi(config: Config = testConfig(), tenants: strin
   const postgres = createPostgres(config.postgres);
   const cassandra = createCassandra(config.cassandra);
   await cassandra.connect();
-  const producer = createProducer(createKafka(config.kafka, 'test-api'));
+  // The API is its own Kafka principal, as in production: what it may write is what metasync-api's ACLs allow.
+  const producer = createProducer(createKafka(asService(config, 'api').kafka, 'test-api'));
   await producer.connect();
   const temporal = await connectTemporal(config.temporal);
   const s3 = createS3(config.s3);

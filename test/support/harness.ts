@@ -3,18 +3,27 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 import { loadConfig, type Config } from '../../lib/config.js';
 import { createActivityDependencies } from '../../workers/dependencies.js';
 import { createWorkers } from '../../workers/createWorkers.js';
+import { asService } from './kafka.js';
 
-/** Integration tests talk to the real stack (npm run stack:up); each run uses task queues no other process serves. */
+/**
+ * Integration tests talk to the real stack (npm run stack:up); each run uses task queues no other process serves.
+ * On Kafka a test is the admin unless it says otherwise (test/support/kafka.ts runs components as their principals).
+ */
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  return loadConfig({ ...process.env, METASYNC_TASK_QUEUE: `metasync-test-${process.pid}`, ...overrides });
+  return loadConfig({
+    METASYNC_KAFKA_USERNAME: 'metasync-admin',
+    ...process.env,
+    METASYNC_TASK_QUEUE: `metasync-test-${process.pid}`,
+    ...overrides,
+  });
 }
 
 export const uniqueId = (prefix: string): string => `${prefix}-${Date.now().toString(36)}-${process.pid}`;
 
-/** Runs this checkout's workers in-process until `stop`; only their warnings reach the test output. */
+/** Runs this checkout's workers in-process, as the worker's Kafka principal, until `stop`; only warnings show. */
 export async function runWorkers(config: Config): Promise<{ stop(): Promise<void> }> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const deps = await createActivityDependencies(config);
+  const deps = await createActivityDependencies(asService(config, 'worker'));
   const workers: Worker[] = await createWorkers(deps);
   const running = Promise.all(workers.map((worker) => worker.run()));
   return {
@@ -42,9 +51,12 @@ export async function pinGroupToEnd(kafka: Kafka, groupId: string, topic: string
   await admin.disconnect();
 }
 
+/** A consumer group id for a test: MetaSync's services may use groups under `metasync-` (lib/kafkaAccess.ts). */
+export const testGroup = (name: string): string => uniqueId(`metasync-test-${name}`);
+
 /** Collects what is published to a topic from now on, through a fresh consumer group pinned to the end. */
 export async function tailTopic(kafka: Kafka, topic: string) {
-  const groupId = uniqueId(`test-tail-${topic}`);
+  const groupId = testGroup(`tail-${topic}`);
   await pinGroupToEnd(kafka, groupId, topic);
   const messages: KafkaMessage[] = [];
   const consumer = kafka.consumer({ groupId });

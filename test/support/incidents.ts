@@ -5,13 +5,15 @@ import { IncidentEvent, type IncidentEventPayload } from '../../lib/contracts.js
 import { mapMonteCarloAccount } from '../../lib/stores/monteCarlo.js';
 import { saveConnection } from '../../lib/stores/connections.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
-import { incidentMessage, topics } from '../../lib/topics.js';
+import { inboundTopic, incidentMessage } from '../../lib/topics.js';
+import { tenantTopics } from './kafka.js';
 
 export const MONTE_CARLO_ACCOUNT = '9a59c6f1-0e3b-4a55-9d0c-2f6a8e4b1c77';
 
-/** A tenant whose Monte Carlo account maps to an NDJSON connection named `warehouse`. */
+/** A tenant, with its Kafka topics, whose Monte Carlo account maps to an NDJSON connection named `warehouse`. */
 export async function tenantWithMonteCarlo(config: Config, postgres: pg.Pool, tenant: string): Promise<void> {
   await saveTenant(postgres, tenant);
+  await tenantTopics(config, tenant);
   await saveConnection(postgres, config.secretsKey, tenant, 'warehouse', {
     type: 'ndjson',
     uri: `s3://${config.s3.bucket}/tenants/${tenant}/dumps/estate.ndjson.gz`,
@@ -47,9 +49,11 @@ export function incidentEvent(
   });
 }
 
+/** Produces incident events to their tenant's inbound incidents topic (all of one tenant). */
 export async function produceIncidentEvents(producer: Producer, events: IncidentEvent[]): Promise<void> {
+  if (events.length === 0) return;
   await producer.send({
-    topic: topics.incidentsInbound,
+    topic: inboundTopic(events[0]!.tenant, 'incidents'),
     acks: -1,
     messages: events.map(incidentMessage),
   });

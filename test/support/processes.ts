@@ -2,6 +2,7 @@ import { execa, type ResultPromise } from 'execa';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../lib/config.js';
+import { servicePrincipal } from '../../lib/kafkaAccess.js';
 
 /** Pids of this machine's processes whose command line mentions `fragment` (read from /proc: no ps needed). */
 export function processesMentioning(fragment: string): number[] {
@@ -33,7 +34,7 @@ export async function activeSparkApps(config: Config): Promise<string[]> {
 
 /**
  * One of this checkout's processes (workers/worker.ts, workers/bridge.ts) as it runs in production, so a test can
- * kill it outright. It serves the config's task queue and Kafka group prefix; its output goes to
+ * kill it outright. It serves the config's task queue, Kafka group prefix and bridge tenants; its output goes to
  * `.stack/logs/<name>.log` for when a test fails.
  */
 export function spawnApp(
@@ -45,7 +46,13 @@ export function spawnApp(
   const log = { file: `${root}.stack/logs/${name}.log`, append: true } as const;
   return execa(process.execPath, ['--import', 'tsx', entry], {
     cwd: root,
-    env: { METASYNC_TASK_QUEUE: config.temporal.taskQueue, METASYNC_KAFKA_GROUP_PREFIX: config.kafka.groupPrefix },
+    env: {
+      METASYNC_TASK_QUEUE: config.temporal.taskQueue,
+      METASYNC_KAFKA_GROUP_PREFIX: config.kafka.groupPrefix,
+      // Each process is its own Kafka principal, as the stack runs it; a bridge serves the config's tenants only.
+      METASYNC_KAFKA_USERNAME: entry === 'workers/worker.ts' ? servicePrincipal('worker') : servicePrincipal('bridge'),
+      ...(config.kafka.bridgeTenants && { METASYNC_BRIDGE_TENANTS: config.kafka.bridgeTenants.join(',') }),
+    },
     stdout: log,
     stderr: log,
     reject: false,

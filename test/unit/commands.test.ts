@@ -16,7 +16,7 @@ const key = Buffer.from('acme');
 
 describe('decoding commands from Kafka', () => {
   it('accepts a valid command keyed by its tenant, ignoring unknown extra fields', () => {
-    const decoded = decodeCommand(key, encode({ ...command, extra: true }), 1024);
+    const decoded = decodeCommand(key, encode({ ...command, extra: true }), 1024, 'acme');
     assert.ok(decoded.ok);
     assert.equal(decoded.event.type, 'skeleton.requested');
     assert.equal(decoded.event.type === 'skeleton.requested' && decoded.event.payload.runId, 'run-1');
@@ -34,7 +34,7 @@ describe('decoding commands from Kafka', () => {
     },
   };
   it('accepts an annotation request', () => {
-    const decoded = decodeCommand(key, encode(annotation), 4096);
+    const decoded = decodeCommand(key, encode(annotation), 4096, 'acme');
     assert.ok(decoded.ok);
     assert.equal(decoded.event.type, 'asset.annotation-requested');
   });
@@ -43,17 +43,24 @@ describe('decoding commands from Kafka', () => {
       key,
       encode({ ...annotation, payload: { ...annotation.payload, value: 'P I I' } }),
       4096,
+      'acme',
     );
     assert.ok(
       !badLabel.ok && /a classification or tag is a letter.*payload\.value/s.test(badLabel.reason),
       JSON.stringify(badLabel),
     );
-    const badOp = decodeCommand(key, encode({ ...annotation, payload: { ...annotation.payload, op: 'toggle' } }), 4096);
+    const badOp = decodeCommand(
+      key,
+      encode({ ...annotation, payload: { ...annotation.payload, op: 'toggle' } }),
+      4096,
+      'acme',
+    );
     assert.ok(!badOp.ok && /op/.test(badOp.reason), JSON.stringify(badOp));
     const noName = decodeCommand(
       key,
       encode({ ...annotation, payload: { ...annotation.payload, qualifiedName: '' } }),
       4096,
+      'acme',
     );
     assert.ok(!noName.ok && /qualifiedName/.test(noName.reason), JSON.stringify(noName));
   });
@@ -64,13 +71,15 @@ describe('decoding commands from Kafka', () => {
     ['an unknown type', key, encode({ ...command, type: 'skeleton.exploded' }), /^invalid event/],
     ['a missing payload field', key, encode({ ...command, payload: { runId: 'r' } }), /tables/],
     ['a bad tenant id', Buffer.from('ACME!'), encode({ ...command, tenant: 'ACME!' }), /tenant id/],
-    ['another tenant than its key', Buffer.from('other'), encode(command), /^tenant mismatch.*"other".*"acme"/],
+    ['a key of another tenant than its topic', Buffer.from('other'), encode(command), /^tenant mismatch: message key is "other" on tenant "acme"'s topic/], // prettier-ignore
+    ['another tenant than its topic, keyed alike', Buffer.from('other'), encode({ ...command, tenant: 'other' }), /^tenant mismatch: the event claims "other" on tenant "acme"'s topic/], // prettier-ignore
+    ['another tenant than its topic, keyed as the topic', key, encode({ ...command, tenant: 'other' }), /^tenant mismatch: the event claims "other"/], // prettier-ignore
     ['no key', null, encode(command), /^tenant mismatch/],
     ['an oversized message', key, Buffer.alloc(2048, 'x'), /^oversized message: 2048 bytes > 1024/],
   ];
   for (const [what, messageKey, value, reason] of rejected) {
     it(`rejects ${what} with a reason`, () => {
-      const decoded = decodeCommand(messageKey, value, 1024);
+      const decoded = decodeCommand(messageKey, value, 1024, 'acme');
       assert.equal(decoded.ok, false);
       if (!decoded.ok) assert.match(decoded.reason, reason);
     });

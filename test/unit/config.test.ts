@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -118,5 +118,30 @@ describe('configuration', () => {
     const problems = problemsOf({ ...machine(), METASYNC_SECRETS_KEY: wrong });
     assert.match(problems[0]!, /METASYNC_SECRETS_KEY: expected 32 bytes in base64 .*\(value not shown\)/);
     assert.ok(!problems[0]!.includes(wrong));
+  });
+
+  it("reads each Kafka principal's password from its own file, never showing it in an error", () => {
+    const dir = machine().METASYNC_SECRETS_DIR;
+    try {
+      writeFileSync(join(dir, 'kafka-metasync-bridge'), 'bridge-password-0123456789\n', { mode: 0o600 });
+      writeFileSync(join(dir, 'kafka-metasync-admin'), 'admin-password-0123456789\n', { mode: 0o600 });
+      const env = { METASYNC_SECRETS_DIR: dir, METASYNC_KAFKA_USERNAME: 'metasync-bridge' };
+      const { kafka } = loadConfig(env);
+      assert.deepEqual(kafka.credentials, { username: 'metasync-bridge', password: 'bridge-password-0123456789' });
+      assert.deepEqual(kafka.admin, { username: 'metasync-admin', password: 'admin-password-0123456789' });
+      assert.equal(loadConfig({ METASYNC_SECRETS_DIR: dir }).kafka.credentials, undefined, 'no principal, no login');
+
+      assert.throws(
+        () => loadConfig({ ...env, METASYNC_KAFKA_USERNAME: 'metasync-worker' }),
+        /METASYNC_KAFKA_PASSWORD: not set for Kafka principal metasync-worker: .*kafka-metasync-worker/,
+      );
+      chmodSync(join(dir, 'kafka-metasync-bridge'), 0o644);
+      assert.throws(
+        () => loadConfig(env),
+        (error: unknown) => error instanceof ConfigError && /kafka-metasync-bridge is readable by others/.test(error.message) && !error.message.includes('bridge-password-0123456789'), // prettier-ignore
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

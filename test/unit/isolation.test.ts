@@ -39,8 +39,12 @@ describe('tenant isolation by layout', () => {
     const prefix = `tenants/${tenant}/`;
     assert.equal(objectKeys.tenantPrefix(tenant), prefix);
     assert.ok(objectKeys.skeletonObjectKey(tenant, 'run').startsWith(prefix));
-    assert.ok(objectKeys.deadLetterKey(tenant, 'metasync.commands', 0, '1', 'ab').startsWith(prefix));
-    assert.ok(objectKeys.deadLetterKey(undefined, 'metasync.commands', 0, '1', 'ab').startsWith('unattributed/'));
+    assert.ok(objectKeys.deadLetterKey(tenant, `metasync.inbound.${tenant}.commands`, 0, '1', 'ab').startsWith(prefix));
+    assert.ok(
+      objectKeys
+        .deadLetterKey(undefined, `metasync.inbound.${tenant}.commands`, 0, '1', 'ab')
+        .startsWith('unattributed/'),
+    );
     assert.ok(objectKeys.connectionRunPrefix(tenant, 'warehouse', 'run').startsWith(prefix));
     const run = objectKeys.runObjectKeys(tenant, 'warehouse', 'run');
     for (const key of [

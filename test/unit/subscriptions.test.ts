@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Subscription, type AnnotationChanged } from '../../lib/contracts.js';
+import { sinkTopicProblem, Subscription, type AnnotationChanged } from '../../lib/contracts.js';
 import {
   grantStatements,
   parseAssetName,
@@ -106,19 +106,29 @@ describe('subscription spec', () => {
     ['an unknown sink', { sink: { type: 'webhook' } }, /sink/],
     ['a misspelt field', { filters: {}, sink: enforcement }, /filters/],
     [
-      'a sink topic inside metasync.*',
+      'a sink topic outside metasync.sink.* (an outbound topic would feed itself)',
       { sink: { type: 'kafka', topic: 'metasync.outbound.acme' } },
-      /outside metasync/,
+      /metasync\.sink\.<tenant>\.<name>/,
     ],
+    ['a sink topic of no tenant', { sink: { type: 'kafka', topic: 'governance.pii' } }, /metasync\.sink\.<tenant>/],
     [
       'a path through __proto__',
-      { reshape: { add: { '__proto__.x': 1 } }, sink: { type: 'kafka', topic: 't' } },
+      { reshape: { add: { '__proto__.x': 1 } }, sink: { type: 'kafka', topic: 'metasync.sink.acme.t' } },
       /add/,
     ],
     ['a reshape for the enforcement sink', { reshape: { pick: ['id'] }, sink: enforcement }, /reshape is for the kafka sink/], // prettier-ignore
     ['no restricted roles', { sink: { ...enforcement, restrictedRoles: [] } }, /restrictedRoles/],
     ['an unknown attribute', { filter: { attributes: ['colour'] }, sink: enforcement }, /attributes/],
   ];
+  it("keeps a tenant's Kafka sink to its own sink topics", () => {
+    const sink = (topic: string) => Subscription.parse({ sink: { type: 'kafka', topic } }).sink;
+    assert.equal(sinkTopicProblem('acme', sink('metasync.sink.acme.pii-feed')), undefined);
+    assert.match(sinkTopicProblem('acme', sink('metasync.sink.globex.pii-feed')) ?? '', /not tenant acme's/);
+    // acme-eu is another tenant, not a part of acme's prefix.
+    assert.match(sinkTopicProblem('acme', sink('metasync.sink.acme-eu.pii-feed')) ?? '', /not tenant acme's/);
+    assert.equal(sinkTopicProblem('acme', Subscription.parse({ sink: enforcement }).sink), undefined);
+  });
+
   for (const [what, spec, problem] of refused) {
     it(`refuses ${what}, saying where`, () => {
       const parsed = Subscription.safeParse(spec);

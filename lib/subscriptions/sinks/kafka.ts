@@ -1,15 +1,21 @@
 import type { z } from 'zod';
-import type { KafkaSinkSpec } from '../../contracts.js';
+import { sinkTopicProblem, type KafkaSinkSpec } from '../../contracts.js';
 import { ensureTopic } from '../../ensureTopic.js';
 import type { Sink, SinkContext, SinkDependencies } from './index.js';
 
-/** Publishes each reshaped change to the subscription's topic, keyed by qualified name like the outbound topic. */
+/**
+ * Publishes each reshaped change to the subscription's topic (metasync.sink.<tenant>.<name>, which only that tenant
+ * may read), keyed by qualified name like the outbound topic.
+ */
 export async function createKafkaSink(
   spec: z.infer<typeof KafkaSinkSpec>,
   context: SinkContext,
   deps: SinkDependencies,
 ): Promise<Sink> {
-  await ensureTopic(deps.kafka, spec.topic);
+  // Checked when saved too; a spec saved before the rule, or written straight to PostgreSQL, is refused here.
+  const problem = sinkTopicProblem(context.tenant, spec);
+  if (problem) throw new Error(problem);
+  await ensureTopic(deps.kafka, spec.topic, deps.config.kafka.tenantPartitions);
   return {
     async deliver(event, record) {
       await deps.producer.send({
