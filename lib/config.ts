@@ -29,6 +29,10 @@ const EnvSchema = z.object({
   // Consumer groups are <prefix>-command-bridge and <prefix>-incident-bridge: bridges sharing a prefix share work.
   METASYNC_KAFKA_GROUP_PREFIX: name.default('metasync'),
   METASYNC_POSTGRES_URL: url.default('postgres://metasync:metasync@127.0.0.1:5432/metasync_production'),
+  // Migrations run as the role that owns the schema; processes run as METASYNC_POSTGRES_URL's, which only reads and writes.
+  METASYNC_POSTGRES_MIGRATION_URL: url.default(
+    'postgres://metasync_owner:metasync_owner@127.0.0.1:5432/metasync_production',
+  ),
   METASYNC_CASSANDRA_CONTACT_POINTS: hostPortList.default(['127.0.0.1:9042']),
   METASYNC_CASSANDRA_DATACENTER: name.default('datacenter1'),
   METASYNC_CASSANDRA_KEYSPACE: name.default('metasync'),
@@ -136,7 +140,7 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       groupPrefix: env.METASYNC_KAFKA_GROUP_PREFIX,
       maxMessageBytes: env.METASYNC_MAX_MESSAGE_BYTES,
     },
-    postgres: { url: env.METASYNC_POSTGRES_URL },
+    postgres: { url: env.METASYNC_POSTGRES_URL, migrationUrl: env.METASYNC_POSTGRES_MIGRATION_URL },
     api: { host: env.METASYNC_API_HOST, port: env.METASYNC_API_PORT, operatorTenant: env.METASYNC_OPERATOR_TENANT },
     incidents: { quietPeriodMs: env.METASYNC_INCIDENT_QUIET_SECONDS * 1000 },
     secretsKey: Buffer.from(env.METASYNC_SECRETS_KEY, 'base64'),

@@ -14,7 +14,13 @@ import { saveSubscription, subscriptionStatuses, type SubscriptionStatus } from 
 import { outboundTopic, topics } from '../../lib/topics.js';
 import { createSubscribers, subscriptionGroupId } from '../../workers/subscriptions.js';
 import { eventually, tailTopic, testConfig, uniqueId } from '../support/harness.js';
-import { asSuperuser, startTestCluster, type TestCluster } from '../support/postgresCluster.js';
+import {
+  asSuperuser,
+  sourceAdmin,
+  sourceLogin,
+  startTestCluster,
+  type TestCluster,
+} from '../support/postgresCluster.js';
 
 /**
  * Subscriptions against the real services: changes produced on a tenant's outbound topic (as the propagation
@@ -28,6 +34,7 @@ const tenant = uniqueId('subs').toLowerCase();
 const feedTenant = uniqueId('feed').toLowerCase();
 const unique = uniqueId('').replace(/\W/g, '_').toLowerCase();
 const kafka = createKafka(config.kafka, 'subscriptions-test');
+const sources = sourceAdmin(config);
 const s3 = createS3(config.s3);
 const postgres = createPostgres(config.postgres);
 const outbound = outboundTopic(tenant);
@@ -129,8 +136,9 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
     );
     await subscribers.start();
 
-    await postgres.query(`CREATE DATABASE ${shopDb}`);
-    shop = new pg.Pool({ connectionString: config.postgres.url.replace(/[^/]+$/, shopDb), max: 2 });
+    // The downstream belongs to the stack's source role, which the sink connects as (it owns the tables it grants on).
+    await sources.query(`CREATE DATABASE ${shopDb}`);
+    shop = new pg.Pool({ ...sourceLogin(config), database: shopDb, max: 2 });
     await asSuperuser(`CREATE ROLE ${analyst} LOGIN PASSWORD 'analyst'`);
     await shop.query(`
       CREATE TABLE customers (id int PRIMARY KEY, name text, email text);
@@ -144,8 +152,8 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
       host: '127.0.0.1',
       port: 5432,
       database: shopDb,
-      user: 'metasync',
-      password: 'metasync',
+      user: sourceLogin(config).user,
+      password: sourceLogin(config).password,
       connectTimeoutSeconds: 5,
     });
   });
@@ -155,7 +163,8 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
     await deadLetters?.stop();
     await producer?.disconnect();
     await shop?.end();
-    await postgres.query(`DROP DATABASE IF EXISTS ${shopDb} WITH (FORCE)`);
+    await sources.query(`DROP DATABASE IF EXISTS ${shopDb} WITH (FORCE)`);
+    await sources.end();
     await asSuperuser(`DROP ROLE IF EXISTS ${analyst}`);
     for (const table of ['subscriptions', 'enforcement_restrictions', 'enforcement_baselines', 'connections']) {
       await postgres.query(`DELETE FROM ${table} WHERE tenant = ANY($1)`, [[tenant, feedTenant]]);

@@ -23,7 +23,7 @@ import { ingestWorkflowId } from '../../lib/workflowIds.js';
 import { createSubscribers } from '../../workers/subscriptions.js';
 import { ingestEstate } from '../../workflows/index.js';
 import { eventually, runWorkers, testConfig, uniqueId } from '../support/harness.js';
-import { asSuperuser } from '../support/postgresCluster.js';
+import { asSuperuser, sourceAdmin, sourceLogin } from '../support/postgresCluster.js';
 
 /**
  * The whole outbound story on the real stack: a PostgreSQL database is ingested (its view lineage with it), a
@@ -41,13 +41,9 @@ const postgres = createPostgres(config.postgres);
 const cassandra = createCassandra(config.cassandra);
 const kafka = createKafka(config.kafka, 'pii-e2e-test');
 const s3 = createS3(config.s3);
-const url = new URL(config.postgres.url);
-const login = {
-  host: url.hostname,
-  port: Number(url.port || 5432),
-  user: decodeURIComponent(url.username),
-  password: decodeURIComponent(url.password),
-};
+// The shop database belongs to the stack's source role: the extractor reads it, and the sink grants in it, as it.
+const login = sourceLogin(config);
+const sources = sourceAdmin(config);
 const name = (...path: string[]) => `postgres://${connectionId}/${database}/public/${path.join('/')}`;
 
 /** 'ok', or the SQLSTATE the query failed with (42501: permission denied). */
@@ -78,7 +74,7 @@ describe('PII end to end: ingestion, lineage, propagation, outbound, enforcement
 
   before(async () => {
     await saveTenant(postgres, tenant, 'PII end to end');
-    await postgres.query(`CREATE DATABASE ${database}`);
+    await sources.query(`CREATE DATABASE ${database}`);
     await asSuperuser(`CREATE ROLE ${analyst} LOGIN PASSWORD 'analyst'`);
     const shop = new pg.Client({ ...login, database });
     await shop.connect();
@@ -109,7 +105,8 @@ describe('PII end to end: ingestion, lineage, propagation, outbound, enforcement
     await producer?.disconnect();
     await workers?.stop();
     await temporal?.connection.close();
-    await postgres.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await sources.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await sources.end();
     await asSuperuser(`DROP ROLE IF EXISTS ${analyst}`);
     await postgres.query('DELETE FROM subscriptions WHERE tenant = $1', [tenant]);
     await postgres.end();
