@@ -23,6 +23,7 @@ import { registerCatalogRoutes } from './catalog.js';
 import { registerCredentialRoutes } from './credentials.js';
 import { guardRoutes } from './auth.js';
 import { registerConnectionRoutes } from './connections.js';
+import { registerDumpRoutes } from './dumps.js';
 import { errorAnswer, sendError } from './errors.js';
 import { registerLineageRoutes, registerOpenLineageIngest } from './lineage.js';
 import { registerMonteCarloWebhook } from './monteCarloWebhook.js';
@@ -101,6 +102,7 @@ export async function buildApi(deps: ApiDependencies): Promise<Api> {
   registerAnnotationRoutes(app, deps);
   registerLineageRoutes(app, deps);
   registerConnectionRoutes(app, deps);
+  registerDumpRoutes(app, deps);
   registerRunRoutes(app, deps);
   registerCatalogRoutes(app, deps);
   return app;

@@ -77,6 +77,8 @@ const config = loadConfigOrExit({
   ...process.env,
   METASYNC_TASK_QUEUE: `metasync-bench-${stamp}`,
   METASYNC_KAFKA_GROUP_PREFIX: `bench-${stamp}`,
+  // The enforcement sample's downstream is the local stack's PostgreSQL, on loopback (a development setting).
+  METASYNC_DESTINATIONS_ALLOW_LOOPBACK: 'true',
 });
 const kafka = createKafka(config.kafka, 'bench-propagate');
 const producer = createProducer(kafka);

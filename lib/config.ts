@@ -16,6 +16,31 @@ const hostPortList = z
 const url = z.url({ message: 'expected a URL' });
 const name = z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, dots, dashes or underscores');
 const positiveInt = z.coerce.number().int().positive();
+const commaList = (value: string) =>
+  value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+const cidrList = z
+  .string()
+  .transform(commaList)
+  .pipe(z.array(z.union([z.cidrv4(), z.cidrv6()], { error: 'expected CIDRs such as 10.0.0.0/8 or fd00::/8' })));
+const portRanges = z
+  .string()
+  .transform(commaList)
+  .pipe(
+    z
+      .array(
+        z
+          .string()
+          .regex(/^\d{1,5}(-\d{1,5})?$/, 'expected ports or ranges such as 5432,3306,1024-65535')
+          .transform((range) => range.split('-').map(Number))
+          .refine(([from = 0, to = from]) => from >= 1 && from <= to && to <= 65535, 'expected ports within 1-65535')
+          .transform(([from = 0, to = from]) => [from, to] as const),
+      )
+      .min(1, 'expected at least one port or range'),
+  );
+const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
 
 const cacheDir = process.env['METASYNC_CACHE'] ?? join(homedir(), '.cache', 'metasync');
 
@@ -44,6 +69,8 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name')
     .default('metasync'),
+  // Where tenants reach the bucket (presigned upload URLs), when not where MetaSync does.
+  METASYNC_S3_PUBLIC_ENDPOINT: url.optional(),
   METASYNC_SPARK_MASTER: z
     .string()
     .regex(/^(spark:\/\/[\w.-]+:\d+|local(\[\d+|\*\])?)$/, 'expected spark://host:port or local[N]')
@@ -73,6 +100,13 @@ const EnvSchema = z.object({
     .default('operator'),
   // An incident's workflow ends after this long without news (it starts again with the next event).
   METASYNC_INCIDENT_QUIET_SECONDS: positiveInt.default(7 * 24 * 3600),
+  // Where MetaSync may connect on a tenant's behalf (lib/destinations.ts): its own services, loopback and
+  // link-local addresses are refused whatever these say.
+  METASYNC_DESTINATIONS_ALLOW: cidrList.default(['0.0.0.0/0', '::/0']),
+  METASYNC_DESTINATIONS_DENY: cidrList.default([]),
+  METASYNC_DESTINATIONS_PORTS: portRanges.default([[1, 65535]]),
+  // Development only: sources on loopback (the local stack's), MetaSync's own endpoints still refused.
+  METASYNC_DESTINATIONS_ALLOW_LOOPBACK: flag.default(false),
   // The local stack's key is public; any shared deployment sets its own (openssl rand -base64 32).
   METASYNC_SECRETS_KEY: z
     .base64({ message: 'expected 32 bytes in base64 (openssl rand -base64 32)' })
@@ -155,6 +189,13 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       accessKeyId: env.METASYNC_S3_ACCESS_KEY,
       secretAccessKey: env.METASYNC_S3_SECRET_KEY,
       bucket: env.METASYNC_S3_BUCKET,
+      publicEndpoint: env.METASYNC_S3_PUBLIC_ENDPOINT?.replace(/\/$/, ''),
+    },
+    destinations: {
+      allow: env.METASYNC_DESTINATIONS_ALLOW,
+      deny: env.METASYNC_DESTINATIONS_DENY,
+      ports: env.METASYNC_DESTINATIONS_PORTS,
+      allowLoopback: env.METASYNC_DESTINATIONS_ALLOW_LOOPBACK,
     },
     spark: {
       master: env.METASYNC_SPARK_MASTER,

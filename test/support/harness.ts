@@ -4,9 +4,18 @@ import { loadConfig, type Config } from '../../lib/config.js';
 import { createActivityDependencies } from '../../workers/dependencies.js';
 import { createWorkers } from '../../workers/createWorkers.js';
 
-/** Integration tests talk to the real stack (npm run stack:up); each run uses task queues no other process serves. */
+/**
+ * Integration tests talk to the real stack (npm run stack:up); each run uses task queues no other process serves.
+ * Their sources are the stack's, on 127.0.0.1: the destination policy's development setting allows loopback (still
+ * refusing MetaSync's own endpoints). test/integration/securityBoundary.test.ts checks the real default.
+ */
 export function testConfig(overrides: Record<string, string> = {}): Config {
-  return loadConfig({ ...process.env, METASYNC_TASK_QUEUE: `metasync-test-${process.pid}`, ...overrides });
+  return loadConfig({
+    ...process.env,
+    METASYNC_TASK_QUEUE: `metasync-test-${process.pid}`,
+    METASYNC_DESTINATIONS_ALLOW_LOOPBACK: 'true',
+    ...overrides,
+  });
 }
 
 export const uniqueId = (prefix: string): string => `${prefix}-${Date.now().toString(36)}-${process.pid}`;

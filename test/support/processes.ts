@@ -45,7 +45,11 @@ export function spawnApp(
   const log = { file: `${root}.stack/logs/${name}.log`, append: true } as const;
   return execa(process.execPath, ['--import', 'tsx', entry], {
     cwd: root,
-    env: { METASYNC_TASK_QUEUE: config.temporal.taskQueue, METASYNC_KAFKA_GROUP_PREFIX: config.kafka.groupPrefix },
+    env: {
+      METASYNC_TASK_QUEUE: config.temporal.taskQueue,
+      METASYNC_KAFKA_GROUP_PREFIX: config.kafka.groupPrefix,
+      METASYNC_DESTINATIONS_ALLOW_LOOPBACK: String(config.destinations.allowLoopback),
+    },
     stdout: log,
     stderr: log,
     reject: false,
