@@ -2,7 +2,7 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
 import type { ExtractManifest } from '../lib/contracts.js';
-import { createExtractor } from '../lib/extractors/index.js';
+import { createExtractor, type ExtractorDeps } from '../lib/extractors/index.js';
 import { ExtractionError } from '../lib/extractors/errors.js';
 import { runObjectKeys } from '../lib/objectKeys.js';
 import { RawPartWriter } from '../lib/rawParts.js';
@@ -26,7 +26,8 @@ export function createExtractActivities(deps: {
   secretsKey: SealingKeys;
   store: ObjectStore;
   lake: LakeWriter;
-  s3ForSources: Parameters<typeof createExtractor>[1];
+  /** What every extractor is given; the tenant is each run's. */
+  sources: Omit<ExtractorDeps, 'tenant'>;
 }) {
   return {
     /**
@@ -46,7 +47,7 @@ export function createExtractActivities(deps: {
       let extractor: ReturnType<typeof createExtractor> | undefined;
       let lastBeat = 0;
       try {
-        extractor = createExtractor(source, deps.s3ForSources);
+        extractor = createExtractor(source, { ...deps.sources, tenant: input.tenant });
         for await (const item of extractor.extract()) {
           if ('rejected' in item) {
             const { line, reason, raw } = item.rejected;

@@ -3,6 +3,7 @@ import type cassandra from 'cassandra-driver';
 import type { Kafka, Producer } from 'kafkajs';
 import type pg from 'pg';
 import type { Config } from '../lib/config.js';
+import { configuredDestinations } from '../lib/destinations.js';
 import { outboundPublisher } from '../lib/outbound.js';
 import { objectStore } from '../lib/s3Objects.js';
 import { annotationStore } from '../lib/stores/annotations.js';
@@ -42,7 +43,7 @@ export function createActivities(deps: ActivityDependencies) {
       secretsKey: config.secretsKey,
       store,
       lake,
-      s3ForSources: { s3: deps.s3, bucket: config.s3.bucket },
+      sources: { s3: deps.s3, bucket: config.s3.bucket, destinations: configuredDestinations(config) },
     }),
     ...createPropagationActivities({
       postgres: deps.postgres,

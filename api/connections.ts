@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { checkConnection, ConnectionCheck } from '../lib/connectionCheck.js';
+import { configuredDestinations } from '../lib/destinations.js';
+import { dumpAccessProblem } from '../lib/dumpAccess.js';
 import {
   MysqlConnection,
   NdjsonConnection,
@@ -30,7 +32,11 @@ const ConnectionBody = z
     [
       PostgresConnection.extend({ password: keptPassword }),
       MysqlConnection.extend({ password: keptPassword }),
-      NdjsonConnection,
+      NdjsonConnection.extend({
+        secretAccessKey: NdjsonConnection.shape.secretAccessKey.describe(
+          'Stored sealed, never shown. Left out on an existing connection with the same accessKeyId: the stored one is kept',
+        ),
+      }),
     ],
     { error: (issue) => (issue.code === 'invalid_union' ? 'type must be postgres, mysql or ndjson' : undefined) },
   )
@@ -51,6 +57,7 @@ const Connections = z.object({ connections: z.array(ConnectionView) });
  */
 export function registerConnectionRoutes(app: Api, deps: ApiDependencies): void {
   const { postgres } = deps;
+  const destinations = configuredDestinations(deps.config);
   const notFound = (tenant: string, connectionId: string) =>
     `tenant ${tenant} has no connection ${connectionId}: GET /v1/tenants/${tenant}/connections lists them, PUT creates one`;
 
@@ -113,19 +120,34 @@ export function registerConnectionRoutes(app: Api, deps: ApiDependencies): void 
           'invalid body: uri: file:/// sources are for local use (npm run connection); over the API, put the dump in S3 and use s3://',
         );
       }
-      let password = 'password' in body ? body.password : undefined;
-      if (body.type !== 'ndjson' && password === undefined) {
-        const existing = await loadConnection(postgres, deps.config.secretsKey, tenant, connectionId);
-        if (existing?.type !== body.type) {
-          return sendError(
-            reply,
-            400,
-            `invalid body: password is required, as there is no ${body.type} connection ${connectionId} whose password to keep (send "" for none)`,
-          );
+      let source: SourceConnection;
+      if (body.type === 'ndjson') {
+        // Like a password, the secret key of the tenant's own bucket is kept when left out (same access key).
+        const kept =
+          body.secretAccessKey === undefined && body.accessKeyId !== undefined
+            ? await loadConnection(postgres, deps.config.secretsKey, tenant, connectionId)
+            : undefined;
+        const secretAccessKey =
+          body.secretAccessKey ??
+          (kept?.type === 'ndjson' && kept.accessKeyId === body.accessKeyId ? kept.secretAccessKey : undefined);
+        source = NdjsonConnection.parse({ ...body, secretAccessKey });
+        const problem = dumpAccessProblem(source, tenant, deps.config.s3.bucket);
+        if (problem) return sendError(reply, 400, `invalid body: uri: ${problem}`);
+      } else {
+        let password = body.password;
+        if (password === undefined) {
+          const existing = await loadConnection(postgres, deps.config.secretsKey, tenant, connectionId);
+          if (existing?.type !== body.type) {
+            return sendError(
+              reply,
+              400,
+              `invalid body: password is required, as there is no ${body.type} connection ${connectionId} whose password to keep (send "" for none)`,
+            );
+          }
+          password = existing.password;
         }
-        password = existing.password;
+        source = SourceConnection.parse({ ...body, password });
       }
-      const source = SourceConnection.parse(body.type === 'ndjson' ? body : { ...body, password });
       const { created, view } = await saveConnection(postgres, deps.config.secretsKey, tenant, connectionId, source);
       log.info(created ? 'connection created' : 'connection replaced', {
         requestId: request.id,
@@ -182,7 +204,7 @@ export function registerConnectionRoutes(app: Api, deps: ApiDependencies): void 
       const { tenant, connectionId } = request.params;
       const source = await loadConnection(postgres, deps.config.secretsKey, tenant, connectionId);
       if (!source) return sendError(reply, 404, notFound(tenant, connectionId));
-      return checkConnection(source, deps);
+      return checkConnection(source, { tenant, destinations, s3: deps.s3, bucket: deps.config.s3.bucket });
     },
   );
 }

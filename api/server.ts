@@ -24,6 +24,7 @@ import { registerCatalogRoutes } from './catalog.js';
 import { registerCredentialRoutes } from './credentials.js';
 import { guardRoutes } from './auth.js';
 import { registerConnectionRoutes } from './connections.js';
+import { registerDumpRoutes } from './dumps.js';
 import { errorAnswer, sendError } from './errors.js';
 import { registerLimits } from './limits.js';
 import { registerLineageRoutes, registerOpenLineageIngest } from './lineage.js';
@@ -123,6 +124,7 @@ export async function buildApi(deps: ApiDependencies): Promise<Api> {
   registerAnnotationRoutes(app, deps);
   registerLineageRoutes(app, deps);
   registerConnectionRoutes(app, deps);
+  registerDumpRoutes(app, deps);
   registerRunRoutes(app, deps, limits);
   registerCatalogRoutes(app, deps);
   return app;

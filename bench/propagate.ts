@@ -28,7 +28,7 @@ import { createActivityDependencies } from '../workers/dependencies.js';
 import { createWorkers } from '../workers/createWorkers.js';
 import { createSubscribers, subscriptionGroupId } from '../workers/subscriptions.js';
 import { pinGroupToEnd } from '../test/support/harness.js';
-import { asSuperuser } from '../test/support/postgresCluster.js';
+import { asSuperuser, sourceAdmin, sourceLogin } from '../test/support/postgresCluster.js';
 import { asService, kafkaAs } from '../test/support/kafka.js';
 import { spawnWorker } from '../test/support/processes.js';
 import type { ChangeOutcome } from '../workflows/propagation.js';
@@ -80,6 +80,8 @@ const config = loadConfigOrExit(
     ...process.env,
     METASYNC_TASK_QUEUE: `metasync-bench-${stamp}`,
     METASYNC_KAFKA_GROUP_PREFIX: `metasync-bench-${stamp}`,
+    // The enforcement sample's downstream is the local stack's PostgreSQL, on loopback (a development setting).
+    METASYNC_DESTINATIONS_ALLOW_LOOPBACK: 'true',
   },
   { METASYNC_KAFKA_USERNAME: 'metasync-admin' },
 );
@@ -232,9 +234,12 @@ const analyst = `bench_analyst_${stamp}`;
 const sampleColumns = Array.from({ length: sampleSize }, (_, i) => `c${pad(i, 2)}`);
 let downstream: pg.Pool | undefined;
 
+// The downstream belongs to the stack's source role, which the sink connects as (MetaSync's may not create databases).
+const sources = sourceAdmin(config);
+
 async function createDownstream(): Promise<void> {
-  await postgres.query(`CREATE DATABASE ${downstreamDb}`);
-  downstream = new pg.Pool({ connectionString: config.postgres.url.replace(/[^/]+$/, downstreamDb), max: 2 });
+  await sources.query(`CREATE DATABASE ${downstreamDb}`);
+  downstream = new pg.Pool({ ...sourceLogin(config), database: downstreamDb, max: 2 });
   await asSuperuser(`CREATE ROLE ${analyst} LOGIN PASSWORD 'analyst'`);
 }
 
@@ -473,8 +478,8 @@ async function measure(worker: RunningWorker, shape: Shape, n: number): Promise<
       host: '127.0.0.1',
       port: 5432,
       database: downstreamDb,
-      user: 'metasync',
-      password: 'metasync',
+      user: sourceLogin(config).user,
+      password: sourceLogin(config).password,
       connectTimeoutSeconds: 5,
     });
     await saveSubscription(postgres, tenant, 'enforce', {
@@ -618,7 +623,7 @@ async function cleanUp(): Promise<void> {
   } // prettier-ignore
   await downstream?.end();
   if (sampleSize > 0) {
-    await postgres.query(`DROP DATABASE IF EXISTS ${downstreamDb} WITH (FORCE)`);
+    await sources.query(`DROP DATABASE IF EXISTS ${downstreamDb} WITH (FORCE)`);
     await asSuperuser(`DROP ROLE IF EXISTS ${analyst}`);
   }
   const admin = kafka.admin();
@@ -633,6 +638,7 @@ async function cleanUp(): Promise<void> {
   await temporal.connection.close();
   await cassandra.shutdown();
   await postgres.end();
+  await sources.end();
   s3.destroy();
 }
 

@@ -26,6 +26,30 @@ const sealingKey = z
 const kafkaPassword = z
   .string()
   .regex(/^[^\s"\\,]{16,}$/, 'expected 16 or more characters, without spaces, quotes, backslashes or commas');
+const commaList = (value: string) =>
+  value
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean);
+const cidrList = z
+  .string()
+  .transform(commaList)
+  .pipe(z.array(z.union([z.cidrv4(), z.cidrv6()], { error: 'expected CIDRs such as 10.0.0.0/8 or fd00::/8' })));
+const portRanges = z
+  .string()
+  .transform(commaList)
+  .pipe(
+    z
+      .array(
+        z
+          .string()
+          .regex(/^\d{1,5}(-\d{1,5})?$/, 'expected ports or ranges such as 5432,3306,1024-65535')
+          .transform((range) => range.split('-').map(Number))
+          .refine(([from = 0, to = from]) => from >= 1 && from <= to && to <= 65535, 'expected ports within 1-65535')
+          .transform(([from = 0, to = from]) => [from, to] as const),
+      )
+      .min(1, 'expected at least one port or range'),
+  );
 
 const cacheDir = process.env['METASYNC_CACHE'] ?? join(homedir(), '.cache', 'metasync');
 
@@ -63,6 +87,10 @@ const EnvSchema = z.object({
     .min(1)
     .default(join(cacheDir, 'jars', 'kafka')),
   METASYNC_POSTGRES_URL: url.default('postgres://metasync:metasync@127.0.0.1:5432/metasync_production'),
+  // Migrations run as the role that owns the schema; processes run as METASYNC_POSTGRES_URL's, which only reads and writes.
+  METASYNC_POSTGRES_MIGRATION_URL: url.default(
+    'postgres://metasync_owner:metasync_owner@127.0.0.1:5432/metasync_production',
+  ),
   METASYNC_CASSANDRA_CONTACT_POINTS: hostPortList.default(['127.0.0.1:9042']),
   METASYNC_CASSANDRA_DATACENTER: name.default('datacenter1'),
   METASYNC_CASSANDRA_KEYSPACE: name.default('metasync'),
@@ -75,6 +103,8 @@ const EnvSchema = z.object({
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name')
     .default('metasync'),
+  // Where tenants reach the bucket (presigned upload URLs), when not where MetaSync does.
+  METASYNC_S3_PUBLIC_ENDPOINT: url.optional(),
   METASYNC_SPARK_MASTER: z
     .string()
     .regex(/^(spark:\/\/[\w.-]+:\d+|local(\[\d+|\*\])?)$/, 'expected spark://host:port or local[N]')
@@ -121,6 +151,13 @@ const EnvSchema = z.object({
   METASYNC_DEAD_LETTER_BYTES_PER_DAY: positiveInt.default(100 * 1024 * 1024),
   // An incident's workflow ends after this long without news (it starts again with the next event).
   METASYNC_INCIDENT_QUIET_SECONDS: positiveInt.default(7 * 24 * 3600),
+  // Where MetaSync may connect on a tenant's behalf (lib/destinations.ts): its own services, loopback and
+  // link-local addresses are refused whatever these say.
+  METASYNC_DESTINATIONS_ALLOW: cidrList.default(['0.0.0.0/0', '::/0']),
+  METASYNC_DESTINATIONS_DENY: cidrList.default([]),
+  METASYNC_DESTINATIONS_PORTS: portRanges.default([[1, 65535]]),
+  // Development only: sources on loopback (the local stack's), MetaSync's own endpoints still refused.
+  METASYNC_DESTINATIONS_ALLOW_LOOPBACK: flag.default(false),
   // Seals connection passwords and webhook secrets, and signs page tokens. This machine's own: the stack generates
   // it (stack/services/secrets.sh); there is no default, and the key once published as one is refused.
   METASYNC_SECRETS_KEY: sealingKey,
@@ -220,7 +257,7 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       jarsDir: env.METASYNC_KAFKA_JARS_DIR,
       javaHome: env.METASYNC_JAVA_HOME,
     },
-    postgres: { url: env.METASYNC_POSTGRES_URL },
+    postgres: { url: env.METASYNC_POSTGRES_URL, migrationUrl: env.METASYNC_POSTGRES_MIGRATION_URL },
     api: {
       host: env.METASYNC_API_HOST,
       port: env.METASYNC_API_PORT,
@@ -252,6 +289,13 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       accessKeyId: env.METASYNC_S3_ACCESS_KEY,
       secretAccessKey: env.METASYNC_S3_SECRET_KEY,
       bucket: env.METASYNC_S3_BUCKET,
+      publicEndpoint: env.METASYNC_S3_PUBLIC_ENDPOINT?.replace(/\/$/, ''),
+    },
+    destinations: {
+      allow: env.METASYNC_DESTINATIONS_ALLOW,
+      deny: env.METASYNC_DESTINATIONS_DENY,
+      ports: env.METASYNC_DESTINATIONS_PORTS,
+      allowLoopback: env.METASYNC_DESTINATIONS_ALLOW_LOOPBACK,
     },
     spark: {
       master: env.METASYNC_SPARK_MASTER,

@@ -1,4 +1,4 @@
-import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import mysql from 'mysql2/promise';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
@@ -6,9 +6,11 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { z } from 'zod';
-import type { Config } from './config.js';
-import { errorCode, errorMessage, networkFailure } from './extractors/errors.js';
-import { postgresClientConfig } from './extractors/postgres.js';
+import { cannotConnect, errorMessage, ExtractionError } from './extractors/errors.js';
+import type { ExtractorDeps } from './extractors/extractor.js';
+import { mysqlClientConfig, mysqlFailure } from './extractors/mysql.js';
+import { dumpFailure, openDump } from './extractors/ndjson.js';
+import { postgresClientConfig, postgresFailure } from './extractors/postgres.js';
 import type {
   MysqlConnection,
   NdjsonConnection,
@@ -18,7 +20,9 @@ import type {
 
 /**
  * Whether MetaSync can reach a source with the connection as configured, by connecting for real: what a person
- * setting one up wants to know before the first ingestion fails on it.
+ * setting one up wants to know before the first ingestion fails on it. It connects as an ingestion run does (the
+ * destination policy first, the same TLS, the same dump access rule) and fails with the run's own words, so a
+ * failing check and a failing run say the same; a refused destination reads as one that does not answer.
  */
 
 export const ConnectionCheck = z.discriminatedUnion('ok', [
@@ -28,7 +32,9 @@ export const ConnectionCheck = z.discriminatedUnion('ok', [
     serverVersion: z.string().nullable().describe('Null for a dump, which has no server'),
     details: z
       .record(z.string(), z.union([z.string(), z.number()]))
-      .describe('What the user can see (schemas, tables) or the dump’s size and age'),
+      .describe(
+        'What the user can see (schemas, tables), the session’s TLS version (or off), or the dump’s size and age',
+      ),
   }),
   z.object({
     ok: z.literal(false),
@@ -38,10 +44,8 @@ export const ConnectionCheck = z.discriminatedUnion('ok', [
 ]);
 export type ConnectionCheck = z.infer<typeof ConnectionCheck>;
 
-export interface ConnectionCheckDeps {
-  s3: S3Client;
-  config: Pick<Config, 's3'>;
-}
+/** What an extractor is given: the tenant whose source it is, the destination policy, MetaSync's bucket. */
+export type ConnectionCheckDeps = ExtractorDeps;
 
 type Found = { serverVersion: string | null; details: Record<string, string | number> };
 
@@ -59,9 +63,9 @@ export async function checkConnection(source: SourceConnection, deps: Connection
 function probe(source: SourceConnection, deps: ConnectionCheckDeps): Promise<Found> {
   switch (source.type) {
     case 'postgres':
-      return probePostgres(source);
+      return probePostgres(source, deps);
     case 'mysql':
-      return probeMysql(source);
+      return probeMysql(source, deps);
     case 'ndjson':
       return probeDump(source, deps);
   }
@@ -73,26 +77,30 @@ const PG_IN_SCOPE = `CASE WHEN $1::text[] IS NULL
   ELSE n.nspname = ANY ($1::text[]) END`;
 
 // information_schema.tables lists only the tables the user holds some privilege on: what it can actually read.
+// pg_stat_ssl is what the server sees of this session's TLS.
 const PG_PROBE_SQL = `
 SELECT version() AS version,
+       (SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS tls,
        (SELECT count(*) FROM pg_namespace n WHERE ${PG_IN_SCOPE} AND has_schema_privilege(n.oid, 'USAGE'))::int AS schemas,
        (SELECT count(*) FROM information_schema.tables t JOIN pg_namespace n ON n.nspname = t.table_schema
         WHERE ${PG_IN_SCOPE})::int AS tables`;
 
-async function probePostgres(source: PostgresConnection): Promise<Found> {
+async function probePostgres(source: PostgresConnection, deps: ConnectionCheckDeps): Promise<Found> {
+  const address = await deps.destinations.pin(source);
   const client = new pg.Client({
-    ...postgresClientConfig(source, 'metasync-connection-check'),
+    ...postgresClientConfig(source, 'metasync-connection-check', address),
     query_timeout: source.connectTimeoutSeconds * 1000,
   });
   // The check's own query reports a lost connection; without a listener, the stray event would end the process.
   client.on('error', () => undefined);
   try {
     await client.connect();
-    const { rows } = await client.query<{ version: string; schemas: number; tables: number }>(PG_PROBE_SQL, [
-      source.schemas ?? null,
-    ]);
-    const { version, schemas, tables } = rows[0]!;
-    return { serverVersion: version, details: { database: source.database, schemas, tables } };
+    const { rows } = await client.query<{ version: string; tls: string | null; schemas: number; tables: number }>(
+      PG_PROBE_SQL,
+      [source.schemas ?? null],
+    );
+    const { version, tls, schemas, tables } = rows[0]!;
+    return { serverVersion: version, details: { database: source.database, schemas, tables, tls: tls ?? 'off' } };
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -100,17 +108,13 @@ async function probePostgres(source: PostgresConnection): Promise<Found> {
 
 const MYSQL_SYSTEM_DATABASES = ['mysql', 'information_schema', 'performance_schema', 'sys'];
 
-async function probeMysql(source: MysqlConnection): Promise<Found> {
+async function probeMysql(source: MysqlConnection, deps: ConnectionCheckDeps): Promise<Found> {
   const timeout = source.connectTimeoutSeconds * 1000;
-  const connection = await mysql.createConnection({
-    host: source.host,
-    port: source.port,
-    user: source.user,
-    password: source.password,
-    connectTimeout: timeout,
-  });
+  const address = await deps.destinations.pin(source);
+  const connection = await mysql.createConnection(mysqlClientConfig(source, address));
   connection.on('error', () => undefined);
   let row: mysql.RowDataPacket;
+  let tls: string;
   try {
     // information_schema shows only what the user holds some privilege on: what it can actually read.
     const scope = source.databases ? 'IN (?)' : 'NOT IN (?)';
@@ -123,6 +127,9 @@ async function probeMysql(source: MysqlConnection): Promise<Found> {
       timeout,
     });
     row = rows[0]!;
+    // What the server sees of this session's TLS ('' without).
+    const [status] = await connection.query<mysql.RowDataPacket[]>({ sql: "SHOW SESSION STATUS LIKE 'Ssl_version'", timeout }); // prettier-ignore
+    tls = String(status[0]?.['Value'] ?? '') || 'off';
   } catch (error) {
     connection.destroy();
     throw error;
@@ -131,7 +138,7 @@ async function probeMysql(source: MysqlConnection): Promise<Found> {
   await connection.end();
   return {
     serverVersion: String(row['version']),
-    details: { databases: Number(row['database_count']), tables: Number(row['table_count']) },
+    details: { databases: Number(row['database_count']), tables: Number(row['table_count']), tls },
   };
 }
 
@@ -144,48 +151,27 @@ async function probeDump(source: NdjsonConnection, deps: ConnectionCheckDeps): P
     await access(path, constants.R_OK);
     return { serverVersion: null, details: { sizeBytes: info.size, lastModified: info.mtime.toISOString() } };
   }
-  const [bucket = '', ...key] = source.uri.slice('s3://'.length).split('/');
-  // Extraction reads dumps from MetaSync's own bucket only (activities/index.ts): a check of another would mislead.
-  if (bucket !== deps.config.s3.bucket) {
-    throw new CheckFailure(`dumps are read from bucket ${deps.config.s3.bucket} only — upload it there`);
+  const dump = await openDump(source, deps);
+  try {
+    const head = await dump.client.send(new HeadObjectCommand({ Bucket: dump.bucket, Key: dump.key }), {
+      abortSignal: AbortSignal.timeout(S3_TIMEOUT_MS),
+    });
+    return {
+      serverVersion: null,
+      details: {
+        sizeBytes: head.ContentLength ?? 0,
+        ...(head.LastModified && { lastModified: head.LastModified.toISOString() }),
+      },
+    };
+  } finally {
+    dump.close();
   }
-  const head = await deps.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key.join('/') }), {
-    abortSignal: AbortSignal.timeout(S3_TIMEOUT_MS),
-  });
-  return {
-    serverVersion: null,
-    details: {
-      sizeBytes: head.ContentLength ?? 0,
-      ...(head.LastModified && { lastModified: head.LastModified.toISOString() }),
-    },
-  };
 }
 
 const S3_TIMEOUT_MS = 10_000;
 
 /** A failure the check itself found, worded already. */
 class CheckFailure extends Error {}
-
-const AUTHENTICATION = new Set([
-  '28P01', // PostgreSQL invalid_password
-  '28000', // PostgreSQL invalid_authorization_specification: no pg_hba.conf entry, unknown role
-  'ER_ACCESS_DENIED_ERROR',
-  'ER_ACCESS_DENIED_NO_PASSWORD_ERROR',
-  'ER_NOT_SUPPORTED_AUTH_MODE',
-]);
-
-const DUMP_FAILURES: Record<string, string> = {
-  ENOENT: 'there is no such file — check the path',
-  EACCES: 'permission denied — make the file readable by MetaSync',
-  EPERM: 'permission denied — make the file readable by MetaSync',
-  // HeadObject has no body, so S3 names its failures by HTTP status only.
-  NotFound: 'there is no such object — check the bucket and key',
-  NoSuchKey: 'there is no such object — check the bucket and key',
-  NoSuchBucket: 'there is no such bucket — check the bucket name',
-  Forbidden: 'access denied — grant s3:GetObject on it',
-  AccessDenied: 'access denied — grant s3:GetObject on it',
-  TimeoutError: `S3 did not answer within ${S3_TIMEOUT_MS / 1000} s — check the S3 endpoint`,
-};
 
 /**
  * What went wrong, said so that whoever configured the connection can act on it. The password is masked out of
@@ -196,29 +182,21 @@ export function failureMessage(error: unknown, source: SourceConnection): string
 }
 
 function describe(error: unknown, source: SourceConnection): string {
-  if (source.type === 'ndjson') {
-    if (error instanceof CheckFailure) return `cannot read ${source.uri}: ${error.message}`;
-    const network = networkFailure(error);
-    if (network) return `cannot reach S3 for ${source.uri}: ${network} — check the S3 endpoint and that it is running`;
-    const name = error instanceof Error ? error.name : '';
-    const known = DUMP_FAILURES[name] ?? DUMP_FAILURES[errorCode(error) ?? ''];
-    return `cannot read ${source.uri}: ${known ?? errorMessage(error)}`;
+  if (error instanceof CheckFailure && source.type === 'ndjson') return `cannot read ${source.uri}: ${error.message}`;
+  if (error instanceof Error && error.name === 'TimeoutError' && source.type === 'ndjson') {
+    return `cannot read ${source.uri}: S3 did not answer within ${S3_TIMEOUT_MS / 1000} s — check the S3 endpoint`;
   }
-  const at = `${source.type === 'postgres' ? 'PostgreSQL' : 'MySQL'} at ${source.host}:${source.port}`;
-  const code = errorCode(error);
-  const message = errorMessage(error);
-  if (code === 'ETIMEDOUT' || (code === undefined && /timeout|timed out/i.test(message))) {
-    return `cannot reach ${at}: timed out after ${source.connectTimeoutSeconds} s — check host/port, firewalls and that the server is running`;
-  }
-  const network = networkFailure(error);
-  if (network) return `cannot reach ${at}: ${network} — check host/port and that the server is running`;
-  if (code && AUTHENTICATION.has(code)) {
-    return `authentication failed at ${at} for user ${JSON.stringify(source.user)} (${message}) — check the user name and password`;
-  }
-  if (code === '3D000' && source.type === 'postgres') {
-    return `${at} has no database ${JSON.stringify(source.database)} — check the database name`;
-  }
-  return `${at}: ${message}`;
+  // Until the probe's session is established, anything but the server's own answer reads as "cannot connect".
+  const failure =
+    source.type === 'postgres'
+      ? postgresFailure(error, source, false)
+      : source.type === 'mysql'
+        ? mysqlFailure(error, source, false)
+        : dumpFailure(error, source);
+  if (failure instanceof ExtractionError) return failure.message;
+  // A dump in MetaSync's own bucket or a local file: MetaSync's own systems, no tenant's destination.
+  if (source.type === 'ndjson') return `cannot read ${source.uri}: ${errorMessage(error)}`;
+  return cannotConnect(`${source.type === 'postgres' ? 'PostgreSQL' : 'MySQL'} at ${source.host}:${source.port}`);
 }
 
 /** Replaces every occurrence of the secret; a very short one would mask half the message, and guards little. */

@@ -5,8 +5,10 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { ingestEstate, ingestProgress, type IngestProgress } from '../workflows/index.js';
 import type { Config } from './config.js';
+import { dumpAccessProblem } from './dumpAccess.js';
 import { IngestInput, RunId, type CountsByType, type IngestOptions } from './contracts.js';
 import { runSearchAttributes } from './searchAttributes.js';
+import { loadConnection } from './stores/connections.js';
 import { ingestWorkflowId } from './workflowIds.js';
 
 /**
@@ -95,14 +97,19 @@ export async function startIngestRun(
     }
     return started(true, existing.status);
   }
-  const { rowCount } = await postgres.query('SELECT 1 FROM connections WHERE tenant = $1 AND connection_id = $2', [
-    tenant,
-    connectionId,
-  ]);
-  if (!rowCount) {
+  const source = await loadConnection(postgres, config.secretsKey, tenant, connectionId);
+  if (!source) {
     throw new IngestRunError(
       'not-found',
       `tenant ${tenant} has no connection ${connectionId}: add it with PUT /v1/tenants/${tenant}/connections/${connectionId} or npm run connection`,
+    );
+  }
+  // A connection saved before the rule, or by a starter, is held to it here too (and the extractor checks again).
+  const problem = source.type === 'ndjson' ? dumpAccessProblem(source, tenant, config.s3.bucket) : undefined;
+  if (problem) {
+    throw new IngestRunError(
+      'invalid',
+      `connection ${connectionId} cannot be ingested: ${problem} — change it with PUT /v1/tenants/${tenant}/connections/${connectionId}`,
     );
   }
 

@@ -4,6 +4,13 @@ import type { TenantId } from './contracts.js';
 
 export const tenantPrefix = (tenant: TenantId): string => `tenants/${tenant}/`;
 
+/**
+ * Where a tenant puts its estate dumps (uploads through the API's presigned URLs), and the only part of MetaSync's
+ * bucket an NDJSON connection may name. It is apart from what MetaSync writes under the tenant's prefix (runs,
+ * states, dead letters), so an upload can never overwrite those, nor a dump connection read them.
+ */
+export const dumpsPrefix = (tenant: TenantId): string => `${tenantPrefix(tenant)}dumps/`;
+
 export const skeletonObjectKey = (tenant: TenantId, runId: string): string =>
   `${tenantPrefix(tenant)}runs/${runId}/skeleton/assets.ndjson.gz`;
 

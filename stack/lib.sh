@@ -102,10 +102,13 @@ app_running() {
 }
 
 # app_start NAME ENTRY READY_TEXT [KAFKA_PRINCIPAL]: runs a TypeScript entry point of this checkout in the
-# background, as its own Kafka principal (its password is kafka-<principal> in $SECRETS_DIR).
+# background, as its own Kafka principal (its password is kafka-<principal> in $SECRETS_DIR). The local stack's
+# sources are on 127.0.0.1, so its apps allow loopback destinations (a development setting: MetaSync's own
+# endpoints stay refused; docs/security.md).
 app_start() {
   local name=$1 entry=$2 ready=$3 principal=${4:-}
   [ -x "$ROOT/node_modules/.bin/tsx" ] || fail "$name: dependencies are missing; run npm ci first"
-  (cd "$ROOT" && spawn "$name" env ${principal:+METASYNC_KAFKA_USERNAME="$principal"} "$ROOT/node_modules/.bin/tsx" "$entry")
+  (cd "$ROOT" && export METASYNC_DESTINATIONS_ALLOW_LOOPBACK="${METASYNC_DESTINATIONS_ALLOW_LOOPBACK:-true}" \
+    && spawn "$name" env ${principal:+METASYNC_KAFKA_USERNAME="$principal"} "$ROOT/node_modules/.bin/tsx" "$entry")
   wait_until "$name" 120 "$RUN/logs/$name.log" app_running "$name" "$ready"
 }

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { z } from 'zod';
 import { createS3 } from '../lib/clients.js';
 import { checkConnection } from '../lib/connectionCheck.js';
+import { configuredDestinations } from '../lib/destinations.js';
 import { IngestInput, TenantId } from '../lib/contracts.js';
 import { errorMessage } from '../lib/extractors/errors.js';
 import { SourceConnection } from '../lib/extractors/sourceConnection.js';
@@ -94,7 +95,8 @@ program
       if (!source) return fail(`tenant ${tenant} has no connection ${connection}: see npm run connection -- list`);
       const s3 = createS3(config.s3);
       try {
-        const check = await checkConnection(source, { s3, config });
+        const destinations = configuredDestinations(config);
+        const check = await checkConnection(source, { tenant, destinations, s3, bucket: config.s3.bucket });
         if (!check.ok) return fail(`failed after ${check.latencyMs} ms: ${check.error}`);
         const details = Object.entries(check.details).map(([name, value]) => `${name} ${value}`);
         console.log(`ok in ${check.latencyMs} ms: ${[check.serverVersion ?? 'found', ...details].join(', ')}`);

@@ -62,3 +62,35 @@ export function networkFailure(error: unknown): string | undefined {
 export function zodIssues(error: z.ZodError): string {
   return error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');
 }
+
+/**
+ * What a tenant is told when MetaSync could not talk to a source server: the same words whatever lay behind the
+ * port (nothing listening, a firewall dropping packets, a name that does not resolve, a server of another kind, or
+ * a destination MetaSync's policy refuses), so the answer cannot map a network. The operator's log has the reason.
+ */
+export const cannotConnect = (what: string): string =>
+  `cannot connect to ${what} — check the host and port, that the server is running and accepts connections from MetaSync, and that MetaSync's destination policy allows it`;
+
+/**
+ * A TLS failure, in words, or undefined when the error is no TLS failure. Each one needs a server that spoke its
+ * protocol first (PostgreSQL answers the TLS request; MySQL greets before TLS starts), so saying which reveals
+ * nothing about ports where no such server listens.
+ */
+export function tlsFailure(error: unknown, what: string, host: string): string | undefined {
+  const code = errorCode(error) ?? '';
+  const message = errorMessage(error);
+  // mysql2 gives every TLS failure one code, keeping the TLS error's words only.
+  const handshake = code === 'HANDSHAKE_SSL_ERROR';
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || (handshake && /altnames|does not match/i.test(message))) {
+    return `${what}: its TLS certificate does not name ${host} — connect by a name the certificate has, or use tls mode verify-ca`;
+  }
+  if (/CERT|SELF_SIGNED|UNABLE_TO_/.test(code) || (handshake && /certificate/i.test(message))) {
+    return `${what}: its TLS certificate is not trusted (${handshake ? message : code}) — give the CA that signed it as tls.ca, or use tls mode require`;
+  }
+  if (handshake)
+    return `${what}: TLS failed (${message}) — check the server's TLS settings, or the connection's tls mode`;
+  if (code === 'HANDSHAKE_NO_SSL_SUPPORT' || /server does not support SSL/i.test(message)) {
+    return `${what} does not offer TLS — enable TLS on the server, or set tls mode disable`;
+  }
+  return undefined;
+}

@@ -1,5 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
+import type { DestinationGuard } from '../destinations.js';
 import { RawRecord, type SourceType } from '../contracts.js';
 import { zodIssues } from './errors.js';
 
@@ -36,10 +37,13 @@ export interface Extractor {
 }
 
 export interface ExtractorDeps {
-  /** Reads s3:// dumps. */
-  s3?: S3Client;
-  /** When set, s3:// dumps must be in this bucket. */
-  bucket?: string;
+  /** Whose source it is: a dump in MetaSync's bucket must be under this tenant's dumps prefix (lib/dumpAccess.ts). */
+  tenant: string;
+  /** Checks every server an extractor connects to (a source database, a tenant's own S3 endpoint) first. */
+  destinations: DestinationGuard;
+  /** MetaSync's own bucket, and the client that reads it. */
+  s3: S3Client;
+  bucket: string;
 }
 
 export function rejection(line: number, reason: string, raw: string): Rejected {

@@ -23,7 +23,7 @@ const factories: Factories = {
 };
 
 /** Validates the source (an 'invalid_source' ExtractionError names every wrong field) and makes its extractor. */
-export function createExtractor(source: SourceConnectionInput, deps: ExtractorDeps = {}): Extractor {
+export function createExtractor(source: SourceConnectionInput, deps: ExtractorDeps): Extractor {
   const parsed = parseSourceConnection(source);
   return create(parsed.type, parsed, deps);
 }

@@ -1,8 +1,10 @@
-import mysql, { type Connection } from 'mysql2';
+import mysql, { type Connection, type ConnectionOptions, type SslOptions } from 'mysql2';
+import { connect } from 'node:net';
 import type { RawRecord } from '../contracts.js';
-import { ExtractionError, errorCode, errorMessage, networkFailure } from './errors.js';
-import { OpenResources, validated, type Extractor } from './extractor.js';
-import type { MysqlConnection } from './sourceConnection.js';
+import { DestinationRefused } from '../destinations.js';
+import { ExtractionError, cannotConnect, errorCode, errorMessage, networkFailure, tlsFailure } from './errors.js';
+import { OpenResources, validated, type Extractor, type ExtractorDeps } from './extractor.js';
+import type { MysqlConnection, TlsSettings } from './sourceConnection.js';
 
 /**
  * MySQL and MariaDB catalogs from information_schema, streamed row by row (mysql2 pauses the socket while the
@@ -107,36 +109,72 @@ interface ColumnRow {
   primary_key_position: Count;
 }
 
-export function createMysqlExtractor(source: MysqlConnection): Extractor {
+export function createMysqlExtractor(source: MysqlConnection, deps: ExtractorDeps): Extractor {
   const open = new OpenResources();
   return {
     sourceType: 'mysql',
-    extract: () => validated(readCatalog(source, open)),
+    extract: () => validated(readCatalog(source, deps, open)),
     close: () => open.closeAll(),
   };
 }
 
-async function* readCatalog(source: MysqlConnection, open: OpenResources): AsyncGenerator<RawRecord> {
-  const connection = mysql.createConnection({
-    host: source.host,
-    port: source.port,
-    user: source.user,
-    password: source.password,
-    connectTimeout: source.connectTimeoutSeconds * 1000,
-    charset: 'utf8mb4_general_ci',
-    supportBigNumbers: true,
-  });
+/**
+ * How MetaSync reaches a MySQL source, whoever connects (the extractor, the connection check): its socket goes to
+ * `address`, the one the destination policy checked (DestinationGuard.pin), never to a second lookup of the name;
+ * the name stays the host, for TLS to check the certificate against.
+ */
+export const mysqlClientConfig = (source: MysqlConnection, address: string): ConnectionOptions => ({
+  host: source.host,
+  port: source.port,
+  stream: () => connect({ host: address, port: source.port }),
+  user: source.user,
+  password: source.password,
+  connectTimeout: source.connectTimeoutSeconds * 1000,
+  ssl: mysqlTls(source.tls),
+});
+
+/** mysql2's TLS options for a mode (it checks the certificate against the host when verifyIdentity is set). */
+function mysqlTls(tls: TlsSettings): SslOptions | undefined {
+  switch (tls.mode) {
+    case 'disable':
+      return undefined;
+    case 'require':
+      return { rejectUnauthorized: false };
+    case 'verify-ca':
+      return { rejectUnauthorized: true, verifyIdentity: false, ...(tls.ca && { ca: tls.ca }) };
+    case 'verify-full':
+      return { rejectUnauthorized: true, verifyIdentity: true, ...(tls.ca && { ca: tls.ca }) };
+  }
+}
+
+async function* readCatalog(
+  source: MysqlConnection,
+  deps: ExtractorDeps,
+  open: OpenResources,
+): AsyncGenerator<RawRecord> {
+  let connection: Connection | undefined;
   // A connection lost while the consumer is busy fails the next query too; remember why, to report that.
   let lost: unknown;
-  connection.on('error', (error: Error) => {
-    lost = error;
-  });
+  let connected = false;
   // Servers count aborted connections, so an idle, sound session says goodbye; one stopped halfway (a query may
   // still be sending rows) or broken is simply dropped.
   let idle = false;
-  const close = open.add(() => (idle && lost === undefined ? quit(connection) : connection.destroy()));
+  const close = open.add(() => {
+    if (connection) return idle && lost === undefined ? quit(connection) : connection.destroy();
+  });
   try {
-    await new Promise<void>((resolve, reject) => connection.connect((error) => (error ? reject(error) : resolve())));
+    const address = await deps.destinations.pin(source);
+    connection = mysql.createConnection({
+      ...mysqlClientConfig(source, address),
+      charset: 'utf8mb4_general_ci',
+      supportBigNumbers: true,
+    });
+    connection.on('error', (error: Error) => {
+      lost = error;
+    });
+    const opened = connection;
+    await new Promise<void>((resolve, reject) => opened.connect((error) => (error ? reject(error) : resolve())));
+    connected = true;
     const [[server]] = await connection.promise().query<mysql.RowDataPacket[]>('SELECT VERSION() AS version');
     // USE tells a database that does not exist from one the user may not see, which information_schema does not.
     for (const database of source.databases ?? []) await connection.promise().query('USE ??', [database]);
@@ -171,7 +209,7 @@ async function* readCatalog(source: MysqlConnection, open: OpenResources): Async
     idle = true;
   } catch (error) {
     idle = isStatementRefusal(error);
-    throw toExtractionError(lost ?? error, source);
+    throw mysqlFailure(lost ?? error, source, connected);
   } finally {
     await close();
   }
@@ -271,20 +309,20 @@ async function* rows<Row>(connection: Connection, sql: string, values: unknown[]
 
 const where = (source: MysqlConnection) => `MySQL at ${source.host}:${source.port}`;
 
-/** Turns what the driver threw into an ExtractionError that says what to do; anything else is passed on as is. */
-function toExtractionError(error: unknown, source: MysqlConnection): unknown {
+/**
+ * Turns what the driver threw into an ExtractionError that says what to do. Until a session is established
+ * (`connected`), anything but a MySQL server's own answer reads as one "cannot connect", whatever it was; after, an
+ * error no case knows is passed on as is.
+ */
+export function mysqlFailure(error: unknown, source: MysqlConnection, connected: boolean): unknown {
   if (error instanceof ExtractionError) return error;
   const user = JSON.stringify(source.user);
   const because = { cause: error };
-  const network = networkFailure(error);
-  if (network) {
-    const timeout = errorCode(error) === 'ETIMEDOUT' ? ` (time-out ${source.connectTimeoutSeconds} s)` : '';
-    return new ExtractionError(
-      'unreachable',
-      `cannot reach ${where(source)}: ${network}${timeout} — check host/port and that the server is running`,
-      because,
-    );
-  }
+  const unreachable = () => new ExtractionError('unreachable', cannotConnect(where(source)), because);
+  const tls = tlsFailure(error, where(source), source.host);
+  if (tls) return new ExtractionError('authentication', tls, because);
+  const lostConnection = errorCode(error) === 'PROTOCOL_CONNECTION_LOST';
+  if (error instanceof DestinationRefused || networkFailure(error) || lostConnection) return unreachable();
   switch (errorCode(error)) {
     case 'ER_ACCESS_DENIED_ERROR':
     case 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR':
@@ -315,7 +353,6 @@ function toExtractionError(error: unknown, source: MysqlConnection): unknown {
         `${where(source)}: ${errorMessage(error)} — check the source's databases`,
         because,
       );
-    case 'PROTOCOL_CONNECTION_LOST':
     case 'ER_CON_COUNT_ERROR':
     case 'ER_SERVER_SHUTDOWN':
       return new ExtractionError(
@@ -324,6 +361,6 @@ function toExtractionError(error: unknown, source: MysqlConnection): unknown {
         because,
       );
     default:
-      return error;
+      return connected ? error : unreachable();
   }
 }

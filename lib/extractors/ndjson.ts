@@ -1,11 +1,14 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createReadStream } from 'node:fs';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { createInterface } from 'node:readline';
 import { Readable, pipeline } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
 import { RawRecord } from '../contracts.js';
-import { ExtractionError, errorCode, errorMessage, networkFailure, zodIssues } from './errors.js';
+import { dumpAccessProblem, ownBucket, s3Location } from '../dumpAccess.js';
+import { ExtractionError, cannotConnect, errorCode, errorMessage, networkFailure, zodIssues } from './errors.js';
 import { OpenResources, rejection, type Extracted, type Extractor, type ExtractorDeps } from './extractor.js';
 import type { NdjsonConnection } from './sourceConnection.js';
 
@@ -13,6 +16,7 @@ import type { NdjsonConnection } from './sourceConnection.js';
  * An estate dump: one RawRecord per line, from S3 or a local file, gzipped when its name ends in .gz. Read line by
  * line, so memory stays flat whatever its size. A line that is not a valid RawRecord is yielded as a rejection
  * with its line number; blank lines are skipped. The dump's own order is kept, containers first or not.
+ * In MetaSync's bucket, only the tenant's own dumps may be read (lib/dumpAccess.ts).
  */
 export function createNdjsonExtractor(source: NdjsonConnection, deps: ExtractorDeps): Extractor {
   const open = new OpenResources();
@@ -29,9 +33,20 @@ async function* readDump(
   open: OpenResources,
 ): AsyncGenerator<Extracted> {
   let body: Readable | undefined;
-  const close = open.add(() => void body?.destroy());
+  let dump: DumpObject | undefined;
+  const close = open.add(() => {
+    body?.destroy();
+    dump?.close();
+  });
   try {
-    body = await openBody(source.uri, deps);
+    if (source.uri.startsWith('file://')) {
+      body = createReadStream(fileURLToPath(source.uri));
+    } else {
+      dump = await openDump(source, deps);
+      const { Body } = await dump.client.send(new GetObjectCommand({ Bucket: dump.bucket, Key: dump.key }));
+      if (!(Body instanceof Readable)) throw new Error(`${source.uri}: the S3 client gave no readable stream`);
+      body = Body;
+    }
     // pipeline, unlike pipe, passes an error of the body (a dropped S3 connection) on to the gunzip stream.
     const input = source.uri.endsWith('.gz') ? pipeline(body, createGunzip(), () => undefined) : body;
     let line = 0;
@@ -41,7 +56,7 @@ async function* readDump(
       yield parseLine(line, text);
     }
   } catch (error) {
-    throw toExtractionError(error, source);
+    throw dumpFailure(error, source);
   } finally {
     await close();
   }
@@ -58,22 +73,50 @@ function parseLine(line: number, text: string): Extracted {
   return parsed.success ? parsed.data : rejection(line, `not a RawRecord: ${zodIssues(parsed.error)}`, text);
 }
 
-async function openBody(uri: string, deps: ExtractorDeps): Promise<Readable> {
-  if (uri.startsWith('file://')) return createReadStream(fileURLToPath(uri));
-  const [bucket = '', ...key] = uri.slice('s3://'.length).split('/');
-  if (!deps.s3) throw new ExtractionError('invalid_source', `${uri}: reading from S3 needs an S3 client`);
-  if (deps.bucket && bucket !== deps.bucket) {
-    throw new ExtractionError('invalid_source', `${uri}: dumps are read from bucket ${deps.bucket} only`);
-  }
-  const { Body } = await deps.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key.join('/') }));
-  if (!(Body instanceof Readable)) throw new Error(`${uri}: the S3 client gave no readable stream`);
-  return Body;
+/** A dump's object and the client that reads it; close() lets go of a client made for a tenant's own bucket. */
+export interface DumpObject {
+  client: S3Client;
+  bucket: string;
+  key: string;
+  close(): void;
 }
 
+/**
+ * Where an s3:// dump is read: in MetaSync's bucket with MetaSync's client, when it is under the tenant's dumps
+ * prefix, or in the tenant's own bucket with its own credentials, through a client whose every connection goes to
+ * an address the destination policy checked. Throws an 'invalid_source' ExtractionError saying what to do when the
+ * tenant may not read it.
+ */
+export async function openDump(source: NdjsonConnection, deps: ExtractorDeps): Promise<DumpObject> {
+  const problem = dumpAccessProblem(source, deps.tenant, deps.bucket);
+  const location = s3Location(source.uri);
+  if (problem || !location) {
+    throw new ExtractionError('invalid_source', `cannot read ${source.uri}: ${problem ?? 'it is no s3:// URI'}`);
+  }
+  const { bucket, key } = location;
+  if (!ownBucket(source)) return { client: deps.s3, bucket, key, close: () => undefined };
+  const endpoint = new URL(source.endpoint!);
+  const port = Number(endpoint.port || (endpoint.protocol === 'https:' ? 443 : 80));
+  // Node looks up no address, so an endpoint given as one is checked here; a name is checked at each lookup.
+  await deps.destinations.pin({ host: endpoint.hostname, port });
+  const lookup = deps.destinations.lookup(port);
+  const client = new S3Client({
+    endpoint: source.endpoint,
+    region: source.region ?? 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: source.accessKeyId!, secretAccessKey: source.secretAccessKey! },
+    requestHandler: { httpAgent: new HttpAgent({ lookup }), httpsAgent: new HttpsAgent({ lookup }) },
+  });
+  return { client, bucket, key, close: () => client.destroy() };
+}
+
+// HeadObject has no body, so S3 names its failures by HTTP status only (NotFound, Forbidden).
 const S3_ERRORS: Record<string, [ExtractionError['code'], string]> = {
   NoSuchKey: ['not_found', 'there is no such object — check the key'],
+  NotFound: ['not_found', 'there is no such object — check the key'],
   NoSuchBucket: ['not_found', 'there is no such bucket — check the bucket name'],
   AccessDenied: ['permission_denied', 'access denied — grant s3:GetObject on it'],
+  Forbidden: ['permission_denied', 'access denied — grant s3:GetObject on it'],
   InvalidAccessKeyId: ['authentication', 'the access key is not known — check the S3 credentials'],
   SignatureDoesNotMatch: ['authentication', 'the secret key is wrong — check the S3 credentials'],
 };
@@ -87,9 +130,16 @@ const FILE_ERRORS: Record<string, [ExtractionError['code'], string]> = {
   Z_BUF_ERROR: ['invalid_source', 'the gzip stream ends early — the dump is truncated'],
 };
 
-function toExtractionError(error: unknown, source: NdjsonConnection): unknown {
+/**
+ * Turns what reading a dump threw into an ExtractionError that says what to do. From a tenant's own S3 endpoint,
+ * anything but an S3 server's own answer reads as one "cannot connect", whatever lay behind the endpoint.
+ */
+export function dumpFailure(error: unknown, source: NdjsonConnection): unknown {
   if (error instanceof ExtractionError) return error;
   const because = { cause: error };
+  const known = S3_ERRORS[error instanceof Error ? error.name : ''] ?? FILE_ERRORS[errorCode(error) ?? ''];
+  if (known) return new ExtractionError(known[0], `cannot read ${source.uri}: ${known[1]}`, because);
+  if (ownBucket(source)) return new ExtractionError('unreachable', cannotConnect(`S3 at ${source.endpoint}`), because);
   const network = networkFailure(error);
   if (network) {
     return new ExtractionError(
@@ -98,7 +148,5 @@ function toExtractionError(error: unknown, source: NdjsonConnection): unknown {
       because,
     );
   }
-  const name = error instanceof Error ? error.name : '';
-  const known = S3_ERRORS[name] ?? FILE_ERRORS[errorCode(error) ?? ''];
-  return known ? new ExtractionError(known[0], `cannot read ${source.uri}: ${known[1]}`, because) : error;
+  return error;
 }

@@ -1,9 +1,11 @@
+import { isIP } from 'node:net';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
 import type { RawRecord } from '../contracts.js';
-import { ExtractionError, errorCode, errorMessage, networkFailure } from './errors.js';
-import { OpenResources, validated, type Extractor } from './extractor.js';
-import type { PostgresConnection } from './sourceConnection.js';
+import { DestinationRefused } from '../destinations.js';
+import { ExtractionError, cannotConnect, errorCode, errorMessage, networkFailure, tlsFailure } from './errors.js';
+import { OpenResources, validated, type Extractor, type ExtractorDeps } from './extractor.js';
+import type { PostgresConnection, TlsSettings } from './sourceConnection.js';
 
 /**
  * PostgreSQL's catalog from pg_catalog, in one REPEATABLE READ snapshot (so a table dropped halfway through cannot
@@ -180,36 +182,67 @@ interface ColumnRow extends Record<string, Value> {
 
 const RELATION_KIND: Record<string, RawRecord['kind']> = { v: 'view', m: 'materialized_view' };
 
-export function createPostgresExtractor(source: PostgresConnection): Extractor {
+export function createPostgresExtractor(source: PostgresConnection, deps: ExtractorDeps): Extractor {
   const open = new OpenResources();
   return {
     sourceType: 'postgres',
-    extract: () => validated(readCatalog(source, open)),
+    extract: () => validated(readCatalog(source, deps, open)),
     close: () => open.closeAll(),
   };
 }
 
-/** How MetaSync reaches a PostgreSQL source, whoever connects (the extractor, the connection check). */
-export const postgresClientConfig = (source: PostgresConnection, applicationName: string): pg.ClientConfig => ({
-  host: source.host,
+/**
+ * How MetaSync reaches a PostgreSQL source, whoever connects (the extractor, the connection check): at `address`,
+ * the one the destination policy checked (DestinationGuard.pin), never at a second lookup of the host's name.
+ */
+export const postgresClientConfig = (
+  source: PostgresConnection,
+  applicationName: string,
+  address: string,
+): pg.ClientConfig => ({
+  host: address,
   port: source.port,
   database: source.database,
   user: source.user,
   password: source.password,
+  ssl: postgresTls(source.tls, source.host),
   connectionTimeoutMillis: source.connectTimeoutSeconds * 1000,
   application_name: applicationName,
 });
 
-async function* readCatalog(source: PostgresConnection, open: OpenResources): AsyncGenerator<RawRecord> {
-  const client = new pg.Client({ ...postgresClientConfig(source, 'metasync-extractor'), keepAlive: true });
+/** node-postgres's TLS options for a mode; `host` is the name (or address) the certificate must carry. */
+function postgresTls(tls: TlsSettings, host: string): pg.ClientConfig['ssl'] {
+  switch (tls.mode) {
+    case 'disable':
+      return false;
+    case 'require':
+      return { rejectUnauthorized: false };
+    case 'verify-ca':
+      return { rejectUnauthorized: true, ca: tls.ca, checkServerIdentity: () => undefined };
+    case 'verify-full':
+      // The connection goes to an address: the certificate is checked against the name the user gave.
+      return { rejectUnauthorized: true, ca: tls.ca, ...(isIP(host) === 0 && { servername: host }) };
+  }
+}
+
+async function* readCatalog(
+  source: PostgresConnection,
+  deps: ExtractorDeps,
+  open: OpenResources,
+): AsyncGenerator<RawRecord> {
+  let client: pg.Client | undefined;
   // A connection lost while the consumer is busy fails the next read too; remember why, to report that.
   let lost: unknown;
-  client.on('error', (error) => {
-    lost = error;
-  });
-  const close = open.add(() => client.end().catch(() => undefined));
+  let connected = false;
+  const close = open.add(() => client?.end().catch(() => undefined));
   try {
+    const address = await deps.destinations.pin(source);
+    client = new pg.Client({ ...postgresClientConfig(source, 'metasync-extractor', address), keepAlive: true });
+    client.on('error', (error) => {
+      lost = error;
+    });
     await client.connect();
+    connected = true;
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     const schemas = source.schemas ?? null;
     if (schemas) await requireSchemas(client, source, schemas);
@@ -255,7 +288,7 @@ async function* readCatalog(source: PostgresConnection, open: OpenResources): As
     }
     await client.query('COMMIT');
   } catch (error) {
-    throw toExtractionError(lost ?? error, source);
+    throw postgresFailure(lost ?? error, source, connected);
   } finally {
     await close();
   }
@@ -290,26 +323,22 @@ async function requireSchemas(client: pg.Client, source: PostgresConnection, sch
 
 const where = (source: PostgresConnection) => `PostgreSQL at ${source.host}:${source.port}`;
 
-/** Turns what the driver threw into an ExtractionError that says what to do; anything else is passed on as is. */
-function toExtractionError(error: unknown, source: PostgresConnection): unknown {
+/**
+ * Turns what the driver threw into an ExtractionError that says what to do. Until a session is established
+ * (`connected`), anything but a PostgreSQL server's own answer reads as one "cannot connect", whatever it was; after,
+ * an error no case knows is passed on as is.
+ */
+export function postgresFailure(error: unknown, source: PostgresConnection, connected: boolean): unknown {
   if (error instanceof ExtractionError) return error;
   const database = JSON.stringify(source.database);
   const user = JSON.stringify(source.user);
   const because = { cause: error };
-  const network = networkFailure(error);
-  if (network) {
-    return new ExtractionError(
-      'unreachable',
-      `cannot reach ${where(source)}: ${network} — check host/port and that the server is running`,
-      because,
-    );
-  }
+  const unreachable = () => new ExtractionError('unreachable', cannotConnect(where(source)), because);
+  const tls = tlsFailure(error, where(source), source.host);
+  if (tls) return new ExtractionError('authentication', tls, because);
+  if (error instanceof DestinationRefused || networkFailure(error)) return unreachable();
   if (/timeout|terminated unexpectedly/i.test(errorMessage(error)) && errorCode(error) === undefined) {
-    return new ExtractionError(
-      'unreachable',
-      `cannot reach ${where(source)}: ${errorMessage(error)} (time-out ${source.connectTimeoutSeconds} s) — check host/port, firewalls and that the server is running`,
-      because,
-    );
+    return unreachable();
   }
   switch (errorCode(error)) {
     case '28P01': // invalid_password
@@ -341,6 +370,6 @@ function toExtractionError(error: unknown, source: PostgresConnection): unknown 
         because,
       );
     default:
-      return error;
+      return connected ? error : unreachable();
   }
 }

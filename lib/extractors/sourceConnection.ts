@@ -12,6 +12,25 @@ const name = z.string().min(1).max(255);
 /** Bounds connecting (TCP and the server's greeting), so an unanswering host fails instead of hanging. */
 const connectTimeoutSeconds = z.number().int().min(1).max(120).default(10);
 
+/**
+ * TLS to the source, as libpq names its modes: disable (plain TCP), require (encrypted, the certificate not
+ * checked), verify-ca (the certificate chains to a trusted CA), verify-full (and names the host connected to).
+ * The trusted CAs are `ca` when given (PEM), else the system's.
+ */
+export const TlsSettings = z
+  .strictObject({
+    mode: z.enum(['disable', 'require', 'verify-ca', 'verify-full']).default('disable'),
+    ca: z
+      .string()
+      .max(65_536)
+      .regex(/^\s*-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/, 'expected PEM certificates')
+      .optional()
+      .describe('PEM: the CA certificates to trust for verify-ca and verify-full; by default the system’s'),
+  })
+  .default({ mode: 'disable' })
+  .describe('TLS to the source: disable, require, verify-ca or verify-full (libpq’s modes), with an optional CA');
+export type TlsSettings = z.infer<typeof TlsSettings>;
+
 export const PostgresConnection = z.strictObject({
   type: z.literal('postgres'),
   host,
@@ -22,6 +41,7 @@ export const PostgresConnection = z.strictObject({
   /** Schemas to read; by default every schema but PostgreSQL's own (pg_*, information_schema). */
   schemas: z.array(name).min(1).optional(),
   connectTimeoutSeconds,
+  tls: TlsSettings,
 });
 export type PostgresConnection = z.infer<typeof PostgresConnection>;
 
@@ -34,15 +54,34 @@ export const MysqlConnection = z.strictObject({
   /** Databases to read; by default every one but the server's own (mysql, sys, *_schema). */
   databases: z.array(name).min(1).optional(),
   connectTimeoutSeconds,
+  tls: TlsSettings,
 });
 export type MysqlConnection = z.infer<typeof MysqlConnection>;
 
+/**
+ * A dump in MetaSync's bucket (under the tenant's own prefix, lib/dumpAccess.ts), in a bucket of the tenant's own
+ * (its endpoint, region and credentials; the secret key is sealed at rest like a password), or a local file.
+ */
 export const NdjsonConnection = z.strictObject({
   type: z.literal('ndjson'),
   /** One RawRecord per line; gzipped when the name ends in .gz. */
   uri: z
     .string()
+    .max(2048)
     .regex(/^(s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/.+|file:\/\/\/.+)$/, 'expected s3://bucket/key or file:///path'),
+  endpoint: z
+    .url({ protocol: /^https?$/, message: 'expected an http(s) URL' })
+    .max(2048)
+    .optional()
+    .describe('The S3 endpoint of a bucket of your own (with accessKeyId and secretAccessKey)'),
+  region: name.optional().describe('The region of a bucket of your own (us-east-1 when left out)'),
+  accessKeyId: z.string().min(1).max(256).optional().describe('The access key of a bucket of your own'),
+  secretAccessKey: z
+    .string()
+    .min(1)
+    .max(256)
+    .optional()
+    .describe('The secret key of a bucket of your own: stored sealed, never shown'),
 });
 export type NdjsonConnection = z.infer<typeof NdjsonConnection>;
 

@@ -5,11 +5,12 @@ import {
   NdjsonConnection,
   PostgresConnection,
   SourceConnection,
+  type SourceConnectionInput,
 } from '../extractors/sourceConnection.js';
 import { noCounts, openSecret, resealed, sealSecret, type ResealCounts, type SealingKeys } from '../secrets.js';
 
 /** The source fields that are secrets: sealed before they reach PostgreSQL, opened only where a source is read. */
-export const SECRET_FIELDS = ['password'] as const;
+export const SECRET_FIELDS = ['password', 'secretAccessKey'] as const;
 
 /** Creates or replaces a connection; says whether it was created, and how it may now be shown. */
 export async function saveConnection(
@@ -17,9 +18,10 @@ export async function saveConnection(
   secretsKey: SealingKeys,
   tenant: string,
   connectionId: string,
-  source: SourceConnection,
+  input: SourceConnectionInput,
 ): Promise<{ created: boolean; view: ConnectionView }> {
-  const stored: Record<string, unknown> = { ...SourceConnection.parse(source) };
+  const source = SourceConnection.parse(input);
+  const stored: Record<string, unknown> = { ...source };
   for (const field of SECRET_FIELDS) {
     if (typeof stored[field] === 'string') stored[field] = sealSecret(stored[field], secretsKey);
   }
@@ -68,7 +70,10 @@ const stored = {
 export const ConnectionView = z.discriminatedUnion('type', [
   PostgresConnection.omit({ password: true }).extend(stored),
   MysqlConnection.omit({ password: true }).extend(stored),
-  NdjsonConnection.extend(stored),
+  NdjsonConnection.omit({ secretAccessKey: true }).extend({
+    ...stored,
+    secretAccessKeySet: z.boolean().describe('Whether a secret key of your own bucket is stored; it is never shown'),
+  }),
 ]);
 export type ConnectionView = z.infer<typeof ConnectionView>;
 
@@ -82,11 +87,13 @@ interface ConnectionRow {
 function toView(row: ConnectionRow): ConnectionView {
   const settings = { ...row.source };
   const passwordSet = typeof settings['password'] === 'string';
+  const secretAccessKeySet = typeof settings['secretAccessKey'] === 'string';
   for (const field of SECRET_FIELDS) delete settings[field];
   return ConnectionView.parse({
     ...settings,
     connectionId: row.connection_id,
     passwordSet,
+    ...(settings['type'] === 'ndjson' && { secretAccessKeySet }),
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   });

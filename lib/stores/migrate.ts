@@ -1,21 +1,48 @@
 import cassandra from 'cassandra-driver';
 import { runner } from 'node-pg-migrate';
+import pg from 'pg';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.js';
 
 const schemaDir = (store: string) => fileURLToPath(new URL(`../../schema/${store}/`, import.meta.url));
 
-/** Applies PostgreSQL migrations from schema/postgres with node-pg-migrate; returns the ones it ran. */
-export async function migratePostgres(config: Config['postgres']): Promise<string[]> {
+/**
+ * Applies PostgreSQL migrations from schema/postgres with node-pg-migrate; returns the ones it ran. They run as the
+ * migration role, which owns the schema: the runtime role may read and write the tables, not change them.
+ */
+export async function migratePostgres(config: Pick<Config['postgres'], 'migrationUrl'>): Promise<string[]> {
   const applied = await runner({
-    databaseUrl: config.url,
+    databaseUrl: config.migrationUrl,
     dir: schemaDir('postgres'),
     direction: 'up',
     migrationsTable: 'pgmigrations',
     log: () => undefined,
   });
+  await keepMigrationsPrivate(config.migrationUrl);
   return applied.map((migration) => migration.name);
+}
+
+/**
+ * The record of applied migrations is the migration role's alone. The default privileges that give the runtime role
+ * every new table (stack/postgres/provision.sql) gave it this one too, when node-pg-migrate created it: taken back,
+ * so the runtime role cannot make a migration look applied, or not.
+ */
+async function keepMigrationsPrivate(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ statement: string }>(
+      `SELECT DISTINCT format('REVOKE ALL ON %s %s FROM %I', CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
+                              c.oid::regclass, pg_get_userbyid(a.grantee)) AS statement
+       FROM pg_class c, aclexplode(c.relacl) a
+       WHERE c.oid IN (to_regclass('public.pgmigrations'), to_regclass('public.pgmigrations_id_seq'))
+         AND a.grantee NOT IN (0, c.relowner)`,
+    );
+    for (const { statement } of rows) await client.query(statement);
+  } finally {
+    await client.end();
+  }
 }
 
 /**

@@ -5,6 +5,7 @@ MARIADB_USER=metasync
 MARIADB_PASSWORD=metasync
 MARIADB_DATA="$RUN/data/mariadb"
 MARIADB_SOCKET="$RUN/mariadb.sock"
+MARIADB_TLS="$RUN/data/mariadb-tls"   # its TLS certificate (CN and names localhost, 127.0.0.1), made once
 
 # mariadbd refuses to run as root unless told to; any other user simply runs as itself.
 mariadb_os_user() { id -un; }
@@ -25,7 +26,20 @@ mariadb_check() {
     || mariadb-admin --no-defaults --socket="$MARIADB_SOCKET" --connect-timeout=2 -u "$(mariadb_os_user)" ping
 }
 
+# A self-signed certificate, so sources can be read over TLS as in production: verify-full with this very
+# certificate as the CA (SHOW VARIABLES LIKE 'ssl_cert' says where it is), or require. Made once, kept.
+mariadb_tls() {
+  [ -s "$MARIADB_TLS/server-cert.pem" ] && [ -s "$MARIADB_TLS/server-key.pem" ] && return 0
+  mkdir -p "$MARIADB_TLS"
+  (umask 077 && openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+    -keyout "$MARIADB_TLS/server-key.pem" -out "$MARIADB_TLS/server-cert.pem") >"$RUN/logs/mariadb-tls.log" 2>&1 \
+    || fail "mariadb: openssl could not make its TLS certificate (log: .stack/logs/mariadb-tls.log)"
+  chmod 644 "$MARIADB_TLS/server-cert.pem"
+}
+
 mariadb_start() {
+  mariadb_tls
   if [ ! -f "$MARIADB_DATA/.initialised" ]; then
     # A datadir left half-made by an interrupted first start is made again from scratch.
     rm -rf "$MARIADB_DATA" && mkdir -p "$MARIADB_DATA"
@@ -39,6 +53,8 @@ mariadb_start() {
   spawn mariadb /usr/sbin/mariadbd --no-defaults --user="$(mariadb_os_user)" --datadir="$MARIADB_DATA" \
     --pid-file="$MARIADB_DATA/mariadbd.pid" --socket="$MARIADB_SOCKET" --port="$MARIADB_PORT" \
     --bind-address=127.0.0.1 --skip-name-resolve \
+    --ssl-cert="$MARIADB_TLS/server-cert.pem" --ssl-key="$MARIADB_TLS/server-key.pem" \
+    --ssl-ca="$MARIADB_TLS/server-cert.pem" \
     --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci
   wait_until mariadb 60 "$RUN/logs/mariadb.log" mariadb_check
 }

@@ -1,8 +1,12 @@
 # PostgreSQL from Debian's packages: the metadata store `metasync_production` (tenants, keys, connections, runs).
 PG_PORT=5432
-PG_USER=metasync
-PG_PASSWORD=metasync
 PG_DATABASE=metasync_production
+PG_USER=metasync                  # what MetaSync's processes connect as: reads and writes the tables, owns nothing
+PG_PASSWORD=metasync
+PG_OWNER=metasync_owner           # owns the database and its schema; migrations (npm run migrate) run as it
+PG_OWNER_PASSWORD=metasync_owner
+PG_SOURCES=metasync_sources       # owns the local stack's source databases (tests, benchmarks): may create them
+PG_SOURCES_PASSWORD=metasync_sources
 
 pg_cluster() { pg_lsclusters --no-header 2>/dev/null | awk -v p="$PG_PORT" '$3 == p { print $1, $2; exit }'; }
 
@@ -23,12 +27,15 @@ postgres_start() {
 }
 
 postgres_provision() {
-  # Role and database are created once; migrations (npm run migrate) own everything inside.
-  runuser -u postgres -- psql -q -p "$PG_PORT" -v ON_ERROR_STOP=1 <<SQL
-SELECT 'CREATE ROLE $PG_USER LOGIN PASSWORD ''$PG_PASSWORD'' CREATEDB'
-  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_USER') \gexec
-SELECT 'CREATE DATABASE $PG_DATABASE OWNER $PG_USER'
-  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$PG_DATABASE') \gexec
+  # MetaSync's two roles and its database (converting one from before the split: stack/postgres/provision.sql).
+  runuser -u postgres -- psql -q -p "$PG_PORT" -v ON_ERROR_STOP=1 -v database="$PG_DATABASE" \
+    -v owner="$PG_OWNER" -v owner_password="$PG_OWNER_PASSWORD" \
+    -v runtime="$PG_USER" -v runtime_password="$PG_PASSWORD" -f - <"$STACK_DIR/postgres/provision.sql" >/dev/null \
+    || fail "postgres: provisioning the roles and $PG_DATABASE failed (stack/postgres/provision.sql)"
+  # The sources the local stack's tests and benchmarks ingest are not MetaSync's: a role of their own creates them.
+  runuser -u postgres -- psql -q -p "$PG_PORT" -v ON_ERROR_STOP=1 >/dev/null <<SQL
+SELECT 'CREATE ROLE $PG_SOURCES LOGIN PASSWORD ''$PG_SOURCES_PASSWORD'' CREATEDB'
+  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_SOURCES') \gexec
 SQL
 }
 

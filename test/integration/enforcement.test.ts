@@ -15,7 +15,13 @@ import { outboundTopic, topics } from '../../lib/topics.js';
 import { createSubscribers, subscriptionGroupId } from '../../workers/subscriptions.js';
 import { eventually, tailTopic, testConfig, uniqueId } from '../support/harness.js';
 import { asService, kafkaAs } from '../support/kafka.js';
-import { asSuperuser, startTestCluster, type TestCluster } from '../support/postgresCluster.js';
+import {
+  asSuperuser,
+  sourceAdmin,
+  sourceLogin,
+  startTestCluster,
+  type TestCluster,
+} from '../support/postgresCluster.js';
 
 /**
  * Subscriptions against the real services: changes produced on a tenant's outbound topic (as the propagation
@@ -33,6 +39,7 @@ const kafka = createKafka(config.kafka, 'subscriptions-test');
 /** The subscribers are their own principal, with their own producer (sinks and dead letters). */
 const subscribersKafka = kafkaAs(config, 'subscribers');
 const subscribersConfig = asService(config, 'subscribers');
+const sources = sourceAdmin(config);
 const s3 = createS3(config.s3);
 const postgres = createPostgres(config.postgres);
 const outbound = outboundTopic(tenant);
@@ -138,8 +145,9 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
     );
     await subscribers.start();
 
-    await postgres.query(`CREATE DATABASE ${shopDb}`);
-    shop = new pg.Pool({ connectionString: config.postgres.url.replace(/[^/]+$/, shopDb), max: 2 });
+    // The downstream belongs to the stack's source role, which the sink connects as (it owns the tables it grants on).
+    await sources.query(`CREATE DATABASE ${shopDb}`);
+    shop = new pg.Pool({ ...sourceLogin(config), database: shopDb, max: 2 });
     await asSuperuser(`CREATE ROLE ${analyst} LOGIN PASSWORD 'analyst'`);
     await shop.query(`
       CREATE TABLE customers (id int PRIMARY KEY, name text, email text);
@@ -153,8 +161,8 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
       host: '127.0.0.1',
       port: 5432,
       database: shopDb,
-      user: 'metasync',
-      password: 'metasync',
+      user: sourceLogin(config).user,
+      password: sourceLogin(config).password,
       connectTimeoutSeconds: 5,
     });
   });
@@ -165,7 +173,8 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
     await producer?.disconnect();
     await subscribersProducer?.disconnect();
     await shop?.end();
-    await postgres.query(`DROP DATABASE IF EXISTS ${shopDb} WITH (FORCE)`);
+    await sources.query(`DROP DATABASE IF EXISTS ${shopDb} WITH (FORCE)`);
+    await sources.end();
     await asSuperuser(`DROP ROLE IF EXISTS ${analyst}, ${auditor}, ${ghost}`);
     for (const table of ['subscriptions', 'enforcement_restrictions', 'enforcement_baselines', 'connections']) {
       await postgres.query(`DELETE FROM ${table} WHERE tenant = ANY($1)`, [[tenant, feedTenant]]);

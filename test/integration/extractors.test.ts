@@ -11,7 +11,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { gzipSync } from 'node:zlib';
 import pg from 'pg';
-import { createPostgres, createS3 } from '../../lib/clients.js';
+import { createS3 } from '../../lib/clients.js';
 import type { EstateAsset, RawRecord, SourceType } from '../../lib/contracts.js';
 import { catalogEdges } from '../../lib/lineage/catalog.js';
 import { namingContext } from '../../lib/lineage/names.js';
@@ -23,18 +23,29 @@ import {
   type ExtractionErrorCode,
   type SourceConnectionInput,
 } from '../../lib/extractors/index.js';
+import { configuredDestinations } from '../../lib/destinations.js';
+import { dumpsPrefix } from '../../lib/objectKeys.js';
 import { eventually, testConfig, uniqueId } from '../support/harness.js';
+import { sourceAdmin, sourceLogin } from '../support/postgresCluster.js';
 
 /**
  * The extractors against the real PostgreSQL, MariaDB and S3 of the stack. Every test makes its own databases,
- * named after this run, and drops them.
+ * named after this run, and drops them. The destination policy is the tests' (loopback allowed, as the stack's
+ * sources are there); test/integration/securityBoundary.test.ts checks the policy itself.
  */
 
 const config = testConfig();
 const run = uniqueId('x').slice(2).replace(/-/g, '_');
 const fixture = (file: string) => readFile(new URL(`../fixtures/extractors/${file}`, import.meta.url), 'utf8');
+const tenant = uniqueId('ext').toLowerCase();
+const extractorDeps = {
+  tenant,
+  destinations: configuredDestinations(config),
+  s3: createS3(config.s3),
+  bucket: config.s3.bucket,
+};
 
-async function collect(source: SourceConnectionInput, deps?: Parameters<typeof createExtractor>[1]) {
+async function collect(source: SourceConnectionInput, deps: Parameters<typeof createExtractor>[1] = extractorDeps) {
   const extractor = createExtractor(source, deps);
   const items: Extracted[] = [];
   try {
@@ -85,14 +96,9 @@ async function silentServer() {
 }
 
 describe('PostgreSQL extractor', () => {
-  const url = new URL(config.postgres.url);
-  const admin = createPostgres(config.postgres);
-  const login = {
-    host: url.hostname,
-    port: Number(url.port || 5432),
-    user: decodeURIComponent(url.username),
-    password: decodeURIComponent(url.password),
-  };
+  // The stack's role for source databases, which owns what it creates (MetaSync's runtime role may not create any).
+  const admin = sourceAdmin(config);
+  const login = sourceLogin(config);
   const source = (database: string, extra: Partial<SourceConnectionInput> = {}) =>
     ({ type: 'postgres', ...login, database, ...extra }) as SourceConnectionInput;
   const client = (database: string) => new pg.Client({ ...login, database });
@@ -127,7 +133,7 @@ describe('PostgreSQL extractor', () => {
     path,
     attributes: {
       relkind: kind === 'view' ? 'v' : kind === 'materialized_view' ? 'm' : 'r',
-      owner: 'metasync',
+      owner: login.user,
       comment: null,
       row_count: null,
       is_partition: false,
@@ -198,20 +204,20 @@ describe('PostgreSQL extractor', () => {
         kind: 'database',
         path: [db],
         attributes: {
-          owner: 'metasync',
+          owner: login.user,
           encoding: 'UTF8',
           collation: 'C',
           comment: 'the shop estate',
           server_version: serverVersion,
         },
       },
-      { kind: 'schema', path: [db, 'audit'], attributes: { owner: 'metasync', comment: null } },
+      { kind: 'schema', path: [db, 'audit'], attributes: { owner: login.user, comment: null } },
       {
         kind: 'schema',
         path: [db, 'public'],
         attributes: { owner: 'pg_database_owner', comment: 'standard public schema' },
       },
-      { kind: 'schema', path: [db, 'shop'], attributes: { owner: 'metasync', comment: 'the web shop' } },
+      { kind: 'schema', path: [db, 'shop'], attributes: { owner: login.user, comment: 'the web shop' } },
       table('table', [db, 'audit', 'log']),
       table('view', shop('big_orders'), {
         view_definition:
@@ -421,8 +427,8 @@ describe('PostgreSQL extractor', () => {
   });
 
   it('lists tables the user may not SELECT: the catalog shows every object', async () => {
-    // metasync owns the table and revokes its own privileges: it can no longer read the rows, only the catalog.
-    const db = await database('noselect', 'CREATE TABLE secret (code text); REVOKE ALL ON secret FROM metasync;');
+    // The role owns the table and revokes its own privileges: it can no longer read the rows, only the catalog.
+    const db = await database('noselect', `CREATE TABLE secret (code text); REVOKE ALL ON secret FROM ${login.user};`);
     const connection = client(db);
     await connection.connect();
     await assert.rejects(connection.query('SELECT * FROM secret'), /permission denied for table secret/);
@@ -431,11 +437,11 @@ describe('PostgreSQL extractor', () => {
     assert.deepEqual(paths, [db, `${db}.public`, `${db}.public.secret`, `${db}.public.secret.code`]);
   });
 
-  it('says the source is unreachable: a closed port, or a server that never answers', async () => {
+  it('says the source is unreachable, in the same words for a closed port and a server that never answers', async () => {
     await assertExtractionError(
       source('postgres', { port: 1 }),
       'unreachable',
-      /^cannot reach PostgreSQL at 127\.0\.0\.1:1: connection refused — check host\/port/,
+      /^cannot connect to PostgreSQL at 127\.0\.0\.1:1 — check the host and port, that the server is running/,
     );
     const silent = await silentServer();
     const started = Date.now();
@@ -443,7 +449,7 @@ describe('PostgreSQL extractor', () => {
       await assertExtractionError(
         source('postgres', { port: silent.port, connectTimeoutSeconds: 1 }),
         'unreachable',
-        /time-out 1 s/,
+        new RegExp(`^cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${silent.port} — check the host and port`),
       );
     } finally {
       await silent.close();
@@ -455,7 +461,7 @@ describe('PostgreSQL extractor', () => {
     await assertExtractionError(
       source('postgres', { password: 'not-the-password' }),
       'authentication',
-      /did not accept user "metasync" \(password authentication failed.*\) — check the user name and password/,
+      /did not accept user "metasync_sources" \(password authentication failed.*\) — check the user name and password/,
     );
     const error = await collect(source('postgres', { password: 'not-the-password' })).catch((e: unknown) => e);
     assert.ok(error instanceof Error && !error.message.includes('not-the-password'));
@@ -463,8 +469,8 @@ describe('PostgreSQL extractor', () => {
 
   it('says when the user may not connect to the database', async () => {
     const db = await database('noconnect');
-    // metasync has CREATEDB but not CREATEROLE on the stack, so the role without CONNECT is the owner itself.
-    await admin.query(`REVOKE CONNECT ON DATABASE ${pg.escapeIdentifier(db)} FROM PUBLIC, metasync`);
+    // The source role has CREATEDB but not CREATEROLE on the stack, so the role without CONNECT is the owner itself.
+    await admin.query(`REVOKE CONNECT ON DATABASE ${pg.escapeIdentifier(db)} FROM PUBLIC, ${login.user}`);
     await assertExtractionError(source(db), 'permission_denied', /may not read database ".*" .*grant it CONNECT/);
   });
 
@@ -475,7 +481,10 @@ describe('PostgreSQL extractor', () => {
   it('rejects an invalid source, naming every wrong field', () => {
     assert.throws(
       () =>
-        createExtractor({ ...source('x'), host: '', port: 70_000, schema: ['a'] } as unknown as SourceConnectionInput),
+        createExtractor(
+          { ...source('x'), host: '', port: 70_000, schema: ['a'] } as unknown as SourceConnectionInput,
+          extractorDeps,
+        ),
       (error: unknown) => {
         assert.ok(error instanceof ExtractionError);
         assert.equal(error.code, 'invalid_source');
@@ -484,7 +493,7 @@ describe('PostgreSQL extractor', () => {
       },
     );
     assert.throws(
-      () => createExtractor({ type: 'oracle' } as unknown as SourceConnectionInput),
+      () => createExtractor({ type: 'oracle' } as unknown as SourceConnectionInput, extractorDeps),
       /the source connection is invalid: type: /,
     );
   });
@@ -498,7 +507,7 @@ describe('PostgreSQL extractor', () => {
       );
       return Number(rows[0]?.count);
     };
-    const extractor = createExtractor(source(db));
+    const extractor = createExtractor(source(db), extractorDeps);
     for await (const item of extractor.extract()) {
       if ('kind' in item && item.kind === 'table') {
         assert.equal(await sessions(), 1, 'the extraction holds one session while it runs');
@@ -538,7 +547,7 @@ describe('PostgreSQL extractor', () => {
     let peak = 0;
     let seen = 0;
     const started = Date.now();
-    for await (const item of createExtractor(source(db)).extract()) {
+    for await (const item of createExtractor(source(db), extractorDeps).extract()) {
       const kind = 'kind' in item ? item.kind : 'rejected';
       counts[kind] = (counts[kind] ?? 0) + 1;
       if (++seen % 2_000 === 0) peak = Math.max(peak, heap() - baseline);
@@ -789,11 +798,11 @@ describe('MySQL/MariaDB extractor', () => {
     assert.deepEqual(paths, [db]);
   });
 
-  it('says the source is unreachable: a closed port, or a server that never answers', async () => {
+  it('says the source is unreachable, in the same words for a closed port and a server that never answers', async () => {
     await assertExtractionError(
       source({ port: 1 }),
       'unreachable',
-      /^cannot reach MySQL at 127\.0\.0\.1:1: connection refused — check host\/port/,
+      /^cannot connect to MySQL at 127\.0\.0\.1:1 — check the host and port, that the server is running/,
     );
     const silent = await silentServer();
     const started = Date.now();
@@ -801,7 +810,7 @@ describe('MySQL/MariaDB extractor', () => {
       await assertExtractionError(
         source({ port: silent.port, connectTimeoutSeconds: 1 }),
         'unreachable',
-        /time-out 1 s/,
+        new RegExp(`^cannot connect to MySQL at 127\\.0\\.0\\.1:${silent.port} — check the host and port`),
       );
     } finally {
       await silent.close();
@@ -840,9 +849,9 @@ describe('MySQL/MariaDB extractor', () => {
 });
 
 describe('NDJSON dump extractor', () => {
-  const s3 = createS3(config.s3);
-  const bucket = config.s3.bucket;
-  const prefix = `tests/extractors/${run}`;
+  const { s3, bucket } = extractorDeps;
+  // The tenant's own dumps: the only part of MetaSync's bucket its connections may name (lib/dumpAccess.ts).
+  const prefix = `${dumpsPrefix(tenant)}${run}`;
   let dir: string;
   const keys: string[] = [];
 
@@ -907,15 +916,11 @@ describe('NDJSON dump extractor', () => {
   });
 
   it('reads a dump from S3, plain and gzipped', async () => {
-    const deps = { s3, bucket };
-    assert.deepEqual(await collect({ type: 'ndjson', uri: await object('dump.ndjson', dump) }, deps), expected);
-    assert.deepEqual(
-      await collect({ type: 'ndjson', uri: await object('dump.ndjson.gz', gzipSync(dump)) }, deps),
-      expected,
-    );
+    assert.deepEqual(await collect({ type: 'ndjson', uri: await object('dump.ndjson', dump) }), expected);
+    assert.deepEqual(await collect({ type: 'ndjson', uri: await object('dump.ndjson.gz', gzipSync(dump)) }), expected);
   });
 
-  it('says when the dump is missing, unreadable as gzip, or outside the allowed bucket', async () => {
+  it("says when the dump is missing, unreadable as gzip, or outside the tenant's dumps", async () => {
     await assertExtractionError(
       { type: 'ndjson', uri: pathToFileURL(join(dir, 'nope.ndjson')).href },
       'not_found',
@@ -931,24 +936,27 @@ describe('NDJSON dump extractor', () => {
       'invalid_source',
       /the gzip stream ends early/,
     );
-    await assert.rejects(collect({ type: 'ndjson', uri: `s3://${bucket}/${prefix}/nope.ndjson` }, { s3 }), (error) => {
-      assert.ok(error instanceof ExtractionError && error.code === 'not_found');
-      assert.match(error.message, /there is no such object/);
-      return true;
-    });
-    await assert.rejects(
-      collect({ type: 'ndjson', uri: 's3://another-bucket/dump.ndjson' }, { s3, bucket }),
-      (error) => {
-        assert.ok(error instanceof ExtractionError && error.code === 'invalid_source');
-        assert.match(error.message, /read from bucket metasync only/);
-        return true;
-      },
-    );
     await assertExtractionError(
-      { type: 'ndjson', uri: 's3://metasync/dump.ndjson' },
-      'invalid_source',
-      /needs an S3 client/,
+      { type: 'ndjson', uri: `s3://${bucket}/${prefix}/nope.ndjson` },
+      'not_found',
+      /there is no such object/,
     );
-    assert.throws(() => createExtractor({ type: 'ndjson', uri: 'http://example.com/dump.ndjson' }), /uri: expected s3/);
+    // Another tenant's dumps, MetaSync's own objects of this tenant, and other buckets without credentials of their own.
+    for (const uri of [
+      `s3://${bucket}/${dumpsPrefix(`other-${tenant}`)}dump.ndjson`,
+      `s3://${bucket}/tenants/${tenant}/connections/c/runs/r/manifest.json`,
+      `s3://${bucket}/${dumpsPrefix(tenant)}../../other/dumps/dump.ndjson`,
+      's3://another-bucket/dump.ndjson',
+    ]) {
+      await assertExtractionError(
+        { type: 'ndjson', uri },
+        'invalid_source',
+        /dumps.* under s3:\/\/metasync\/tenants\//,
+      );
+    }
+    assert.throws(
+      () => createExtractor({ type: 'ndjson', uri: 'http://example.com/dump.ndjson' }, extractorDeps),
+      /uri: expected s3/,
+    );
   });
 });

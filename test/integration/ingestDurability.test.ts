@@ -205,7 +205,8 @@ describe('estate ingestion under failure', () => {
             port: 5432,
             user: 'metasync',
             password: 'metasync',
-            database: 'metasync_production',
+            // The stack's server is the control plane's too, whose own database no connection may reach.
+            database: 'postgres',
             ...source,
           }),
         );
@@ -233,7 +234,7 @@ describe('estate ingestion under failure', () => {
         const keys = runObjectKeys(tenant, 'warehouse', 'run-1');
         assert.equal(await store.exists(keys.manifest), false, 'no manifest');
         for await (const part of store.list(keys.rawPrefix)) assert.fail(`a raw part was left: ${part}`);
-        const database = qualifiedNames([{ kind: 'database', path: ['metasync_production'], attributes: {} }], 'postgres', 'warehouse'); // prettier-ignore
+        const database = qualifiedNames([{ kind: 'database', path: ['postgres'], attributes: {} }], 'postgres', 'warehouse'); // prettier-ignore
         assert.equal((await lakeRows(cassandra, tenant, database)).size, 0, 'nothing in the lake');
       });
     }

@@ -12,6 +12,7 @@ import { runSearchAttributes } from '../../lib/searchAttributes.js';
 import { ingestWorkflowId } from '../../lib/workflowIds.js';
 import { ingestEstate, type IngestProgress } from '../../workflows/index.js';
 import { runWorkers, testConfig, uniqueId } from '../support/harness.js';
+import { sourceAdmin, sourceLogin } from '../support/postgresCluster.js';
 
 /**
  * Lineage from a PostgreSQL catalog, through a real ingestion run (workers in-process, Spark for the columns):
@@ -33,13 +34,9 @@ const options: IngestInput['options'] = {
 const postgres = createPostgres(config.postgres);
 const cassandra = createCassandra(config.cassandra);
 const lineage = lineageStore(cassandra);
-const url = new URL(config.postgres.url);
-const login = {
-  host: url.hostname,
-  port: Number(url.port || 5432),
-  user: decodeURIComponent(url.username),
-  password: decodeURIComponent(url.password),
-};
+// The source database belongs to the stack's source role (MetaSync's runtime role may not create databases).
+const login = sourceLogin(config);
+const sources = sourceAdmin(config);
 const name = (...path: string[]) => `postgres://${connectionId}/${database}/${path.join('/')}`;
 
 async function sql(text: string): Promise<void> {
@@ -69,7 +66,7 @@ describe('lineage from a PostgreSQL catalog, through ingestion', () => {
   let workers: { stop(): Promise<void> };
 
   before(async () => {
-    await postgres.query(
+    await sources.query(
       `CREATE DATABASE ${pg.escapeIdentifier(database)} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`,
     );
     await sql(await readFile(new URL('../fixtures/extractors/postgres-estate.sql', import.meta.url), 'utf8'));
@@ -82,7 +79,8 @@ describe('lineage from a PostgreSQL catalog, through ingestion', () => {
   after(async () => {
     await workers?.stop();
     await temporal?.connection.close();
-    await postgres.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
+    await sources.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
+    await sources.end();
     await postgres.end();
     await cassandra.shutdown();
   });

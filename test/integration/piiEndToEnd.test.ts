@@ -17,7 +17,7 @@ import { createSubscribers } from '../../workers/subscriptions.js';
 import { ingestEstate } from '../../workflows/index.js';
 import { eventually, runWorkers, testConfig, uniqueId } from '../support/harness.js';
 import { asService, dropTenantTopics, kafkaAs } from '../support/kafka.js';
-import { asSuperuser } from '../support/postgresCluster.js';
+import { asSuperuser, sourceAdmin, sourceLogin } from '../support/postgresCluster.js';
 
 /**
  * The whole outbound story on the real stack: a PostgreSQL database is ingested (its view lineage with it), a
@@ -36,13 +36,9 @@ const cassandra = createCassandra(config.cassandra);
 /** The subscribers run as their own Kafka principal, reading what the worker's principal published. */
 const kafka = kafkaAs(config, 'subscribers');
 const s3 = createS3(config.s3);
-const url = new URL(config.postgres.url);
-const login = {
-  host: url.hostname,
-  port: Number(url.port || 5432),
-  user: decodeURIComponent(url.username),
-  password: decodeURIComponent(url.password),
-};
+// The shop database belongs to the stack's source role: the extractor reads it, and the sink grants in it, as it.
+const login = sourceLogin(config);
+const sources = sourceAdmin(config);
 const name = (...path: string[]) => `postgres://${connectionId}/${database}/public/${path.join('/')}`;
 
 /** 'ok', or the SQLSTATE the query failed with (42501: permission denied). */
@@ -73,7 +69,7 @@ describe('PII end to end: ingestion, lineage, propagation, outbound, enforcement
 
   before(async () => {
     await saveTenant(postgres, tenant, 'PII end to end');
-    await postgres.query(`CREATE DATABASE ${database}`);
+    await sources.query(`CREATE DATABASE ${database}`);
     await asSuperuser(`CREATE ROLE ${analyst} LOGIN PASSWORD 'analyst'`);
     const shop = new pg.Client({ ...login, database });
     await shop.connect();
@@ -107,7 +103,8 @@ describe('PII end to end: ingestion, lineage, propagation, outbound, enforcement
     await producer?.disconnect();
     await workers?.stop();
     await temporal?.connection.close();
-    await postgres.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await sources.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await sources.end();
     await asSuperuser(`DROP ROLE IF EXISTS ${analyst}`);
     await postgres.query('DELETE FROM subscriptions WHERE tenant = $1', [tenant]);
     await dropTenantTopics(config, tenant);

@@ -48,6 +48,7 @@ const source = (password: string): SourceConnection => ({
   user: 'metasync',
   password,
   connectTimeoutSeconds: 10,
+  tls: { mode: 'disable' },
 });
 
 /** A connection written as the code before key ids stored it: its password in the v1 form. */

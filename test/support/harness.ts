@@ -8,12 +8,15 @@ import { asService } from './kafka.js';
 /**
  * Integration tests talk to the real stack (npm run stack:up); each run uses task queues no other process serves.
  * On Kafka a test is the admin unless it says otherwise (test/support/kafka.ts runs components as their principals).
+ * Their sources are the stack's, on 127.0.0.1: the destination policy's development setting allows loopback (still
+ * refusing MetaSync's own endpoints). test/integration/securityBoundary.test.ts checks the real default.
  */
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return loadConfig({
     METASYNC_KAFKA_USERNAME: 'metasync-admin',
     ...process.env,
     METASYNC_TASK_QUEUE: `metasync-test-${process.pid}`,
+    METASYNC_DESTINATIONS_ALLOW_LOOPBACK: 'true',
     ...overrides,
   });
 }

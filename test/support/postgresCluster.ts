@@ -2,6 +2,7 @@ import { execa } from 'execa';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import pg from 'pg';
+import type { Config } from '../../lib/config.js';
 
 /**
  * PostgreSQL beside the stack's: a throwaway cluster a test can stop and start (initdb and pg_ctl from the Debian
@@ -17,12 +18,31 @@ function postgresBin(): string {
   return `/usr/lib/postgresql/${versions.at(-1)}/bin`;
 }
 
-/** Runs SQL as the superuser of the stack's cluster (the metasync role may not create roles). */
+/**
+ * The stack's role for source databases (stack/services/postgres.sh): tests and benchmarks create the databases they
+ * ingest from or enforce in as it, since MetaSync's runtime role may not create databases. Its server is the
+ * control plane's; its databases are the sources'.
+ */
+export function sourceLogin(config: Config) {
+  const url = new URL(config.postgres.url);
+  return {
+    host: url.hostname,
+    port: Number(url.port || 5432),
+    user: 'metasync_sources',
+    password: 'metasync_sources',
+  };
+}
+
+/** The source role on its server's `postgres` database: where source databases are created and dropped. */
+export const sourceAdmin = (config: Config): pg.Pool =>
+  new pg.Pool({ ...sourceLogin(config), database: 'postgres', max: 2 });
+
+/** Runs SQL as the superuser of the stack's cluster (MetaSync's roles may not create roles). */
 export async function asSuperuser(sql: string, port = 5432): Promise<void> {
   await asPostgres('psql', ['-q', '-p', String(port), '-v', 'ON_ERROR_STOP=1', '-c', sql]);
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };

@@ -52,6 +52,7 @@ export function spawnApp(
       // Each process is its own Kafka principal, as the stack runs it; a bridge serves the config's tenants only.
       METASYNC_KAFKA_USERNAME: entry === 'workers/worker.ts' ? servicePrincipal('worker') : servicePrincipal('bridge'),
       ...(config.kafka.bridgeTenants && { METASYNC_BRIDGE_TENANTS: config.kafka.bridgeTenants.join(',') }),
+      METASYNC_DESTINATIONS_ALLOW_LOOPBACK: String(config.destinations.allowLoopback),
     },
     stdout: log,
     stderr: log,

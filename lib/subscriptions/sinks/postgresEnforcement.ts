@@ -1,6 +1,9 @@
 import pg from 'pg';
 import type { z } from 'zod';
 import type { PostgresEnforcementSinkSpec } from '../../contracts.js';
+import { configuredDestinations } from '../../destinations.js';
+import { cannotConnect } from '../../extractors/errors.js';
+import { postgresClientConfig } from '../../extractors/postgres.js';
 import { log } from '../../log.js';
 import { loadConnection } from '../../stores/connections.js';
 import type { Sink, SinkContext, SinkDependencies } from './index.js';
@@ -164,17 +167,18 @@ export async function createPostgresEnforcementSink(
     throw new Error(`connection ${spec.connectionId} is ${connection.type}: enforcement needs a postgres connection`);
   }
   const { user } = connection;
+  // The downstream is a tenant's destination like a source: the policy is checked, and the pool keeps the address.
+  const where = `PostgreSQL at ${connection.host}:${connection.port}`;
+  const address = await configuredDestinations(deps.config)
+    .pin(connection)
+    .catch((error: unknown) => {
+      throw new Error(cannotConnect(where), { cause: error });
+    });
   const downstream = new pg.Pool({
-    host: connection.host,
-    port: connection.port,
-    database: connection.database,
-    user,
-    password: connection.password,
+    ...postgresClientConfig(connection, `metasync-enforcement-${subscriptionId}`.slice(0, 63), address),
     max: 2,
-    connectionTimeoutMillis: connection.connectTimeoutSeconds * 1000,
     statement_timeout: 30_000,
     lock_timeout: 10_000,
-    application_name: `metasync-enforcement-${subscriptionId}`.slice(0, 63),
   });
   // An idle connection dropped by the server (downstream restarted) must not end the process; the next query reconnects.
   downstream.on('error', (error) =>
