@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../lib/config.js';
 import {
@@ -11,7 +12,14 @@ import {
   type Surroundings,
 } from '../../lib/destinations.js';
 
-const defaults = loadConfig({}).destinations;
+/** A unit test reads no machine's secrets: it gives its own, and a secrets folder that does not exist. */
+const withSecrets = (env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+  METASYNC_SECRETS_DIR: '/nonexistent/metasync-secrets',
+  METASYNC_SECRETS_KEY: randomBytes(32).toString('base64'),
+  METASYNC_S3_SECRET_KEY: 'unit-test-s3-secret',
+  ...env,
+});
+const defaults = loadConfig(withSecrets()).destinations;
 const development: DestinationPolicy = { ...defaults, allowLoopback: true };
 
 /** A host whose own address is 192.0.2.2, with MetaSync's services around it as a deployment might have them. */
@@ -157,12 +165,14 @@ describe('destination settings', () => {
   });
 
   it('read CIDRs, ports and ranges, and the development flag', () => {
-    const { destinations } = loadConfig({
-      METASYNC_DESTINATIONS_ALLOW: '10.0.0.0/8, fd00::/8',
-      METASYNC_DESTINATIONS_DENY: '10.1.0.0/16',
-      METASYNC_DESTINATIONS_PORTS: '5432,3306-3307',
-      METASYNC_DESTINATIONS_ALLOW_LOOPBACK: 'true',
-    });
+    const { destinations } = loadConfig(
+      withSecrets({
+        METASYNC_DESTINATIONS_ALLOW: '10.0.0.0/8, fd00::/8',
+        METASYNC_DESTINATIONS_DENY: '10.1.0.0/16',
+        METASYNC_DESTINATIONS_PORTS: '5432,3306-3307',
+        METASYNC_DESTINATIONS_ALLOW_LOOPBACK: 'true',
+      }),
+    );
     assert.deepEqual(destinations, {
       allow: ['10.0.0.0/8', 'fd00::/8'],
       deny: ['10.1.0.0/16'],
@@ -177,11 +187,13 @@ describe('destination settings', () => {
   it('name each wrong setting', () => {
     assert.throws(
       () =>
-        loadConfig({
-          METASYNC_DESTINATIONS_DENY: '10.0.0.0/33',
-          METASYNC_DESTINATIONS_PORTS: '0-80',
-          METASYNC_DESTINATIONS_ALLOW_LOOPBACK: 'yes',
-        }),
+        loadConfig(
+          withSecrets({
+            METASYNC_DESTINATIONS_DENY: '10.0.0.0/33',
+            METASYNC_DESTINATIONS_PORTS: '0-80',
+            METASYNC_DESTINATIONS_ALLOW_LOOPBACK: 'yes',
+          }),
+        ),
       (error: unknown) => {
         assert.ok(error instanceof ConfigError);
         assert.match(error.message, /METASYNC_DESTINATIONS_DENY: expected CIDRs/);
@@ -193,7 +205,7 @@ describe('destination settings', () => {
   });
 
   it('know MetaSync’s own endpoints from the configuration', () => {
-    const endpoints = ownEndpoints(loadConfig({})).map(({ service, host, port, database }) =>
+    const endpoints = ownEndpoints(loadConfig(withSecrets())).map(({ service, host, port, database }) =>
       [service, `${host}:${port}`, database].filter(Boolean).join(' '),
     );
     assert.deepEqual(endpoints, [
