@@ -1,11 +1,12 @@
 import { Context } from '@temporalio/activity';
-import type { ChangeCounts, CountsByType, EstateAsset, LineageEdge, RawRecord, SourceType } from '../lib/contracts.js';
+import type { ChangeCounts, CountsByType, EstateAsset, RawRecord, SourceType } from '../lib/ingest/contracts.js';
+import type { LineageEdge } from '../lib/lineage/contracts.js';
 import { catalogEdges, catalogOrigin, type StatedEdges } from '../lib/lineage/catalog.js';
 import { diffEdges, distinctEdges, edgeFingerprint, type EdgeState } from '../lib/lineage/edges.js';
 import { namingContext, type NamingContext } from '../lib/lineage/names.js';
 import { mapUntrustedRecord, recordShapeProblem, RuleSet, type MapResult } from '../lib/mapping/index.js';
-import { runObjectKeys } from '../lib/objectKeys.js';
-import type { ObjectStore } from '../lib/s3Objects.js';
+import { runObjectKeys } from '../lib/platform/objectKeys.js';
+import type { ObjectStore } from '../lib/platform/objectStore.js';
 import type { LakeWriter, LoadedAsset, Rejection } from '../lib/stores/lake.js';
 import type { LineageStore } from '../lib/stores/lineage.js';
 

@@ -3,13 +3,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import cassandra from 'cassandra-driver';
 import type { Producer } from 'kafkajs';
 import type pg from 'pg';
-import type { IncidentEvent, IncidentRecord } from '../lib/contracts.js';
-import { deadLetter, type MessageOrigin } from '../lib/deadLetters.js';
+import type { IncidentEvent, IncidentRecord } from '../lib/incidents/contracts.js';
+import { deadLetter, type MessageOrigin } from '../lib/kafka/deadLetters.js';
 import { effectiveRules } from '../lib/mapping/tenantRules.js';
-import { qualifiedNameFor } from '../lib/monteCarlo/index.js';
+import { qualifiedNameFor } from '../lib/incidents/monteCarlo/index.js';
 import { connectionOfMonteCarloAccount } from '../lib/stores/monteCarlo.js';
 import type { IncidentStore } from '../lib/stores/incidents.js';
-import { incidentKey } from '../lib/topics.js';
+import { incidentKey } from '../lib/kafka/topics.js';
 
 /** Cassandra's limit on a partition key's size. */
 const MAX_KEY_BYTES = 65_535;

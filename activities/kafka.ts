@@ -1,5 +1,5 @@
 import type { Producer } from 'kafkajs';
-import type { EventEnvelope } from '../lib/contracts.js';
+import type { EventEnvelope } from '../lib/kafka/envelope.js';
 
 export function createKafkaActivities(producer: Producer, topic: string) {
   return {

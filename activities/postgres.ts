@@ -1,10 +1,10 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import type { SourceType } from '../lib/contracts.js';
+import type { SourceType } from '../lib/ingest/contracts.js';
 import { effectiveRules } from '../lib/mapping/tenantRules.js';
-import { runObjectKeys } from '../lib/objectKeys.js';
-import type { ObjectStore } from '../lib/s3Objects.js';
-import type { SealingKeys } from '../lib/secrets.js';
+import { runObjectKeys } from '../lib/platform/objectKeys.js';
+import type { ObjectStore } from '../lib/platform/objectStore.js';
+import type { SealingKeys } from '../lib/platform/secrets.js';
 import { loadConnection } from '../lib/stores/connections.js';
 
 export interface RunRecord {

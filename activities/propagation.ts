@@ -1,8 +1,12 @@
 import { Context } from '@temporalio/activity';
 import type cassandra from 'cassandra-driver';
 import type pg from 'pg';
-import type { AnnotationAttribute, AnnotationChangedPayload, ResolvedPropagation } from '../lib/contracts.js';
-import type { OutboundPublisher } from '../lib/outbound.js';
+import type {
+  AnnotationAttribute,
+  AnnotationChangedPayload,
+  ResolvedPropagation,
+} from '../lib/propagation/contracts.js';
+import type { OutboundPublisher } from '../lib/kafka/outbound.js';
 import { resolvePropagation, tenantPolicy } from '../lib/propagation/policy.js';
 import { nextCopies, type Reached } from '../lib/propagation/walk.js';
 import type { AnnotationStore, Copy, DepthRange, StoredCopy } from '../lib/stores/annotations.js';

@@ -1,8 +1,8 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { gzipSync } from 'node:zlib';
-import type { SkeletonInput } from '../lib/contracts.js';
-import { skeletonObjectKey } from '../lib/objectKeys.js';
-import { sampleEstate } from '../lib/sampleEstate.js';
+import type { SkeletonInput } from '../lib/ingest/contracts.js';
+import { skeletonObjectKey } from '../lib/platform/objectKeys.js';
+import { sampleEstate } from '../lib/ingest/sampleEstate.js';
 
 export function createS3Activities(s3: S3Client, bucket: string) {
   return {

@@ -3,9 +3,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Config } from '../lib/config.js';
-import { SparkJobResult } from '../lib/contracts.js';
-import { bounded, maskSecrets, outputTail, redactCommandLine } from '../lib/redact.js';
+import type { Config } from '../lib/platform/config.js';
+import { SparkJobResult } from '../lib/ingest/contracts.js';
+import { bounded, maskSecrets, outputTail, redactCommandLine } from '../lib/platform/redact.js';
 
 export interface SparkJobInput {
   job: 'load_assets' | 'load_columns';

@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { assetPropagationId } from '../lib/annotate.js';
+import { assetPropagationId } from '../control/annotate.js';
+import { QualifiedName } from '../lib/lineage/contracts.js';
 import {
   AnnotationAttribute,
   AnnotationChange,
   AnnotationValue,
   EffectiveAnnotation,
-  QualifiedName,
   type AnnotationRequested,
-} from '../lib/contracts.js';
+} from '../lib/propagation/contracts.js';
 import { annotationStore } from '../lib/stores/annotations.js';
-import { inboundTopic } from '../lib/topics.js';
-import { changeWorkflowId } from '../lib/workflowIds.js';
+import { inboundTopic } from '../lib/kafka/topics.js';
+import { changeWorkflowId } from '../lib/temporal/workflowIds.js';
 import { sendError } from './errors.js';
 import { handToKafka } from './kafkaHandoff.js';
 import { errorResponses, TenantParams } from './schemas.js';

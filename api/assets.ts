@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AssetView } from '../lib/contracts.js';
+import { AssetView } from '../lib/incidents/contracts.js';
 import { errorResponses, QualifiedNameParam, TenantParams } from './schemas.js';
 import type { Api, ApiDependencies } from './server.js';
 

@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler, RouteOptions } from 'fastify';
 import type pg from 'pg';
-import { log } from '../lib/log.js';
+import { log } from '../lib/platform/log.js';
 import { apiKeyVerifier, type ApiKeyScope, type ApiPrincipal } from '../lib/stores/apiKeys.js';
 import { sendError } from './errors.js';
 

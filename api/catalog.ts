@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { AssetIncident, IncidentRecord, IncidentStatus, QualifiedName } from '../lib/contracts.js';
+import { AssetIncident, IncidentRecord, IncidentStatus } from '../lib/incidents/contracts.js';
+import { QualifiedName } from '../lib/lineage/contracts.js';
 import { catalogStore, type ChildrenOf } from '../lib/stores/catalog.js';
 import { sendError } from './errors.js';
 import { cassandraPager, PageToken } from './paging.js';

@@ -1,14 +1,14 @@
 import { z } from 'zod';
-import { checkConnection, ConnectionCheck } from '../lib/connectionCheck.js';
-import { configuredDestinations } from '../lib/destinations.js';
-import { dumpAccessProblem } from '../lib/dumpAccess.js';
+import { checkConnection, ConnectionCheck } from '../lib/extractors/connectionCheck.js';
+import { configuredDestinations } from '../lib/platform/destinations.js';
+import { dumpAccessProblem } from '../lib/extractors/dumpAccess.js';
 import {
   MysqlConnection,
   NdjsonConnection,
   PostgresConnection,
   SourceConnection,
 } from '../lib/extractors/sourceConnection.js';
-import { log } from '../lib/log.js';
+import { log } from '../lib/platform/log.js';
 import {
   ConnectionView,
   deleteConnection,

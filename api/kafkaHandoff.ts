@@ -1,6 +1,6 @@
 import type { FastifyReply } from 'fastify';
 import type { Producer, ProducerRecord } from 'kafkajs';
-import { log } from '../lib/log.js';
+import { log } from '../lib/platform/log.js';
 import { sendError } from './errors.js';
 
 /** Past this, the caller is answered 503 and retries, rather than held open while Kafka is away. */

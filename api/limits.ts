@@ -1,7 +1,7 @@
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import type { Config } from '../lib/config.js';
-import { log } from '../lib/log.js';
+import type { Config } from '../lib/platform/config.js';
+import { log } from '../lib/platform/log.js';
 import { sendError } from './errors.js';
 
 type Limits = Config['api']['limits'];

@@ -1,10 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { LineageEdge, OpenLineageRunEvent, QualifiedName, type OpenLineageReceived } from '../lib/contracts.js';
-import { parseJsonInput } from '../lib/jsonInput.js';
+import { LineageEdge, OpenLineageRunEvent, QualifiedName, type OpenLineageReceived } from '../lib/lineage/contracts.js';
+import { parseJsonInput } from '../lib/platform/jsonInput.js';
 import { lineageStore } from '../lib/stores/lineage.js';
-import { inboundTopic, openLineageMessage } from '../lib/topics.js';
+import { inboundTopic, openLineageMessage } from '../lib/kafka/topics.js';
 import { sendError } from './errors.js';
 import { handToKafka } from './kafkaHandoff.js';
 import { documentedOnly } from './openapi.js';

@@ -5,12 +5,12 @@ import {
   createPostgres,
   createProducer,
   createS3,
-} from '../lib/clients.js';
-import { loadConfigOrExit } from '../lib/config.js';
-import { servicePrincipal } from '../lib/kafkaAccess.js';
-import { log } from '../lib/log.js';
+} from '../lib/platform/clients.js';
+import { loadConfigOrExit } from '../lib/platform/config.js';
+import { servicePrincipal } from '../lib/kafka/access.js';
+import { log } from '../lib/platform/log.js';
 import { incidentStore } from '../lib/stores/incidents.js';
-import { startTelemetry } from '../lib/telemetry.js';
+import { startTelemetry } from '../lib/platform/telemetry.js';
 import { buildApi } from './server.js';
 
 const telemetry = startTelemetry('metasync-api');

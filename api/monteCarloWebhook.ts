@@ -1,19 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { TenantId } from '../lib/contracts.js';
-import { printable } from '../lib/jsonInput.js';
-import { log } from '../lib/log.js';
+import { TenantId } from '../lib/platform/ids.js';
+import { printable } from '../lib/platform/jsonInput.js';
+import { log } from '../lib/platform/log.js';
 import {
   decodeMonteCarloWebhook,
   MONTE_CARLO_SIGNATURE_HEADER,
   monteCarloSignedText,
   toIncidentEvent,
   verifyMonteCarloSignature,
-} from '../lib/monteCarlo/index.js';
+} from '../lib/incidents/monteCarlo/index.js';
 import { loadMonteCarloSecret } from '../lib/stores/monteCarlo.js';
 import { tenantExists } from '../lib/stores/tenants.js';
-import { inboundTopic, incidentMessage } from '../lib/topics.js';
+import { inboundTopic, incidentMessage } from '../lib/kafka/topics.js';
 import { sendError } from './errors.js';
 import { handToKafka } from './kafkaHandoff.js';
 import type { ApiLimits } from './limits.js';

@@ -1,6 +1,6 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { openingKeys, type SealingKeys } from '../lib/secrets.js';
+import { openingKeys, type SealingKeys } from '../lib/platform/secrets.js';
 import type { Page } from '../lib/stores/lineage.js';
 
 const MAC_HEX = 32;

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { TenantId } from '../lib/contracts.js';
-import { deadLetter } from '../lib/deadLetters.js';
-import { log } from '../lib/log.js';
+import type { TenantId } from '../lib/platform/ids.js';
+import { deadLetter } from '../lib/kafka/deadLetters.js';
+import { log } from '../lib/platform/log.js';
 import { releaseDeadLetterBytes, reserveDeadLetterBytes } from '../lib/stores/deadLetterQuota.js';
 import { refuseForNow } from './kafkaHandoff.js';
 import type { ApiDependencies } from './server.js';

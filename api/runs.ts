@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { CountsByType, IngestOptions, RunId } from '../lib/contracts.js';
+import { CountsByType, IngestOptions } from '../lib/ingest/contracts.js';
+import { RunId } from '../lib/platform/ids.js';
 import {
   cancelIngestRun,
   getRun,
@@ -11,8 +12,8 @@ import {
   watchRun,
   workflowUiUrl,
   type IngestRun,
-} from '../lib/ingestRuns.js';
-import { log } from '../lib/log.js';
+} from '../control/ingestRuns.js';
+import { log } from '../lib/platform/log.js';
 import type { IngestProgress } from '../workflows/index.js';
 import { sendError } from './errors.js';
 import type { ApiLimits } from './limits.js';
@@ -81,7 +82,7 @@ const STREAM_RETRY_AFTER_SECONDS = '15';
 
 const STATUS_OF = { invalid: 400, 'not-found': 404, conflict: 409 } as const;
 
-/** Starting, reading, watching and cancelling ingestion runs (lib/ingestRuns.ts, as `npm run ingest` does). */
+/** Starting, reading, watching and cancelling ingestion runs (control/ingestRuns.ts, as `npm run ingest` does). */
 export function registerRunRoutes(app: Api, deps: ApiDependencies, limits: ApiLimits): void {
   const { temporal, postgres, config } = deps;
   const links = (tenant: string, runId: string) => {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TenantId } from '../lib/contracts.js';
+import { TenantId } from '../lib/platform/ids.js';
 
 /**
  * The pieces every route's zod schema is built from. Fastify validates requests with them and

@@ -14,9 +14,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type pg from 'pg';
-import type { Config } from '../lib/config.js';
-import { describeProblem, findInputProblem } from '../lib/jsonInput.js';
-import { log } from '../lib/log.js';
+import type { Config } from '../lib/platform/config.js';
+import { describeProblem, findInputProblem } from '../lib/platform/jsonInput.js';
+import { log } from '../lib/platform/log.js';
 import type { IncidentStore } from '../lib/stores/incidents.js';
 import { registerAnnotationRoutes } from './annotations.js';
 import { registerAssetRoutes } from './assets.js';
@@ -68,7 +68,7 @@ export async function buildApi(deps: ApiDependencies): Promise<Api> {
   const app = Fastify({
     bodyLimit,
     trustProxy: deps.config.api.trustProxy,
-    logger: false, // lib/log.ts writes the log lines, the same shape as every other MetaSync process
+    logger: false, // lib/platform/log.ts writes the log lines, the same shape as every other MetaSync process
     genReqId: () => randomUUID(),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (error, request, reply) => void answerError(error, request, reply, bodyLimit),
@@ -76,7 +76,7 @@ export async function buildApi(deps: ApiDependencies): Promise<Api> {
 
   // The limits and the input check come first, so every route (the API's own description too) has them.
   const limits = await registerLimits(app, deps.config.api.limits);
-  // Every string a request carries is checked before its route sees it (lib/jsonInput.ts): the URL's parameters, its
+  // Every string a request carries is checked before its route sees it (lib/platform/jsonInput.ts): the URL's parameters, its
   // query and a JSON body. The routes that read their bytes themselves check them as they parse them.
   app.addHook('preValidation', async (request, reply) => {
     const refused = refuseUnacceptableInput(request);

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { TenantId } from '../lib/contracts.js';
-import { onboardTenant } from '../lib/onboarding.js';
+import { TenantId } from '../lib/platform/ids.js';
+import { onboardTenant } from '../control/onboarding.js';
 import { getTenant, listTenants, updateTenant, type Tenant } from '../lib/stores/tenants.js';
-import { log } from '../lib/log.js';
+import { log } from '../lib/platform/log.js';
 import { sendError } from './errors.js';
 import { refuseForNow } from './kafkaHandoff.js';
 import { errorResponses, TenantParams } from './schemas.js';

@@ -1,9 +1,15 @@
 import { Command } from 'commander';
-import { connectTemporal, createCassandra, createKafka, createPostgres, createProducer } from '../lib/clients.js';
-import { loadConfigOrExit } from '../lib/config.js';
+import {
+  connectTemporal,
+  createCassandra,
+  createKafka,
+  createPostgres,
+  createProducer,
+} from '../lib/platform/clients.js';
+import { loadConfigOrExit } from '../lib/platform/config.js';
 import { loadDefaultRules } from '../lib/mapping/index.js';
-import { qualifiedNameFor } from '../lib/monteCarlo/index.js';
-import { inboundTopic } from '../lib/topics.js';
+import { qualifiedNameFor } from '../lib/incidents/monteCarlo/index.js';
+import { inboundTopic } from '../lib/kafka/topics.js';
 import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../test/support/incidents.js';
 import { spawnApp, spawnWorker } from '../test/support/processes.js';
 

@@ -6,7 +6,7 @@ import pLimit from 'p-limit';
 import pg from 'pg';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { changeOutcome, requestAnnotation } from '../lib/annotate.js';
+import { changeOutcome, requestAnnotation } from '../control/annotate.js';
 import {
   connectTemporal,
   createCassandra,
@@ -14,16 +14,17 @@ import {
   createPostgres,
   createProducer,
   createS3,
-} from '../lib/clients.js';
-import { loadConfigOrExit } from '../lib/config.js';
-import type { AnnotationChanged, LineageEdge } from '../lib/contracts.js';
-import { ensureTopic } from '../lib/ensureTopic.js';
+} from '../lib/platform/clients.js';
+import { loadConfigOrExit } from '../lib/platform/config.js';
+import type { LineageEdge } from '../lib/lineage/contracts.js';
+import type { AnnotationChanged } from '../lib/propagation/contracts.js';
+import { ensureTopic } from '../lib/kafka/ensureTopic.js';
 import { loadDefaultPolicy, saveTenantPolicy } from '../lib/propagation/policy.js';
 import { saveConnection } from '../lib/stores/connections.js';
 import { lineageStore } from '../lib/stores/lineage.js';
 import { saveSubscription } from '../lib/stores/subscriptions.js';
 import { saveTenant } from '../lib/stores/tenants.js';
-import { outboundTopic } from '../lib/topics.js';
+import { outboundTopic } from '../lib/kafka/topics.js';
 import { createActivityDependencies } from '../workers/dependencies.js';
 import { createWorkers } from '../workers/createWorkers.js';
 import { createSubscribers, subscriptionGroupId } from '../workers/subscriptions.js';

@@ -2,10 +2,11 @@ import { Command } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { userInfo } from 'node:os';
 import { z } from 'zod';
-import { changeOutcome, requestAnnotation } from '../lib/annotate.js';
-import { connectTemporal, createPostgres } from '../lib/clients.js';
-import { loadConfigOrExit } from '../lib/config.js';
-import { AnnotationChange, TenantId } from '../lib/contracts.js';
+import { changeOutcome, requestAnnotation } from '../control/annotate.js';
+import { connectTemporal, createPostgres } from '../lib/platform/clients.js';
+import { loadConfigOrExit } from '../lib/platform/config.js';
+import { TenantId } from '../lib/platform/ids.js';
+import { AnnotationChange } from '../lib/propagation/contracts.js';
 import { tenantExists } from '../lib/stores/tenants.js';
 import { announce } from './runs.js';
 

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { z } from 'zod';
-import { TenantId } from '../lib/contracts.js';
+import { TenantId } from '../lib/platform/ids.js';
 import {
   ApiKeyScope,
   createApiKey,

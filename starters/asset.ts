@@ -1,8 +1,9 @@
 import { Command } from 'commander';
 import { z } from 'zod';
-import { createCassandra, createPostgres } from '../lib/clients.js';
-import { loadConfigOrExit } from '../lib/config.js';
-import { TenantId, type AssetIncident } from '../lib/contracts.js';
+import { createCassandra, createPostgres } from '../lib/platform/clients.js';
+import { loadConfigOrExit } from '../lib/platform/config.js';
+import { type AssetIncident } from '../lib/incidents/contracts.js';
+import { TenantId } from '../lib/platform/ids.js';
 import { incidentStore } from '../lib/stores/incidents.js';
 import { tenantExists } from '../lib/stores/tenants.js';
 

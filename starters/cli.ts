@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type pg from 'pg';
 import type { z } from 'zod';
-import { createPostgres } from '../lib/clients.js';
-import { loadConfigOrExit, type Config } from '../lib/config.js';
+import { createPostgres } from '../lib/platform/clients.js';
+import { loadConfigOrExit, type Config } from '../lib/platform/config.js';
 import { tenantExists } from '../lib/stores/tenants.js';
 
 /** What the control-plane starters (tenant, api-key, connection) share: option checking and a PostgreSQL pool. */

@@ -1,9 +1,10 @@
 import { Command } from 'commander';
 import { z } from 'zod';
-import { createS3 } from '../lib/clients.js';
-import { checkConnection } from '../lib/connectionCheck.js';
-import { configuredDestinations } from '../lib/destinations.js';
-import { IngestInput, TenantId } from '../lib/contracts.js';
+import { createS3 } from '../lib/platform/clients.js';
+import { checkConnection } from '../lib/extractors/connectionCheck.js';
+import { configuredDestinations } from '../lib/platform/destinations.js';
+import { IngestInput } from '../lib/ingest/contracts.js';
+import { TenantId } from '../lib/platform/ids.js';
 import { errorMessage } from '../lib/extractors/errors.js';
 import { SourceConnection } from '../lib/extractors/sourceConnection.js';
 import {

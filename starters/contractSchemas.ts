@@ -3,14 +3,10 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
 import { z } from 'zod';
-import {
-  AnnotationChanged,
-  AnnotationRequested,
-  EventEnvelope,
-  IncidentEvent,
-  MonteCarloAlertUpdateWebhook,
-  MonteCarloIncidentWebhook,
-} from '../lib/contracts.js';
+import { IncidentEvent } from '../lib/incidents/contracts.js';
+import { MonteCarloAlertUpdateWebhook, MonteCarloIncidentWebhook } from '../lib/incidents/monteCarlo/contracts.js';
+import { EventEnvelope } from '../lib/kafka/envelope.js';
+import { AnnotationChanged, AnnotationRequested } from '../lib/propagation/contracts.js';
 
 /**
  * JSON Schema (draft 2020-12) of the contracts producers write to, generated from the zod schemas so the two

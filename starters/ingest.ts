@@ -1,11 +1,11 @@
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { userInfo } from 'node:os';
-import { connectTemporal, createPostgres } from '../lib/clients.js';
-import { loadConfigOrExit } from '../lib/config.js';
-import { IngestInput } from '../lib/contracts.js';
-import { rootCause } from '../lib/failures.js';
-import { IngestRunError, startIngestRun } from '../lib/ingestRuns.js';
+import { connectTemporal, createPostgres } from '../lib/platform/clients.js';
+import { loadConfigOrExit } from '../lib/platform/config.js';
+import { IngestInput } from '../lib/ingest/contracts.js';
+import { rootCause } from '../lib/temporal/failures.js';
+import { IngestRunError, startIngestRun } from '../control/ingestRuns.js';
 import { errorMessage } from '../lib/extractors/errors.js';
 import { SourceConnection } from '../lib/extractors/sourceConnection.js';
 import { saveConnection } from '../lib/stores/connections.js';

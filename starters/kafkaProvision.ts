@@ -1,15 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadConfigOrExit } from '../lib/config.js';
-import { ensureTopics } from '../lib/ensureTopic.js';
-import { applyGrants, serviceGrants, SERVICES, servicePrincipal } from '../lib/kafkaAccess.js';
-import { setScramCredential } from '../lib/kafkaCredentials.js';
+import { loadConfigOrExit } from '../lib/platform/config.js';
+import { ensureTopics } from '../lib/kafka/ensureTopic.js';
+import { applyGrants, serviceGrants, SERVICES, servicePrincipal } from '../lib/kafka/access.js';
+import { setScramCredential } from '../lib/kafka/credentials.js';
 import {
   kafkaAdminCredentials,
   kafkaLoginProblem,
   untilAuthenticates,
   withKafkaAdmin,
-} from '../lib/kafkaProvisioning.js';
+} from '../lib/kafka/provisioning.js';
 
 /**
  * `npm run kafka:provision` (stack/services/kafka.sh runs it after each start): as Kafka's admin, makes the shared

@@ -1,9 +1,10 @@
 import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { createCassandra, createPostgres, createS3 } from '../lib/clients.js';
-import { loadConfigOrExit } from '../lib/config.js';
-import { IngestInput, RunId, TenantId } from '../lib/contracts.js';
+import { createCassandra, createPostgres, createS3 } from '../lib/platform/clients.js';
+import { loadConfigOrExit } from '../lib/platform/config.js';
+import { IngestInput } from '../lib/ingest/contracts.js';
+import { RunId, TenantId } from '../lib/platform/ids.js';
 import { DbtError } from '../lib/lineage/dbt.js';
 import { importDbt } from '../lib/lineage/dbtImport.js';
 import { namingContext } from '../lib/lineage/names.js';

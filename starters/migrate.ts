@@ -1,4 +1,4 @@
-import { loadConfigOrExit } from '../lib/config.js';
+import { loadConfigOrExit } from '../lib/platform/config.js';
 import { migrateCassandra, migratePostgres } from '../lib/stores/migrate.js';
 
 const config = loadConfigOrExit();

@@ -1,9 +1,10 @@
 import { Command, Option } from 'commander';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { createPostgres } from '../lib/clients.js';
-import { loadConfigOrExit } from '../lib/config.js';
-import { IngestInput, TenantId } from '../lib/contracts.js';
+import { createPostgres } from '../lib/platform/clients.js';
+import { loadConfigOrExit } from '../lib/platform/config.js';
+import { IngestInput } from '../lib/ingest/contracts.js';
+import { TenantId } from '../lib/platform/ids.js';
 import { loadConnection } from '../lib/stores/connections.js';
 import { loadMonteCarloSecret, mapMonteCarloAccount, saveMonteCarloSecret } from '../lib/stores/monteCarlo.js';
 import { saveTenant, tenantExists } from '../lib/stores/tenants.js';

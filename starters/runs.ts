@@ -6,8 +6,8 @@ import {
   type WorkflowStartOptions,
 } from '@temporalio/client';
 import type { Workflow, WorkflowResultType } from '@temporalio/common';
-import type { Config } from '../lib/config.js';
-import { workflowUiUrl } from '../lib/ingestRuns.js';
+import type { Config } from '../lib/platform/config.js';
+import { workflowUiUrl } from '../control/ingestRuns.js';
 
 /** What every starter does around a run: start it once, say where to watch it, and follow its progress. */
 

@@ -1,10 +1,10 @@
 import { Command } from 'commander';
 import { z } from 'zod';
-import { createPostgres } from '../lib/clients.js';
-import { loadConfigOrExit } from '../lib/config.js';
-import { TenantId } from '../lib/contracts.js';
-import { openingKeys, PUBLISHED_DEVELOPMENT_KEY, sealingKeys } from '../lib/secrets.js';
-import { rotateSealedSecrets, rotationComplete } from '../lib/secretsRotation.js';
+import { createPostgres } from '../lib/platform/clients.js';
+import { loadConfigOrExit } from '../lib/platform/config.js';
+import { TenantId } from '../lib/platform/ids.js';
+import { openingKeys, PUBLISHED_DEVELOPMENT_KEY, sealingKeys } from '../lib/platform/secrets.js';
+import { rotateSealedSecrets, rotationComplete } from '../lib/stores/resealSecrets.js';
 
 /**
  * Re-seals every sealed value in PostgreSQL under the current key (METASYNC_SECRETS_KEY), opening the older ones

@@ -1,13 +1,13 @@
 import { Command, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
-import { connectTemporal, createKafka, createPostgres, createProducer } from '../lib/clients.js';
-import { loadConfigOrExit } from '../lib/config.js';
-import { SkeletonInput, type SkeletonRequested } from '../lib/contracts.js';
-import { runSearchAttributes } from '../lib/searchAttributes.js';
-import { kafkaAdminCredentials, provisionTenantTopics, withKafkaAdmin } from '../lib/kafkaProvisioning.js';
-import { inboundTopic } from '../lib/topics.js';
+import { connectTemporal, createKafka, createPostgres, createProducer } from '../lib/platform/clients.js';
+import { loadConfigOrExit } from '../lib/platform/config.js';
+import { SkeletonInput, type SkeletonRequested } from '../lib/ingest/contracts.js';
+import { runSearchAttributes } from '../lib/temporal/searchAttributes.js';
+import { kafkaAdminCredentials, provisionTenantTopics, withKafkaAdmin } from '../lib/kafka/provisioning.js';
+import { inboundTopic } from '../lib/kafka/topics.js';
 import { createTenant, tenantExists } from '../lib/stores/tenants.js';
-import { skeletonWorkflowId } from '../lib/workflowIds.js';
+import { skeletonWorkflowId } from '../lib/temporal/workflowIds.js';
 import { skeletonRun, skeletonStatus } from '../workflows/index.js';
 import { announce, follow, startOnce } from './runs.js';
 

@@ -1,9 +1,10 @@
 import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
-import { createPostgres } from '../lib/clients.js';
-import { loadConfigOrExit } from '../lib/config.js';
-import { sinkTopicProblem, Subscription, SubscriptionId, TenantId } from '../lib/contracts.js';
+import { createPostgres } from '../lib/platform/clients.js';
+import { loadConfigOrExit } from '../lib/platform/config.js';
+import { TenantId } from '../lib/platform/ids.js';
+import { sinkTopicProblem, Subscription, SubscriptionId } from '../lib/subscriptions/contracts.js';
 import { loadConnection } from '../lib/stores/connections.js';
 import { deleteSubscription, saveSubscription, subscriptionStatuses } from '../lib/stores/subscriptions.js';
 
@@ -13,7 +14,10 @@ const program = new Command('subscribe')
   )
   .option('--tenant <id>', 'tenant')
   .option('--id <id>', 'subscription id (lowercase letters, digits, - or _)')
-  .option('--file <path>', 'the subscription spec, JSON: {filter, reshape, sink} (lib/contracts.ts Subscription)')
+  .option(
+    '--file <path>',
+    'the subscription spec, JSON: {filter, reshape, sink} (lib/subscriptions/contracts.ts Subscription)',
+  )
   .option('--list', "list the subscriptions (the tenant's, or every tenant's) with their delivery status")
   .option('--delete', 'delete the subscription (an enforcement sink leaves its grants as they are)')
   .parse();

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { z } from 'zod';
-import { TenantId } from '../lib/contracts.js';
-import { issueTenantKafkaAccess, onboardTenant, type TenantKafkaAccess } from '../lib/onboarding.js';
+import { TenantId } from '../lib/platform/ids.js';
+import { issueTenantKafkaAccess, onboardTenant, type TenantKafkaAccess } from '../control/onboarding.js';
 import { listTenants, updateTenant } from '../lib/stores/tenants.js';
 import { parseOptions, withPostgres, withTenant } from './cli.js';
 

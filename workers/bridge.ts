@@ -5,11 +5,11 @@ import {
   createPostgres,
   createProducer,
   createS3,
-} from '../lib/clients.js';
-import { loadConfigOrExit } from '../lib/config.js';
-import { servicePrincipal } from '../lib/kafkaAccess.js';
-import { log } from '../lib/log.js';
-import { startTelemetry } from '../lib/telemetry.js';
+} from '../lib/platform/clients.js';
+import { loadConfigOrExit } from '../lib/platform/config.js';
+import { servicePrincipal } from '../lib/kafka/access.js';
+import { log } from '../lib/platform/log.js';
+import { startTelemetry } from '../lib/platform/telemetry.js';
 import { createCommandBridge } from './commandBridge.js';
 import { createIncidentBridge } from './incidentBridge.js';
 import { createLineageBridge } from './lineageBridge.js';

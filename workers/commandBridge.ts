@@ -1,8 +1,8 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { requestAnnotation } from '../lib/annotate.js';
-import { decodeCommand } from '../lib/commands.js';
-import { runSearchAttributes } from '../lib/searchAttributes.js';
-import { skeletonWorkflowId } from '../lib/workflowIds.js';
+import { requestAnnotation } from '../control/annotate.js';
+import { decodeCommand } from '../lib/kafka/commands.js';
+import { runSearchAttributes } from '../lib/temporal/searchAttributes.js';
+import { skeletonWorkflowId } from '../lib/temporal/workflowIds.js';
 import { skeletonRequested, skeletonRun } from '../workflows/index.js';
 import { createTopicBridge, type Bridge, type BridgeDependencies, type BridgeOptions } from './topicBridge.js';
 

@@ -1,9 +1,9 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { createActivities, createSparkActivities, type ActivityDependencies } from '../activities/index.js';
-import { openingKeys } from '../lib/secrets.js';
-import { sparkTaskQueue } from '../lib/taskQueues.js';
-import { boundedFailures } from './boundedFailures.js';
+import { openingKeys } from '../lib/platform/secrets.js';
+import { sparkTaskQueue } from '../lib/temporal/taskQueues.js';
+import { boundedFailures } from '../lib/temporal/boundedFailures.js';
 
 /** Spark jobs are heavy; the standalone cluster runs this many side by side without starving each other. */
 const CONCURRENT_SPARK_JOBS = 2;

@@ -1,6 +1,6 @@
 import type { ActivityDependencies } from '../activities/index.js';
-import { createCassandra, createKafka, createPostgres, createProducer, createS3 } from '../lib/clients.js';
-import type { Config } from '../lib/config.js';
+import { createCassandra, createKafka, createPostgres, createProducer, createS3 } from '../lib/platform/clients.js';
+import type { Config } from '../lib/platform/config.js';
 
 /** Connects what the activities use, and says how to let go of it. */
 export async function createActivityDependencies(

@@ -1,9 +1,9 @@
 import type pg from 'pg';
-import { IncidentEvent } from '../lib/contracts.js';
-import { decodeEvent } from '../lib/decodeEvent.js';
-import { runSearchAttributes } from '../lib/searchAttributes.js';
-import { incidentKey } from '../lib/topics.js';
-import { incidentWorkflowId } from '../lib/workflowIds.js';
+import { IncidentEvent } from '../lib/incidents/contracts.js';
+import { decodeEvent } from '../lib/kafka/decodeEvent.js';
+import { runSearchAttributes } from '../lib/temporal/searchAttributes.js';
+import { incidentKey } from '../lib/kafka/topics.js';
+import { incidentWorkflowId } from '../lib/temporal/workflowIds.js';
 import { incidentEventSignal, incidentLifecycle } from '../workflows/index.js';
 import { createTopicBridge, type Bridge, type BridgeDependencies, type BridgeOptions } from './topicBridge.js';
 

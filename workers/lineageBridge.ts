@@ -1,12 +1,12 @@
 import type cassandra from 'cassandra-driver';
 import type pg from 'pg';
-import { OpenLineageReceived, type LineageEdge } from '../lib/contracts.js';
-import { decodeEvent } from '../lib/decodeEvent.js';
+import { OpenLineageReceived, type LineageEdge } from '../lib/lineage/contracts.js';
+import { decodeEvent } from '../lib/kafka/decodeEvent.js';
 import { datasetResolver, openLineageEdges, type DatasetResolver } from '../lib/lineage/openLineage.js';
 import { effectiveRules } from '../lib/mapping/tenantRules.js';
 import { listConnectionEndpoints } from '../lib/stores/connections.js';
 import { lineageStore } from '../lib/stores/lineage.js';
-import { lineageKey } from '../lib/topics.js';
+import { lineageKey } from '../lib/kafka/topics.js';
 import { createTopicBridge, type Bridge, type BridgeDependencies, type BridgeOptions } from './topicBridge.js';
 
 /** A tenant's connections and rules are read again after this long, so a new connection is soon recognized. */

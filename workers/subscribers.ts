@@ -1,8 +1,8 @@
-import { createKafka, createPostgres, createProducer, createS3 } from '../lib/clients.js';
-import { loadConfigOrExit } from '../lib/config.js';
-import { servicePrincipal } from '../lib/kafkaAccess.js';
-import { log } from '../lib/log.js';
-import { startTelemetry } from '../lib/telemetry.js';
+import { createKafka, createPostgres, createProducer, createS3 } from '../lib/platform/clients.js';
+import { loadConfigOrExit } from '../lib/platform/config.js';
+import { servicePrincipal } from '../lib/kafka/access.js';
+import { log } from '../lib/platform/log.js';
+import { startTelemetry } from '../lib/platform/telemetry.js';
 import { createSubscribers } from './subscriptions.js';
 
 const telemetry = startTelemetry('metasync-subscribers');

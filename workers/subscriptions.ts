@@ -2,12 +2,13 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import kafkajs, { type EachMessagePayload, type KafkaMessage } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { AnnotationChanged, Subscription } from '../lib/contracts.js';
-import type { Decoded } from '../lib/decodeEvent.js';
-import { deadLetter, type MessageOrigin } from '../lib/deadLetters.js';
-import { ensureTopic } from '../lib/ensureTopic.js';
-import { parseJsonInput } from '../lib/jsonInput.js';
-import { log } from '../lib/log.js';
+import { AnnotationChanged } from '../lib/propagation/contracts.js';
+import { Subscription } from '../lib/subscriptions/contracts.js';
+import type { Decoded } from '../lib/kafka/decodeEvent.js';
+import { deadLetter, type MessageOrigin } from '../lib/kafka/deadLetters.js';
+import { ensureTopic } from '../lib/kafka/ensureTopic.js';
+import { parseJsonInput } from '../lib/platform/jsonInput.js';
+import { log } from '../lib/platform/log.js';
 import {
   loadSubscriptions,
   recordDelivered,
@@ -17,7 +18,7 @@ import {
 } from '../lib/stores/subscriptions.js';
 import { createSink, type Sink, type SinkDependencies } from '../lib/subscriptions/sinks/index.js';
 import { matches, reshape } from '../lib/subscriptions/transform.js';
-import { outboundTopic } from '../lib/topics.js';
+import { outboundTopic } from '../lib/kafka/topics.js';
 
 /**
  * Runs subscriptions: one consumer group per subscription on its tenant's outbound topic, reading from the beginning

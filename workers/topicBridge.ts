@@ -2,13 +2,13 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client as TemporalClient } from '@temporalio/client';
 import type { Admin, Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
 import type pg from 'pg';
-import type { Config } from '../lib/config.js';
-import type { TenantId } from '../lib/contracts.js';
-import type { Decoded } from '../lib/decodeEvent.js';
-import { deadLetter, type MessageOrigin as Origin } from '../lib/deadLetters.js';
-import { log } from '../lib/log.js';
+import type { Config } from '../lib/platform/config.js';
+import type { TenantId } from '../lib/platform/ids.js';
+import type { Decoded } from '../lib/kafka/decodeEvent.js';
+import { deadLetter, type MessageOrigin as Origin } from '../lib/kafka/deadLetters.js';
+import { log } from '../lib/platform/log.js';
 import { tenantGate } from '../lib/stores/tenants.js';
-import { parseInboundTopic, type InboundKind } from '../lib/topics.js';
+import { parseInboundTopic, type InboundKind } from '../lib/kafka/topics.js';
 
 export interface BridgeDependencies {
   config: Config;

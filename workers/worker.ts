@@ -1,10 +1,10 @@
 import { Runtime } from '@temporalio/worker';
 import { createActivityDependencies } from './dependencies.js';
 import { createWorkers } from './createWorkers.js';
-import { loadConfigOrExit } from '../lib/config.js';
-import { servicePrincipal } from '../lib/kafkaAccess.js';
-import { log } from '../lib/log.js';
-import { startTelemetry } from '../lib/telemetry.js';
+import { loadConfigOrExit } from '../lib/platform/config.js';
+import { servicePrincipal } from '../lib/kafka/access.js';
+import { log } from '../lib/platform/log.js';
+import { startTelemetry } from '../lib/platform/telemetry.js';
 
 const telemetry = startTelemetry('metasync-worker');
 const config = loadConfigOrExit(process.env, { METASYNC_KAFKA_USERNAME: servicePrincipal('worker') });

@@ -10,10 +10,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { IncidentEvent, IncidentRecord } from '../lib/contracts.js';
-import type { MessageOrigin } from '../lib/deadLetters.js';
-import { rootCause } from '../lib/failures.js';
-import { applyIncidentEvent } from '../lib/incidents.js';
+import type { IncidentEvent, IncidentRecord } from '../lib/incidents/contracts.js';
+import type { MessageOrigin } from '../lib/kafka/deadLetters.js';
+import { rootCause } from '../lib/temporal/failures.js';
+import { applyIncidentEvent } from '../lib/incidents/applyEvent.js';
 
 export interface IncidentInput {
   tenant: string;

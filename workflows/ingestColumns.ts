@@ -1,8 +1,8 @@
 import { ActivityCancellationType, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { SparkActivities } from '../activities/index.js';
-import type { CountsByType, SourceType } from '../lib/contracts.js';
-import { connectionRunPrefix } from '../lib/objectKeys.js';
-import { sparkTaskQueue } from '../lib/taskQueues.js';
+import type { CountsByType, SourceType } from '../lib/ingest/contracts.js';
+import { connectionRunPrefix } from '../lib/platform/objectKeys.js';
+import { sparkTaskQueue } from '../lib/temporal/taskQueues.js';
 
 export interface ColumnsInput {
   tenant: string;

@@ -11,10 +11,10 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { PreparedRun } from '../activities/postgres.js';
-import type { CountsByType, ExtractManifest, IngestInput } from '../lib/contracts.js';
-import { addCounts } from '../lib/counts.js';
-import { rootCause } from '../lib/failures.js';
-import { ContainersReadyAttribute } from '../lib/searchAttributes.js';
+import type { CountsByType, ExtractManifest, IngestInput } from '../lib/ingest/contracts.js';
+import { addCounts } from '../lib/ingest/counts.js';
+import { rootCause } from '../lib/temporal/failures.js';
+import { ContainersReadyAttribute } from '../lib/temporal/searchAttributes.js';
 import { ingestColumns } from './ingestColumns.js';
 
 export interface IngestProgress {

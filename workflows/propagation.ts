@@ -10,8 +10,8 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { WalkScope } from '../activities/propagation.js';
-import type { AnnotationChange } from '../lib/contracts.js';
-import { changeWorkflowId } from '../lib/workflowIds.js';
+import type { AnnotationChange } from '../lib/propagation/contracts.js';
+import { changeWorkflowId } from '../lib/temporal/workflowIds.js';
 
 /** A change asked of one asset, with the id it was asked under (a Kafka event id, an HTTP request's). */
 export interface AnnotationRequest {

@@ -9,8 +9,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, SparkActivities } from '../activities/index.js';
-import type { SkeletonCompletedPayload, SkeletonInput } from '../lib/contracts.js';
-import { sparkTaskQueue } from '../lib/taskQueues.js';
+import type { SkeletonCompletedPayload, SkeletonInput } from '../lib/ingest/contracts.js';
+import { sparkTaskQueue } from '../lib/temporal/taskQueues.js';
 
 /** Kafka commands for a run that already exists arrive here instead of starting it again. */
 export const skeletonRequested = defineSignal<[{ eventId: string }]>('skeletonRequested');

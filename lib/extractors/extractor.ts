@@ -1,7 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import type { DestinationGuard } from '../destinations.js';
-import { RawRecord, type SourceType } from '../contracts.js';
+import type { DestinationGuard } from '../platform/destinations.js';
+import { RawRecord, type SourceType } from '../ingest/contracts.js';
 import { zodIssues } from './errors.js';
 
 /** A rejection keeps this much of the offending line or row: enough to see what was wrong, bounded in memory. */
@@ -37,7 +37,7 @@ export interface Extractor {
 }
 
 export interface ExtractorDeps {
-  /** Whose source it is: a dump in MetaSync's bucket must be under this tenant's dumps prefix (lib/dumpAccess.ts). */
+  /** Whose source it is: a dump in MetaSync's bucket must be under this tenant's dumps prefix (lib/extractors/dumpAccess.ts). */
   tenant: string;
   /** Checks every server an extractor connects to (a source database, a tenant's own S3 endpoint) first. */
   destinations: DestinationGuard;

@@ -1,4 +1,4 @@
-import type { SourceType } from '../contracts.js';
+import type { SourceType } from '../ingest/contracts.js';
 import type { Extractor, ExtractorDeps } from './extractor.js';
 import { createMysqlExtractor } from './mysql.js';
 import { createNdjsonExtractor } from './ndjson.js';

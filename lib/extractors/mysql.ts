@@ -1,7 +1,7 @@
 import mysql, { type Connection, type ConnectionOptions, type SslOptions } from 'mysql2';
 import { connect } from 'node:net';
-import type { RawRecord } from '../contracts.js';
-import { DestinationRefused } from '../destinations.js';
+import type { RawRecord } from '../ingest/contracts.js';
+import { DestinationRefused } from '../platform/destinations.js';
 import { ExtractionError, cannotConnect, errorCode, errorMessage, networkFailure, tlsFailure } from './errors.js';
 import { OpenResources, validated, type Extractor, type ExtractorDeps } from './extractor.js';
 import type { MysqlConnection, TlsSettings } from './sourceConnection.js';

@@ -6,8 +6,8 @@ import { createInterface } from 'node:readline';
 import { Readable, pipeline } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
-import { RawRecord } from '../contracts.js';
-import { dumpAccessProblem, ownBucket, s3Location } from '../dumpAccess.js';
+import { RawRecord } from '../ingest/contracts.js';
+import { dumpAccessProblem, ownBucket, s3Location } from './dumpAccess.js';
 import { ExtractionError, cannotConnect, errorCode, errorMessage, networkFailure, zodIssues } from './errors.js';
 import { OpenResources, rejection, type Extracted, type Extractor, type ExtractorDeps } from './extractor.js';
 import type { NdjsonConnection } from './sourceConnection.js';
@@ -16,7 +16,7 @@ import type { NdjsonConnection } from './sourceConnection.js';
  * An estate dump: one RawRecord per line, from S3 or a local file, gzipped when its name ends in .gz. Read line by
  * line, so memory stays flat whatever its size. A line that is not a valid RawRecord is yielded as a rejection
  * with its line number; blank lines are skipped. The dump's own order is kept, containers first or not.
- * In MetaSync's bucket, only the tenant's own dumps may be read (lib/dumpAccess.ts).
+ * In MetaSync's bucket, only the tenant's own dumps may be read (lib/extractors/dumpAccess.ts).
  */
 export function createNdjsonExtractor(source: NdjsonConnection, deps: ExtractorDeps): Extractor {
   const open = new OpenResources();

@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
-import type { RawRecord } from '../contracts.js';
-import { DestinationRefused } from '../destinations.js';
+import type { RawRecord } from '../ingest/contracts.js';
+import { DestinationRefused } from '../platform/destinations.js';
 import { ExtractionError, cannotConnect, errorCode, errorMessage, networkFailure, tlsFailure } from './errors.js';
 import { OpenResources, validated, type Extractor, type ExtractorDeps } from './extractor.js';
 import type { PostgresConnection, TlsSettings } from './sourceConnection.js';

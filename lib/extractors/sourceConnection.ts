@@ -59,7 +59,7 @@ export const MysqlConnection = z.strictObject({
 export type MysqlConnection = z.infer<typeof MysqlConnection>;
 
 /**
- * A dump in MetaSync's bucket (under the tenant's own prefix, lib/dumpAccess.ts), in a bucket of the tenant's own
+ * A dump in MetaSync's bucket (under the tenant's own prefix, lib/extractors/dumpAccess.ts), in a bucket of the tenant's own
  * (its endpoint, region and credentials; the secret key is sealed at rest like a password), or a local file.
  */
 export const NdjsonConnection = z.strictObject({

@@ -1,4 +1,5 @@
-import { LineageEdge, type RawRecord } from '../contracts.js';
+import { type RawRecord } from '../ingest/contracts.js';
+import { LineageEdge } from './contracts.js';
 import { qualifiedName } from '../mapping/qualifiedName.js';
 import { columnName, relationName, type NamingContext } from './names.js';
 

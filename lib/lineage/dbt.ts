@@ -1,12 +1,6 @@
 import { z } from 'zod';
-import {
-  DbtCatalog,
-  DbtManifest,
-  type DbtManifestNode,
-  type DbtManifestSource,
-  LineageEdge,
-  type RawRecord,
-} from '../contracts.js';
+import { type RawRecord } from '../ingest/contracts.js';
+import { DbtCatalog, DbtManifest, type DbtManifestNode, type DbtManifestSource, LineageEdge } from './contracts.js';
 import { mapRecord } from '../mapping/mapRecord.js';
 import type { RuleSet } from '../mapping/rules.js';
 import type { LoadedAsset } from '../stores/lake.js';

@@ -1,8 +1,10 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { LineageEdge, type ChangeCounts, type TenantId } from '../contracts.js';
+import { type ChangeCounts } from '../ingest/contracts.js';
+import { LineageEdge } from './contracts.js';
+import { type TenantId } from '../platform/ids.js';
 import type { RuleSet } from '../mapping/rules.js';
-import { tenantPrefix } from '../objectKeys.js';
-import { objectStore } from '../s3Objects.js';
+import { tenantPrefix } from '../platform/objectKeys.js';
+import { objectStore } from '../platform/objectStore.js';
 import type { LakeWriter } from '../stores/lake.js';
 import type { LineageStore } from '../stores/lineage.js';
 import { DbtError, readDbt } from './dbt.js';

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { ChangeCounts, LineageEdge } from '../contracts.js';
+import type { ChangeCounts } from '../ingest/contracts.js';
+import type { LineageEdge } from './contracts.js';
 import type { EdgeKey } from '../stores/lineage.js';
 
 /** What a later statement of the same edges is diffed against: the edge's identity and a digest of the rest. */

@@ -1,4 +1,4 @@
-import type { SourceType } from '../contracts.js';
+import type { SourceType } from '../ingest/contracts.js';
 import { applyNameCase, containerQualifiedName, encodeSegment } from '../mapping/qualifiedName.js';
 import type { NameCase, RuleSet } from '../mapping/rules.js';
 

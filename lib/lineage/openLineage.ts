@@ -3,7 +3,7 @@ import {
   type OpenLineageEventType,
   type OpenLineageInputField,
   type OpenLineageRunEvent,
-} from '../contracts.js';
+} from './contracts.js';
 import { encodeSegment } from '../mapping/qualifiedName.js';
 import type { RuleSet } from '../mapping/rules.js';
 import type { ConnectionEndpoint } from '../stores/connections.js';

@@ -1,4 +1,4 @@
-import type { EstateAsset, SourceType } from '../contracts.js';
+import type { EstateAsset, SourceType } from '../ingest/contracts.js';
 import { fullMatch } from './patterns.js';
 import type { EnrichmentRule } from './rules.js';
 import { byCodePoint } from './values.js';

@@ -1,4 +1,4 @@
-import type { RawRecord } from '../contracts.js';
+import type { RawRecord } from '../ingest/contracts.js';
 import type { SourceRules } from './rules.js';
 import { asOrdinal, asText, controlCharacter, isBlank, typeText, type AttributeValue } from './values.js';
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { EstateAsset } from '../contracts.js';
+import type { EstateAsset } from '../ingest/contracts.js';
 import { byCodePoint } from './values.js';
 
 /**

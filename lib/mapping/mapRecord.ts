@@ -1,4 +1,4 @@
-import { isEstateAssetType, RawKind, RawRecord, type EstateAsset, type SourceType } from '../contracts.js';
+import { isEstateAssetType, RawKind, RawRecord, type EstateAsset, type SourceType } from '../ingest/contracts.js';
 import { deriveTags } from './enrichment.js';
 import { readFields, type MappedFields } from './fields.js';
 import { fingerprint } from './fingerprint.js';

@@ -1,4 +1,4 @@
-import type { SourceType } from '../contracts.js';
+import type { SourceType } from '../ingest/contracts.js';
 import { fullMatch } from './patterns.js';
 import type { RuleSet } from './rules.js';
 import { typeText } from './values.js';

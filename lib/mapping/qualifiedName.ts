@@ -1,4 +1,4 @@
-import type { RawKind, SourceType } from '../contracts.js';
+import type { RawKind, SourceType } from '../ingest/contracts.js';
 import type { NameCase } from './rules.js';
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { EstateAssetType, SourceType } from '../contracts.js';
+import { EstateAssetType, SourceType } from '../ingest/contracts.js';
 import { groupCount, portablePatternProblem } from './patterns.js';
 
 /**

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type pg from 'pg';
-import { PropagationPolicy, type AnnotationAttribute, type ResolvedPropagation } from '../contracts.js';
+import { PropagationPolicy, type AnnotationAttribute, type ResolvedPropagation } from './contracts.js';
 
 const DEFAULT_POLICY_FILE = new URL('../../policies/propagation.json', import.meta.url);
 

@@ -1,4 +1,5 @@
-import type { LineageEdge, ResolvedPropagation } from '../contracts.js';
+import type { LineageEdge } from '../lineage/contracts.js';
+import type { ResolvedPropagation } from './contracts.js';
 import { extendPath, type Copy } from '../stores/annotations.js';
 
 /** A copy about to be made, with the asset's type when lineage knows it (for the outbound event). */

@@ -1,5 +1,5 @@
 import type cassandra from 'cassandra-driver';
-import type { AnnotationAttribute, EffectiveAnnotation } from '../contracts.js';
+import type { AnnotationAttribute, EffectiveAnnotation } from '../propagation/contracts.js';
 import { chunked, concurrentRunner, KEYS_PER_IN, rowStream } from './cql.js';
 import type { Page } from './lineage.js';
 

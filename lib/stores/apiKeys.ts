@@ -1,7 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type pg from 'pg';
 import { z } from 'zod';
-import { TenantId } from '../contracts.js';
+import { TenantId } from '../platform/ids.js';
 
 /** API keys of the HTTP API (schema/postgres/1764000007000_api_keys.sql). A key is `msk_<key id>_<secret>`. */
 

@@ -7,7 +7,14 @@ import {
   SourceConnection,
   type SourceConnectionInput,
 } from '../extractors/sourceConnection.js';
-import { noCounts, openSecret, resealed, sealSecret, type ResealCounts, type SealingKeys } from '../secrets.js';
+import {
+  noCounts,
+  openSecret,
+  resealed,
+  sealSecret,
+  type ResealCounts,
+  type SealingKeys,
+} from '../platform/secrets.js';
 
 /** The source fields that are secrets: sealed before they reach PostgreSQL, opened only where a source is read. */
 export const SECRET_FIELDS = ['password', 'secretAccessKey'] as const;

@@ -1,5 +1,5 @@
 import cassandra from 'cassandra-driver';
-import { AssetView, IncidentRecord, type AssetIncident, type IncidentStatus } from '../contracts.js';
+import { AssetView, IncidentRecord, type AssetIncident, type IncidentStatus } from '../incidents/contracts.js';
 import type { Page } from './lineage.js';
 
 const SAVE_INCIDENT = `INSERT INTO incidents (tenant, incident_id, status, record, updated_at) VALUES (?, ?, ?, ?, ?)`;

@@ -1,5 +1,5 @@
 import type cassandra from 'cassandra-driver';
-import type { EstateAsset } from '../contracts.js';
+import type { EstateAsset } from '../ingest/contracts.js';
 import { concurrentRunner } from './cql.js';
 
 /** A database has no parent; the listing by parent keys it under the empty string (a partition key can't be null). */

@@ -1,5 +1,5 @@
 import type cassandra from 'cassandra-driver';
-import type { LineageEdge } from '../contracts.js';
+import type { LineageEdge } from '../lineage/contracts.js';
 import { chunked, concurrentRunner, KEYS_PER_IN, rowStream } from './cql.js';
 
 /** An edge's identity: one origin's statement that data flows from upstream to downstream. */

@@ -3,7 +3,7 @@ import { runner } from 'node-pg-migrate';
 import pg from 'pg';
 import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Config } from '../config.js';
+import type { Config } from '../platform/config.js';
 
 const schemaDir = (store: string) => fileURLToPath(new URL(`../../schema/${store}/`, import.meta.url));
 

@@ -1,6 +1,13 @@
 import type pg from 'pg';
-import { SourceType } from '../contracts.js';
-import { noCounts, openSecret, resealed, sealSecret, type ResealCounts, type SealingKeys } from '../secrets.js';
+import { SourceType } from '../ingest/contracts.js';
+import {
+  noCounts,
+  openSecret,
+  resealed,
+  sealSecret,
+  type ResealCounts,
+  type SealingKeys,
+} from '../platform/secrets.js';
 
 /** A tenant's Monte Carlo integration: the webhook secret, and which connection each Monte Carlo account is. */
 

@@ -1,5 +1,6 @@
 import type pg from 'pg';
-import { sinkTopicProblem, Subscription, SubscriptionId, TenantId, type SubscriptionInput } from '../contracts.js';
+import { TenantId } from '../platform/ids.js';
+import { sinkTopicProblem, Subscription, SubscriptionId, type SubscriptionInput } from '../subscriptions/contracts.js';
 
 /** Subscriptions as data (`subscriptions`), and the delivery status workers/subscribers.ts keeps on each. */
 

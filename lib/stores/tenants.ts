@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { TenantId } from '../contracts.js';
+import { TenantId } from '../platform/ids.js';
 
 export interface Tenant {
   tenant: string;

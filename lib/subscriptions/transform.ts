@@ -1,4 +1,5 @@
-import type { AnnotationChanged, SubscriptionFilter, SubscriptionReshape } from '../contracts.js';
+import type { AnnotationChanged } from '../propagation/contracts.js';
+import type { SubscriptionFilter, SubscriptionReshape } from './contracts.js';
 
 /** What a subscription does to each change before its sink sees it: pure, so it is the same on every replay. */
 

@@ -1,5 +1,5 @@
 -- Up Migration
--- What a tenant's outside tools receive from its outbound topic (lib/contracts.ts `Subscription`), and how the
+-- What a tenant's outside tools receive from its outbound topic (lib/subscriptions/contracts.ts `Subscription`), and how the
 -- delivery is going: workers/subscribers.ts keeps the status current, so a failing sink shows here and in
 -- `npm run subscribe -- --list`.
 CREATE TABLE subscriptions (

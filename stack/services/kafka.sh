@@ -2,7 +2,7 @@
 # jars (stack/maven/kafka.pom.xml) so no Kafka tarball or Docker is needed. Sourced after stack/lib.sh.
 #
 # Every client authenticates with SASL/SCRAM-SHA-512 and ACLs decide what it may do (stack/kafka/server.properties,
-# lib/kafkaAccess.ts). The admin's credential is written into the storage when it is formatted (KIP-900); the
+# lib/kafka/access.ts). The admin's credential is written into the storage when it is formatted (KIP-900); the
 # services' credentials, their ACLs and the shared topics come after each start from `npm run kafka:provision`.
 # Passwords live in this machine's secrets folder (stack_secret), never on a command line.
 #

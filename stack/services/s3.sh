@@ -4,7 +4,7 @@ S3_CONSOLE_PORT=9001
 S3_BUCKET=metasync
 S3_ACCESS_KEY=metasync
 # The secret key is this machine's own (made on first start, owner-only, in $SECRETS_DIR): MinIO gets it through its
-# environment, curl through stdin, and lib/config.ts reads the same file. It is what Spark jobs carry.
+# environment, curl through stdin, and lib/platform/config.ts reads the same file. It is what Spark jobs carry.
 s3_secret_key() { cat "$(stack_secret s3-secret-key)"; }
 # Pinned (the module version `go install ...@latest` resolved to when this was tested), so every machine builds the same.
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c

@@ -1,5 +1,5 @@
 # This machine's own secrets, made once, before any process needs them, in $SECRETS_DIR (owner-only files outside
-# the clone), where lib/config.ts finds them:
+# the clone), where lib/platform/config.ts finds them:
 #   secrets-key    the sealing key (METASYNC_SECRETS_KEY): seals connection passwords and webhook secrets in
 #                  PostgreSQL and signs page tokens
 #   s3-secret-key  the local MinIO's secret key (METASYNC_S3_SECRET_KEY), which stack/services/s3.sh starts it with

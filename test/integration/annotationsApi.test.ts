@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { buildApi, type Api } from '../../api/server.js';
-import { changeOutcome } from '../../lib/annotate.js';
+import { changeOutcome } from '../../control/annotate.js';
 import {
   connectTemporal,
   createCassandra,
@@ -12,14 +12,15 @@ import {
   createPostgres,
   createProducer,
   createS3,
-} from '../../lib/clients.js';
-import type { AnnotationRequested, LineageEdge } from '../../lib/contracts.js';
+} from '../../lib/platform/clients.js';
+import type { LineageEdge } from '../../lib/lineage/contracts.js';
+import type { AnnotationRequested } from '../../lib/propagation/contracts.js';
 import { createApiKey } from '../../lib/stores/apiKeys.js';
 import { annotationStore } from '../../lib/stores/annotations.js';
 import { incidentStore } from '../../lib/stores/incidents.js';
 import { lineageStore } from '../../lib/stores/lineage.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
-import { inboundTopic, topics } from '../../lib/topics.js';
+import { inboundTopic, topics } from '../../lib/kafka/topics.js';
 import { createCommandBridge } from '../../workers/commandBridge.js';
 import type { Bridge } from '../../workers/topicBridge.js';
 import { eventually, runWorkers, tailTopic, testConfig, testGroup, uniqueId } from '../support/harness.js';

@@ -15,16 +15,21 @@ import {
   createPostgres,
   createProducer,
   createS3,
-} from '../../lib/clients.js';
-import { AssetView, IncidentEvent, MonteCarloWebhook, type IncidentRecord } from '../../lib/contracts.js';
+} from '../../lib/platform/clients.js';
+import { AssetView, IncidentEvent, type IncidentRecord } from '../../lib/incidents/contracts.js';
+import { MonteCarloWebhook } from '../../lib/incidents/monteCarlo/contracts.js';
 import { containerQualifiedName } from '../../lib/mapping/qualifiedName.js';
-import { MONTE_CARLO_SIGNATURE_HEADER, signMonteCarloBody, toIncidentEvent } from '../../lib/monteCarlo/index.js';
+import {
+  MONTE_CARLO_SIGNATURE_HEADER,
+  signMonteCarloBody,
+  toIncidentEvent,
+} from '../../lib/incidents/monteCarlo/index.js';
 import { incidentStore } from '../../lib/stores/incidents.js';
 import { lakeWriter } from '../../lib/stores/lake.js';
 import { createApiKey } from '../../lib/stores/apiKeys.js';
 import { saveMonteCarloSecret } from '../../lib/stores/monteCarlo.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
-import { inboundTopic, incidentKey, topics } from '../../lib/topics.js';
+import { inboundTopic, incidentKey, topics } from '../../lib/kafka/topics.js';
 import { eventually, tailTopic, testConfig, uniqueId } from '../support/harness.js';
 import { dropTenantTopics, kafkaAs, tenantTopics } from '../support/kafka.js';
 

@@ -5,8 +5,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it, mock } from 'node:test';
 import { z } from 'zod';
 import { buildApi, type Api } from '../../api/server.js';
-import { connectTemporal, createCassandra, createPostgres, createProducer, createS3 } from '../../lib/clients.js';
-import { AssetView } from '../../lib/contracts.js';
+import {
+  connectTemporal,
+  createCassandra,
+  createPostgres,
+  createProducer,
+  createS3,
+} from '../../lib/platform/clients.js';
+import { AssetView } from '../../lib/incidents/contracts.js';
 import {
   API_KEY_CACHE_MS,
   createApiKey,

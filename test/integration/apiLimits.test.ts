@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { get as httpGet, type ClientRequest, type IncomingHttpHeaders } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { MONTE_CARLO_SIGNATURE_HEADER, signMonteCarloBody } from '../../lib/monteCarlo/index.js';
+import { MONTE_CARLO_SIGNATURE_HEADER, signMonteCarloBody } from '../../lib/incidents/monteCarlo/index.js';
 import { deadLetterQuotaToday } from '../../lib/stores/deadLetterQuota.js';
 import { saveMonteCarloSecret } from '../../lib/stores/monteCarlo.js';
 import { startTestApi, type TestApi } from '../support/api.js';

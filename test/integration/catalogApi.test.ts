@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
-import type { EstateAsset, EstateAssetType, IncidentRecord } from '../../lib/contracts.js';
+import type { IncidentRecord } from '../../lib/incidents/contracts.js';
+import type { EstateAsset, EstateAssetType } from '../../lib/ingest/contracts.js';
 import { containerQualifiedName, qualifiedName } from '../../lib/mapping/qualifiedName.js';
 import { lakeWriter, type LoadedAsset } from '../../lib/stores/lake.js';
 import { startTestApi, type TestApi } from '../support/api.js';

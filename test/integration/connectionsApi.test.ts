@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it, mock } from 'node:test';
 import { z } from 'zod';
-import { ConnectionCheck } from '../../lib/connectionCheck.js';
+import { ConnectionCheck } from '../../lib/extractors/connectionCheck.js';
 import { ConnectionView, saveConnection } from '../../lib/stores/connections.js';
 import { deleteSubscription, saveSubscription } from '../../lib/stores/subscriptions.js';
 import { startTestApi, type TestApi } from '../support/api.js';

@@ -11,8 +11,8 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { gzipSync } from 'node:zlib';
 import pg from 'pg';
-import { createS3 } from '../../lib/clients.js';
-import type { EstateAsset, RawRecord, SourceType } from '../../lib/contracts.js';
+import { createS3 } from '../../lib/platform/clients.js';
+import type { EstateAsset, RawRecord, SourceType } from '../../lib/ingest/contracts.js';
 import { catalogEdges } from '../../lib/lineage/catalog.js';
 import { namingContext } from '../../lib/lineage/names.js';
 import { loadDefaultRules, mapRecord } from '../../lib/mapping/index.js';
@@ -23,8 +23,8 @@ import {
   type ExtractionErrorCode,
   type SourceConnectionInput,
 } from '../../lib/extractors/index.js';
-import { configuredDestinations } from '../../lib/destinations.js';
-import { dumpsPrefix } from '../../lib/objectKeys.js';
+import { configuredDestinations } from '../../lib/platform/destinations.js';
+import { dumpsPrefix } from '../../lib/platform/objectKeys.js';
 import { eventually, testConfig, uniqueId } from '../support/harness.js';
 import { sourceAdmin, sourceLogin } from '../support/postgresCluster.js';
 
@@ -850,7 +850,7 @@ describe('MySQL/MariaDB extractor', () => {
 
 describe('NDJSON dump extractor', () => {
   const { s3, bucket } = extractorDeps;
-  // The tenant's own dumps: the only part of MetaSync's bucket its connections may name (lib/dumpAccess.ts).
+  // The tenant's own dumps: the only part of MetaSync's bucket its connections may name (lib/extractors/dumpAccess.ts).
   const prefix = `${dumpsPrefix(tenant)}${run}`;
   let dir: string;
   const keys: string[] = [];

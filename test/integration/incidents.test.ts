@@ -10,15 +10,15 @@ import {
   createPostgres,
   createProducer,
   createS3,
-} from '../../lib/clients.js';
-import type { IncidentEvent } from '../../lib/contracts.js';
+} from '../../lib/platform/clients.js';
+import type { IncidentEvent } from '../../lib/incidents/contracts.js';
 import { loadDefaultRules } from '../../lib/mapping/index.js';
-import { qualifiedNameFor } from '../../lib/monteCarlo/index.js';
-import { runSearchAttributes } from '../../lib/searchAttributes.js';
+import { qualifiedNameFor } from '../../lib/incidents/monteCarlo/index.js';
+import { runSearchAttributes } from '../../lib/temporal/searchAttributes.js';
 import { incidentStore } from '../../lib/stores/incidents.js';
 import { lakeWriter } from '../../lib/stores/lake.js';
-import { inboundTopic, incidentKey, topics } from '../../lib/topics.js';
-import { incidentWorkflowId } from '../../lib/workflowIds.js';
+import { inboundTopic, incidentKey, topics } from '../../lib/kafka/topics.js';
+import { incidentWorkflowId } from '../../lib/temporal/workflowIds.js';
 import { createIncidentBridge } from '../../workers/incidentBridge.js';
 import { incidentEventSignal, incidentLifecycle } from '../../workflows/index.js';
 import type { Bridge } from '../../workers/topicBridge.js';

@@ -9,9 +9,9 @@ import {
   createPostgres,
   createProducer,
   createS3,
-} from '../../lib/clients.js';
-import type { Config } from '../../lib/config.js';
-import type { IncidentEvent } from '../../lib/contracts.js';
+} from '../../lib/platform/clients.js';
+import type { Config } from '../../lib/platform/config.js';
+import type { IncidentEvent } from '../../lib/incidents/contracts.js';
 import { incidentStore } from '../../lib/stores/incidents.js';
 import { createIncidentBridge } from '../../workers/incidentBridge.js';
 import { eventually, runWorkers, testConfig, uniqueId } from '../support/harness.js';

@@ -9,11 +9,11 @@ import {
   createPostgres,
   createProducer,
   createS3,
-} from '../../lib/clients.js';
-import { runSearchAttributes } from '../../lib/searchAttributes.js';
+} from '../../lib/platform/clients.js';
+import { runSearchAttributes } from '../../lib/temporal/searchAttributes.js';
 import { incidentStore } from '../../lib/stores/incidents.js';
-import { inboundTopic, topics } from '../../lib/topics.js';
-import { incidentWorkflowId } from '../../lib/workflowIds.js';
+import { inboundTopic, topics } from '../../lib/kafka/topics.js';
+import { incidentWorkflowId } from '../../lib/temporal/workflowIds.js';
 import { createIncidentBridge } from '../../workers/incidentBridge.js';
 import type { Bridge } from '../../workers/topicBridge.js';
 import { incidentLifecycle, incidentQuery } from '../../workflows/index.js';

@@ -5,9 +5,10 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it, mock } from 'node:test';
 import { z } from 'zod';
-import { createKafka } from '../../lib/clients.js';
-import type { AnnotationRequested, LineageEdge, OpenLineageReceived } from '../../lib/contracts.js';
-import { MONTE_CARLO_SIGNATURE_HEADER, signMonteCarloBody } from '../../lib/monteCarlo/index.js';
+import { createKafka } from '../../lib/platform/clients.js';
+import type { LineageEdge, OpenLineageReceived } from '../../lib/lineage/contracts.js';
+import type { AnnotationRequested } from '../../lib/propagation/contracts.js';
+import { MONTE_CARLO_SIGNATURE_HEADER, signMonteCarloBody } from '../../lib/incidents/monteCarlo/index.js';
 import { parseApiKey } from '../../lib/stores/apiKeys.js';
 import { saveConnection } from '../../lib/stores/connections.js';
 import { lineageStore } from '../../lib/stores/lineage.js';
@@ -20,7 +21,7 @@ import {
   lineageKey,
   openLineageMessage,
   topics,
-} from '../../lib/topics.js';
+} from '../../lib/kafka/topics.js';
 import { createCommandBridge } from '../../workers/commandBridge.js';
 import { createIncidentBridge } from '../../workers/incidentBridge.js';
 import { createLineageBridge } from '../../workers/lineageBridge.js';

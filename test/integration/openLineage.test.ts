@@ -14,14 +14,14 @@ import {
   createPostgres,
   createProducer,
   createS3,
-} from '../../lib/clients.js';
-import type { OpenLineageReceived } from '../../lib/contracts.js';
+} from '../../lib/platform/clients.js';
+import type { OpenLineageReceived } from '../../lib/lineage/contracts.js';
 import { SourceConnection } from '../../lib/extractors/sourceConnection.js';
 import { saveConnection } from '../../lib/stores/connections.js';
 import { incidentStore } from '../../lib/stores/incidents.js';
 import { lineageStore } from '../../lib/stores/lineage.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
-import { inboundTopic, lineageKey, openLineageMessage, topics } from '../../lib/topics.js';
+import { inboundTopic, lineageKey, openLineageMessage, topics } from '../../lib/kafka/topics.js';
 import { createLineageBridge } from '../../workers/lineageBridge.js';
 import type { Bridge } from '../../workers/topicBridge.js';
 import { eventually, tailTopic, testConfig, testGroup, uniqueId } from '../support/harness.js';

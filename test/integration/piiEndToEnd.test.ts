@@ -4,15 +4,21 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { changeOutcome, requestAnnotation } from '../../lib/annotate.js';
-import { connectTemporal, createCassandra, createPostgres, createProducer, createS3 } from '../../lib/clients.js';
-import type { AnnotationChange } from '../../lib/contracts.js';
+import { changeOutcome, requestAnnotation } from '../../control/annotate.js';
+import {
+  connectTemporal,
+  createCassandra,
+  createPostgres,
+  createProducer,
+  createS3,
+} from '../../lib/platform/clients.js';
+import type { AnnotationChange } from '../../lib/propagation/contracts.js';
 import { SourceConnection } from '../../lib/extractors/sourceConnection.js';
-import { runSearchAttributes } from '../../lib/searchAttributes.js';
+import { runSearchAttributes } from '../../lib/temporal/searchAttributes.js';
 import { saveConnection } from '../../lib/stores/connections.js';
 import { saveSubscription } from '../../lib/stores/subscriptions.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
-import { ingestWorkflowId } from '../../lib/workflowIds.js';
+import { ingestWorkflowId } from '../../lib/temporal/workflowIds.js';
 import { createSubscribers } from '../../workers/subscriptions.js';
 import { ingestEstate } from '../../workflows/index.js';
 import { eventually, runWorkers, testConfig, uniqueId } from '../support/harness.js';

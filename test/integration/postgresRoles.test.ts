@@ -11,7 +11,7 @@ import { migratePostgres } from '../../lib/stores/migrate.js';
 import { loadConnection, saveConnection } from '../../lib/stores/connections.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
 import { startTestCluster, type TestCluster } from '../support/postgresCluster.js';
-import { sealingKeys } from '../../lib/secrets.js';
+import { sealingKeys } from '../../lib/platform/secrets.js';
 
 /**
  * Least privilege in the control plane: the stack's provisioning (stack/postgres/provision.sql, as

@@ -3,20 +3,16 @@ import type { KafkaMessage } from 'kafkajs';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { changeOutcome, requestAnnotation } from '../../lib/annotate.js';
-import { connectTemporal, createCassandra, createKafka, createPostgres } from '../../lib/clients.js';
-import {
-  AnnotationChanged,
-  type AnnotationChange,
-  type LineageEdge,
-  type PropagationPolicy,
-} from '../../lib/contracts.js';
-import { ensureTopic } from '../../lib/ensureTopic.js';
+import { changeOutcome, requestAnnotation } from '../../control/annotate.js';
+import { connectTemporal, createCassandra, createKafka, createPostgres } from '../../lib/platform/clients.js';
+import { type LineageEdge } from '../../lib/lineage/contracts.js';
+import { AnnotationChanged, type AnnotationChange, type PropagationPolicy } from '../../lib/propagation/contracts.js';
+import { ensureTopic } from '../../lib/kafka/ensureTopic.js';
 import { loadDefaultPolicy, saveTenantPolicy } from '../../lib/propagation/policy.js';
 import { annotationStore } from '../../lib/stores/annotations.js';
 import { lineageStore } from '../../lib/stores/lineage.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
-import { outboundTopic } from '../../lib/topics.js';
+import { outboundTopic } from '../../lib/kafka/topics.js';
 import type { ChangeOutcome } from '../../workflows/propagation.js';
 import { runWorkers, tailTopic, testConfig, uniqueId } from '../support/harness.js';
 import { dropTenantTopics } from '../support/kafka.js';

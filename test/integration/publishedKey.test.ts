@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import pLimit from 'p-limit';
-import { PUBLISHED_DEVELOPMENT_KEY } from '../../lib/secrets.js';
+import { PUBLISHED_DEVELOPMENT_KEY } from '../../lib/platform/secrets.js';
 import { uniqueId } from '../support/harness.js';
 
 /**

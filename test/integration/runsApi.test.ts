@@ -1,13 +1,13 @@
 import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { IngestInput } from '../../lib/contracts.js';
-import { estateSize, generateEstate, type EstateShape } from '../../lib/estateGenerator.js';
-import { objectStore } from '../../lib/s3Objects.js';
-import { ConnectionIdAttribute, RunKindAttribute, TenantIdAttribute } from '../../lib/searchAttributes.js';
+import type { IngestInput } from '../../lib/ingest/contracts.js';
+import { estateSize, generateEstate, type EstateShape } from '../support/estateGenerator.js';
+import { objectStore } from '../../lib/platform/objectStore.js';
+import { ConnectionIdAttribute, RunKindAttribute, TenantIdAttribute } from '../../lib/temporal/searchAttributes.js';
 import { parseApiKey } from '../../lib/stores/apiKeys.js';
 import { saveConnection } from '../../lib/stores/connections.js';
-import { ingestWorkflowId } from '../../lib/workflowIds.js';
+import { ingestWorkflowId } from '../../lib/temporal/workflowIds.js';
 import type { ingestEstate, IngestProgress } from '../../workflows/index.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { runWorkers, testConfig, uniqueId } from '../support/harness.js';

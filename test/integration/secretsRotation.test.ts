@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { createPostgres } from '../../lib/clients.js';
+import { createPostgres } from '../../lib/platform/clients.js';
 import type { SourceConnection } from '../../lib/extractors/sourceConnection.js';
 import {
   PUBLISHED_DEVELOPMENT_KEY,
   SealedWithUnknownKeyError,
   sealingKeys,
   type SealingKeys,
-} from '../../lib/secrets.js';
+} from '../../lib/platform/secrets.js';
 import { loadConnection, saveConnection } from '../../lib/stores/connections.js';
 import { loadMonteCarloSecret, saveMonteCarloSecret } from '../../lib/stores/monteCarlo.js';
 import { saveTenant } from '../../lib/stores/tenants.js';

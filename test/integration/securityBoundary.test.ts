@@ -9,20 +9,26 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import { connectTemporal } from '../../lib/clients.js';
-import { loadConfig, type Config } from '../../lib/config.js';
-import { checkConnection, ConnectionCheck } from '../../lib/connectionCheck.js';
-import { IngestInput, PostgresEnforcementSinkSpec, type RawRecord } from '../../lib/contracts.js';
-import { configuredDestinations, destinationGuard, ownEndpoints, type Resolve } from '../../lib/destinations.js';
+import { connectTemporal } from '../../lib/platform/clients.js';
+import { loadConfig, type Config } from '../../lib/platform/config.js';
+import { checkConnection, ConnectionCheck } from '../../lib/extractors/connectionCheck.js';
+import { IngestInput, type RawRecord } from '../../lib/ingest/contracts.js';
+import { PostgresEnforcementSinkSpec } from '../../lib/subscriptions/contracts.js';
+import {
+  configuredDestinations,
+  destinationGuard,
+  ownEndpoints,
+  type Resolve,
+} from '../../lib/platform/destinations.js';
 import { cannotConnect } from '../../lib/extractors/errors.js';
 import { createExtractor, ExtractionError, SourceConnection, type Extracted } from '../../lib/extractors/index.js';
-import { rootCause } from '../../lib/failures.js';
-import { dumpsPrefix, runObjectKeys } from '../../lib/objectKeys.js';
-import { objectStore } from '../../lib/s3Objects.js';
-import { runSearchAttributes } from '../../lib/searchAttributes.js';
+import { rootCause } from '../../lib/temporal/failures.js';
+import { dumpsPrefix, runObjectKeys } from '../../lib/platform/objectKeys.js';
+import { objectStore } from '../../lib/platform/objectStore.js';
+import { runSearchAttributes } from '../../lib/temporal/searchAttributes.js';
 import { ConnectionView, saveConnection } from '../../lib/stores/connections.js';
 import { createSink } from '../../lib/subscriptions/sinks/index.js';
-import { ingestWorkflowId } from '../../lib/workflowIds.js';
+import { ingestWorkflowId } from '../../lib/temporal/workflowIds.js';
 import { ingestEstate } from '../../workflows/index.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { runWorkers, testConfig, uniqueId } from '../support/harness.js';

@@ -12,13 +12,13 @@ import {
   createPostgres,
   createProducer,
   createS3,
-} from '../../lib/clients.js';
-import type { SkeletonRequested } from '../../lib/contracts.js';
-import { sampleEstate, sampleEstateSize } from '../../lib/sampleEstate.js';
-import { TenantIdAttribute } from '../../lib/searchAttributes.js';
+} from '../../lib/platform/clients.js';
+import type { SkeletonRequested } from '../../lib/ingest/contracts.js';
+import { sampleEstate, sampleEstateSize } from '../../lib/ingest/sampleEstate.js';
+import { TenantIdAttribute } from '../../lib/temporal/searchAttributes.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
-import { inboundTopic, topics } from '../../lib/topics.js';
-import { skeletonWorkflowId } from '../../lib/workflowIds.js';
+import { inboundTopic, topics } from '../../lib/kafka/topics.js';
+import { skeletonWorkflowId } from '../../lib/temporal/workflowIds.js';
 import { createCommandBridge } from '../../workers/commandBridge.js';
 import type { Bridge } from '../../workers/topicBridge.js';
 import { eventually, runWorkers, tailTopic, testConfig, testGroup, uniqueId } from '../support/harness.js';

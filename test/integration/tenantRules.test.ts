@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createPostgres } from '../../lib/clients.js';
-import type { RawRecord } from '../../lib/contracts.js';
+import { createPostgres } from '../../lib/platform/clients.js';
+import type { RawRecord } from '../../lib/ingest/contracts.js';
 import { loadDefaultRules, mapRecord, RulesError } from '../../lib/mapping/index.js';
 import { effectiveRules, saveTenantRules } from '../../lib/mapping/tenantRules.js';
 import { migratePostgres } from '../../lib/stores/migrate.js';

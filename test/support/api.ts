@@ -7,8 +7,8 @@ import {
   createPostgres,
   createProducer,
   createS3,
-} from '../../lib/clients.js';
-import type { Config } from '../../lib/config.js';
+} from '../../lib/platform/clients.js';
+import type { Config } from '../../lib/platform/config.js';
 import { createApiKey, type ApiKeyScope } from '../../lib/stores/apiKeys.js';
 import { incidentStore } from '../../lib/stores/incidents.js';
 import { saveTenant } from '../../lib/stores/tenants.js';

@@ -1,6 +1,6 @@
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { loadConfig, type Config } from '../../lib/config.js';
+import { loadConfig, type Config } from '../../lib/platform/config.js';
 import { createActivityDependencies } from '../../workers/dependencies.js';
 import { createWorkers } from '../../workers/createWorkers.js';
 import { asService } from './kafka.js';
@@ -54,7 +54,7 @@ export async function pinGroupToEnd(kafka: Kafka, groupId: string, topic: string
   await admin.disconnect();
 }
 
-/** A consumer group id for a test: MetaSync's services may use groups under `metasync-` (lib/kafkaAccess.ts). */
+/** A consumer group id for a test: MetaSync's services may use groups under `metasync-` (lib/kafka/access.ts). */
 export const testGroup = (name: string): string => uniqueId(`metasync-test-${name}`);
 
 /** Collects what is published to a topic from now on, through a fresh consumer group pinned to the end. */

@@ -1,11 +1,11 @@
 import type { Producer } from 'kafkajs';
 import type pg from 'pg';
-import type { Config } from '../../lib/config.js';
-import { IncidentEvent, type IncidentEventPayload } from '../../lib/contracts.js';
+import type { Config } from '../../lib/platform/config.js';
+import { IncidentEvent, type IncidentEventPayload } from '../../lib/incidents/contracts.js';
 import { mapMonteCarloAccount } from '../../lib/stores/monteCarlo.js';
 import { saveConnection } from '../../lib/stores/connections.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
-import { inboundTopic, incidentMessage } from '../../lib/topics.js';
+import { inboundTopic, incidentMessage } from '../../lib/kafka/topics.js';
 import { tenantTopics } from './kafka.js';
 
 export const MONTE_CARLO_ACCOUNT = '9a59c6f1-0e3b-4a55-9d0c-2f6a8e4b1c77';

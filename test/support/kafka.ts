@@ -1,13 +1,13 @@
 import type { Kafka } from 'kafkajs';
-import { createKafka } from '../../lib/clients.js';
-import { loadConfig, type Config, type KafkaCredentials } from '../../lib/config.js';
-import { servicePrincipal, type Service } from '../../lib/kafkaAccess.js';
+import { createKafka } from '../../lib/platform/clients.js';
+import { loadConfig, type Config, type KafkaCredentials } from '../../lib/platform/config.js';
+import { servicePrincipal, type Service } from '../../lib/kafka/access.js';
 import {
   provisionTenantKafka,
   provisionTenantTopics,
   removeTenantKafka,
   withKafkaAdmin,
-} from '../../lib/kafkaProvisioning.js';
+} from '../../lib/kafka/provisioning.js';
 
 /**
  * Who a test is on Kafka. The broker authenticates every client and its ACLs decide what each may do, so a test

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Client as CassandraClient } from 'cassandra-driver';
-import type { RawRecord, SourceType } from '../../lib/contracts.js';
+import type { RawRecord, SourceType } from '../../lib/ingest/contracts.js';
 import { loadDefaultRules, mapRecord } from '../../lib/mapping/index.js';
 
 export interface LakeRow {

@@ -2,7 +2,7 @@ import { execa } from 'execa';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import pg from 'pg';
-import type { Config } from '../../lib/config.js';
+import type { Config } from '../../lib/platform/config.js';
 
 /**
  * PostgreSQL beside the stack's: a throwaway cluster a test can stop and start (initdb and pg_ctl from the Debian

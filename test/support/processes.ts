@@ -1,8 +1,8 @@
 import { execa, type ResultPromise } from 'execa';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Config } from '../../lib/config.js';
-import { servicePrincipal } from '../../lib/kafkaAccess.js';
+import type { Config } from '../../lib/platform/config.js';
+import { servicePrincipal } from '../../lib/kafka/access.js';
 
 /** Pids of this machine's processes whose command line mentions `fragment` (read from /proc: no ps needed). */
 export function processesMentioning(fragment: string): number[] {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeCommand } from '../../lib/commands.js';
+import { decodeCommand } from '../../lib/kafka/commands.js';
 
 const command = {
   id: 'evt-1',

@@ -4,8 +4,8 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../../lib/config.js';
-import { PUBLISHED_DEVELOPMENT_KEY, sealingKeyId } from '../../lib/secrets.js';
+import { ConfigError, loadConfig } from '../../lib/platform/config.js';
+import { PUBLISHED_DEVELOPMENT_KEY, sealingKeyId } from '../../lib/platform/secrets.js';
 
 /** A folder of secret files as the stack makes them (owner-only), standing in for this machine's. */
 function secretsDir(files: Record<string, string>, mode = 0o600): string {

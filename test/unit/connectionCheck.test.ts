@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { failureMessage, mask } from '../../lib/connectionCheck.js';
-import { DestinationRefused } from '../../lib/destinations.js';
+import { failureMessage, mask } from '../../lib/extractors/connectionCheck.js';
+import { DestinationRefused } from '../../lib/platform/destinations.js';
 import { SourceConnection } from '../../lib/extractors/sourceConnection.js';
 
 const postgres = SourceConnection.parse({

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../../lib/config.js';
+import { ConfigError, loadConfig } from '../../lib/platform/config.js';
 import {
   DestinationRefused,
   destinationGuard,
@@ -10,7 +10,7 @@ import {
   type Destination,
   type DestinationPolicy,
   type Surroundings,
-} from '../../lib/destinations.js';
+} from '../../lib/platform/destinations.js';
 
 /** A unit test reads no machine's secrets: it gives its own, and a secrets folder that does not exist. */
 const withSecrets = (env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({

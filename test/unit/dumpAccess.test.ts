@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dumpAccessProblem, isSafeDumpName, s3Location } from '../../lib/dumpAccess.js';
+import { dumpAccessProblem, isSafeDumpName, s3Location } from '../../lib/extractors/dumpAccess.js';
 import { NdjsonConnection } from '../../lib/extractors/sourceConnection.js';
-import { dumpsPrefix } from '../../lib/objectKeys.js';
+import { dumpsPrefix } from '../../lib/platform/objectKeys.js';
 
 const bucket = 'metasync';
 const problem = (input: Record<string, unknown>, tenant = 'acme') =>

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import * as objectKeys from '../../lib/objectKeys.js';
-import { runSearchAttributes, TenantIdAttribute } from '../../lib/searchAttributes.js';
-import { incidentMessage, lineageKey, outboundTopic } from '../../lib/topics.js';
-import * as workflowIds from '../../lib/workflowIds.js';
+import * as objectKeys from '../../lib/platform/objectKeys.js';
+import { runSearchAttributes, TenantIdAttribute } from '../../lib/temporal/searchAttributes.js';
+import { incidentMessage, lineageKey, outboundTopic } from '../../lib/kafka/topics.js';
+import * as workflowIds from '../../lib/temporal/workflowIds.js';
 import { incidentEvent } from '../support/incidents.js';
 
 /**

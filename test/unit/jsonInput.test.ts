@@ -8,7 +8,7 @@ import {
   printable,
   SURROGATE_PROBLEM,
   textProblem,
-} from '../../lib/jsonInput.js';
+} from '../../lib/platform/jsonInput.js';
 
 const nested = (levels: number, leaf: unknown = 1): unknown => {
   let value = leaf;

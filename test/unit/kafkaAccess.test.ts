@@ -10,8 +10,14 @@ import {
   tenantGroupPrefix,
   tenantPrincipal,
   type Grant,
-} from '../../lib/kafkaAccess.js';
-import { inboundTopic, outboundTopic, parseInboundTopic, sinkTopicPrefix, tenantTopics } from '../../lib/topics.js';
+} from '../../lib/kafka/access.js';
+import {
+  inboundTopic,
+  outboundTopic,
+  parseInboundTopic,
+  sinkTopicPrefix,
+  tenantTopics,
+} from '../../lib/kafka/topics.js';
 
 /** Whether `grant` covers `name` (Kafka's rule: a literal matches itself, a prefix what starts with it). */
 const covers = (grant: Grant, name: string) =>
@@ -51,7 +57,7 @@ describe('Kafka topics of a tenant', () => {
   });
 });
 
-describe('Kafka ACLs (lib/kafkaAccess.ts)', () => {
+describe('Kafka ACLs (lib/kafka/access.ts)', () => {
   const grants = [...serviceGrants('metasync'), ...tenantGrants('acme'), ...tenantGrants('acme-eu')];
   const acme = tenantPrincipal('acme');
 

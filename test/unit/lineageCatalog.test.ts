@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { LineageEdge, RawRecord } from '../../lib/contracts.js';
+import type { RawRecord } from '../../lib/ingest/contracts.js';
+import type { LineageEdge } from '../../lib/lineage/contracts.js';
 import { catalogEdges } from '../../lib/lineage/catalog.js';
 import { diffEdges, distinctEdges, edgeFingerprint, type EdgeState } from '../../lib/lineage/edges.js';
 import { namingContext } from '../../lib/lineage/names.js';

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { z } from 'zod';
-import { EstateAsset, SourceType, type RawRecord } from '../../lib/contracts.js';
+import { EstateAsset, SourceType, type RawRecord } from '../../lib/ingest/contracts.js';
 import {
   loadDefaultRules,
   mapRecord,

@@ -3,17 +3,16 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { IncidentEvent } from '../../lib/incidents/contracts.js';
 import {
-  EventEnvelope,
-  IncidentEvent,
   MonteCarloAlertUpdateWebhook,
   MonteCarloFullTableId,
   MonteCarloIncidentWebhook,
   MonteCarloMcon,
   MonteCarloWebhook,
-  type RawRecord,
-  type SourceType,
-} from '../../lib/contracts.js';
+} from '../../lib/incidents/monteCarlo/contracts.js';
+import { type RawRecord, type SourceType } from '../../lib/ingest/contracts.js';
+import { EventEnvelope } from '../../lib/kafka/envelope.js';
 import { loadDefaultRules, mapRecord, type RuleSet } from '../../lib/mapping/index.js';
 import {
   decodeMonteCarloWebhook,
@@ -28,7 +27,7 @@ import {
   tableRefFromMcon,
   toIncidentEvent,
   verifyMonteCarloSignature,
-} from '../../lib/monteCarlo/index.js';
+} from '../../lib/incidents/monteCarlo/index.js';
 import { contractJsonSchemas, schemaDir } from '../../starters/contractSchemas.js';
 
 const fixtureDir = new URL('../fixtures/montecarlo/', import.meta.url);

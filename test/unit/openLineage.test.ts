@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { OpenLineageReceived, OpenLineageRunEvent } from '../../lib/contracts.js';
+import { OpenLineageReceived, OpenLineageRunEvent } from '../../lib/lineage/contracts.js';
 import { datasetResolver, openLineageEdges } from '../../lib/lineage/openLineage.js';
 import { loadDefaultRules } from '../../lib/mapping/index.js';
 import type { ConnectionEndpoint } from '../../lib/stores/connections.js';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { pageTokens } from '../../api/paging.js';
-import { sealingKeys } from '../../lib/secrets.js';
+import { sealingKeys } from '../../lib/platform/secrets.js';
 
 describe('page tokens', () => {
   const tokens = pageTokens(sealingKeys(randomBytes(32)));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { LineageEdge } from '../../lib/contracts.js';
+import type { LineageEdge } from '../../lib/lineage/contracts.js';
 import { loadDefaultPolicy, resolvePropagation } from '../../lib/propagation/policy.js';
 import { nextCopies } from '../../lib/propagation/walk.js';
 import { extendPath, MAX_PATH, type Copy } from '../../lib/stores/annotations.js';

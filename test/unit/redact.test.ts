@@ -2,8 +2,8 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ActivityExecuteInput } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { bounded, maskSecrets, outputTail, redactCommandLine } from '../../lib/redact.js';
-import { boundedFailures } from '../../workers/boundedFailures.js';
+import { bounded, maskSecrets, outputTail, redactCommandLine } from '../../lib/platform/redact.js';
+import { boundedFailures } from '../../lib/temporal/boundedFailures.js';
 
 describe('redaction', () => {
   it('masks secret settings, secret options and URI passwords in a command line, and nothing else', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AssetRecord } from '../../lib/contracts.js';
-import { sampleEstate, sampleEstateSize } from '../../lib/sampleEstate.js';
+import { AssetRecord } from '../../lib/ingest/contracts.js';
+import { sampleEstate, sampleEstateSize } from '../../lib/ingest/sampleEstate.js';
 
 describe('sample estate', () => {
   it('is deterministic, valid, and as large as announced', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { searchAttributeKeys } from '../../lib/searchAttributes.js';
+import { searchAttributeKeys } from '../../lib/temporal/searchAttributes.js';
 import { splitCql } from '../../lib/stores/migrate.js';
 
 describe('schema files', () => {

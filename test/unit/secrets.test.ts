@@ -10,7 +10,7 @@ import {
   SealedWithUnknownKeyError,
   sealingKeys,
   sealSecret,
-} from '../../lib/secrets.js';
+} from '../../lib/platform/secrets.js';
 
 /** The first sealed form, as the code before key ids wrote it: "v1:<iv>:<tag>:<ciphertext>". */
 function sealV1(plain: string, key: Buffer): string {

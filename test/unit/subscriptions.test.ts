@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { sinkTopicProblem, Subscription, type AnnotationChanged } from '../../lib/contracts.js';
+import { type AnnotationChanged } from '../../lib/propagation/contracts.js';
+import { sinkTopicProblem, Subscription } from '../../lib/subscriptions/contracts.js';
 import {
   grantStatements,
   parseAssetName,

@@ -1,7 +1,8 @@
 import type { Kafka, Producer } from 'kafkajs';
 import type pg from 'pg';
-import type { Config } from '../../config.js';
-import type { AnnotationChanged, Subscription } from '../../contracts.js';
+import type { Config } from '../../platform/config.js';
+import type { AnnotationChanged } from '../../propagation/contracts.js';
+import type { Subscription } from '../contracts.js';
 import { createKafkaSink } from './kafka.js';
 import { createPostgresEnforcementSink } from './postgresEnforcement.js';
 

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import { sinkTopicProblem, type KafkaSinkSpec } from '../../contracts.js';
-import { ensureTopic } from '../../ensureTopic.js';
+import { sinkTopicProblem, type KafkaSinkSpec } from '../contracts.js';
+import { ensureTopic } from '../../kafka/ensureTopic.js';
 import type { Sink, SinkContext, SinkDependencies } from './index.js';
 
 /**

@@ -1,10 +1,10 @@
 import pg from 'pg';
 import type { z } from 'zod';
-import type { PostgresEnforcementSinkSpec } from '../../contracts.js';
-import { configuredDestinations } from '../../destinations.js';
+import type { PostgresEnforcementSinkSpec } from '../contracts.js';
+import { configuredDestinations } from '../../platform/destinations.js';
 import { cannotConnect } from '../../extractors/errors.js';
 import { postgresClientConfig } from '../../extractors/postgres.js';
-import { log } from '../../log.js';
+import { log } from '../../platform/log.js';
 import { loadConnection } from '../../stores/connections.js';
 import type { Sink, SinkContext, SinkDependencies } from './index.js';
 

@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import { EventEnvelope } from '../kafka/envelope.js';
+import { RunId, TenantId } from '../platform/ids.js';
+
+// Contracts of estate ingestion and of the walking skeleton.
+
+/** One asset of the unified model, as written to S3 parts and read by the Spark job. */
+export const AssetRecord = z.object({
+  qualifiedName: z.string().min(1),
+  assetType: z.enum(['database', 'schema', 'table', 'view', 'column', 'dashboard']),
+  name: z.string().min(1),
+  parentQualifiedName: z.string().nullable(),
+  dataType: z.string().nullable(),
+  properties: z.record(z.string(), z.string()),
+});
+export type AssetRecord = z.infer<typeof AssetRecord>;
+
+// The walking skeleton: one run through every hop (S3, Spark, Cassandra, Kafka, Postgres).
+
+export const SkeletonInput = z.object({
+  tenant: TenantId,
+  runId: RunId,
+  tables: z.number().int().min(1).max(10_000),
+  columnsPerTable: z.number().int().min(0).max(1_000),
+});
+export type SkeletonInput = z.infer<typeof SkeletonInput>;
+
+export const SkeletonRequested = EventEnvelope.extend({
+  type: z.literal('skeleton.requested'),
+  version: z.literal(1),
+  payload: SkeletonInput.omit({ tenant: true }),
+});
+export type SkeletonRequested = z.infer<typeof SkeletonRequested>;
+
+export const SkeletonCompletedPayload = z.object({
+  runId: RunId,
+  objectKey: z.string(),
+  assetsWritten: z.number().int().nonnegative(),
+  assetsRejected: z.number().int().nonnegative(),
+});
+export type SkeletonCompletedPayload = z.infer<typeof SkeletonCompletedPayload>;
+
+// Estate ingestion (80-20): extractors emit raw records; the mapping rules turn them into assets.
+
+/** Source systems an extractor reads; each has its own field mappings and type aliases in the rule set. */
+export const SourceType = z.enum(['postgres', 'mysql', 'ndjson']);
+export type SourceType = z.infer<typeof SourceType>;
+
+/** What becomes an asset: every raw kind but `lineage`. */
+export const EstateAssetType = z.enum([
+  'database',
+  'schema',
+  'table',
+  'view',
+  'materialized_view',
+  'column',
+  'dashboard',
+  'foreign_key',
+]);
+export type EstateAssetType = z.infer<typeof EstateAssetType>;
+
+/**
+ * A `lineage` record states that data flows into the relation at its path (a view or materialized view) from the
+ * relation its attributes name: `upstream_schema` (when paths have a schema level), `upstream_table`, optionally
+ * `upstream_database`, and `downstream_type`. `columns` and `upstream_columns` are JSON arrays of names, pair by
+ * pair (view column, the column it copies). It becomes lineage edges (lib/lineage/catalog.ts), never an asset.
+ */
+export const RawKind = z.enum([...EstateAssetType.options, 'lineage']);
+export type RawKind = z.infer<typeof RawKind>;
+
+export const isEstateAssetType = (kind: string): kind is EstateAssetType =>
+  (EstateAssetType.options as readonly string[]).includes(kind);
+
+/**
+ * One catalog entry as the source describes it. `path` holds the names exactly as the source spells them,
+ * outermost first (database, schema, table, column); `attributes` holds the source's own fields, untouched,
+ * so the mapping rules (data, not code) decide what they mean.
+ */
+export const RawRecord = z.object({
+  kind: RawKind,
+  path: z.array(z.string()).min(1).max(6),
+  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
+});
+export type RawRecord = z.infer<typeof RawRecord>;
+
+/** An asset of the unified model, as the mapping rules produce it (in TypeScript and in the Spark job alike). */
+export const EstateAsset = z.object({
+  qualifiedName: z.string().min(1),
+  assetType: EstateAssetType,
+  name: z.string().min(1),
+  parentQualifiedName: z.string().nullable(),
+  dataType: z.string().nullable(),
+  sourceDataType: z.string().nullable(),
+  nullable: z.boolean().nullable(),
+  defaultValue: z.string().nullable(),
+  ordinal: z.number().int().nullable(),
+  comment: z.string().nullable(),
+  tags: z.array(z.string()),
+  properties: z.record(z.string(), z.string()),
+});
+export type EstateAsset = z.infer<typeof EstateAsset>;
+
+/** What each asset type went through in a run. */
+export const ChangeCounts = z.object({
+  added: z.number().int().nonnegative(),
+  updated: z.number().int().nonnegative(),
+  unchanged: z.number().int().nonnegative(),
+  deleted: z.number().int().nonnegative(),
+  rejected: z.number().int().nonnegative(),
+});
+export type ChangeCounts = z.infer<typeof ChangeCounts>;
+export const CountsByType = z.record(z.string(), ChangeCounts);
+export type CountsByType = z.infer<typeof CountsByType>;
+
+/** Where and how much an extraction wrote: keys and counts only, never the records themselves. */
+export const ExtractManifest = z.object({
+  buckets: z.number().int().positive(),
+  containers: z.object({ records: z.number().int().nonnegative(), parts: z.number().int().nonnegative() }),
+  columns: z.object({ records: z.number().int().nonnegative(), parts: z.number().int().nonnegative() }),
+  /** Records the extractor itself could not read (e.g. an invalid line of a dump), kept with their reason. */
+  rejected: z.number().int().nonnegative(),
+  /** Column records per bucket, so the columns phase can size its Spark jobs. */
+  columnsPerBucket: z.array(z.number().int().nonnegative()),
+});
+export type ExtractManifest = z.infer<typeof ExtractManifest>;
+
+export const IngestOptions = z.object({
+  /** Buckets the raw extract is split into; fixed per connection, so runs diff bucket against bucket. */
+  buckets: z.number().int().min(1).max(4096).default(64),
+  /** Container buckets loaded at once. */
+  containerConcurrency: z.number().int().min(1).max(64).default(8),
+  /** Buckets per Spark job (one child workflow each). */
+  bucketsPerColumnsJob: z.number().int().min(1).max(4096).default(16),
+  /** Child workflows started together; the parent continues as new after `wavesPerRun` waves. */
+  childrenPerWave: z.number().int().min(1).max(64).default(2),
+  wavesPerRun: z.number().int().min(1).max(1000).default(20),
+});
+export type IngestOptions = z.infer<typeof IngestOptions>;
+
+export const IngestInput = z.object({
+  tenant: TenantId,
+  connectionId: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a connection id is lowercase letters, digits, - or _'),
+  runId: RunId,
+  options: IngestOptions.default(IngestOptions.parse({})),
+  /** Who started the run (an API key, a user at the command line), kept on its runs row. */
+  requestedBy: z.string().max(200).optional(),
+});
+export type IngestInput = z.infer<typeof IngestInput>;
+
+/** What the Spark jobs print as their last line, for the activity that submitted them. */
+export const SparkJobResult = z.object({
+  written: z.number().int().nonnegative(),
+  rejected: z.number().int().nonnegative(),
+  counts: CountsByType.optional(),
+});
+export type SparkJobResult = z.infer<typeof SparkJobResult>;

@@ -1,0 +1,14 @@
+import { z } from 'zod';
+import { TenantId } from '../platform/ids.js';
+
+/** The versioned envelope carried by every MetaSync topic. */
+export const EventEnvelope = z.object({
+  id: z.string().min(1).max(200),
+  type: z.string().regex(/^[a-z]+(\.[a-z-]+)+$/, 'expected a dotted type such as skeleton.requested'),
+  version: z.number().int().positive(),
+  tenant: TenantId,
+  source: z.string().min(1).max(200),
+  occurredAt: z.iso.datetime({ offset: true }),
+  payload: z.unknown(),
+});
+export type EventEnvelope = z.infer<typeof EventEnvelope>;
