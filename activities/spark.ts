@@ -47,6 +47,8 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
       'spark.cassandra.connection.port': cassandraPort ?? '9042',
       'spark.cassandra.connection.localDC': cassandra.localDataCenter,
     };
+    // A table of flags and their values, one pair a line.
+    // prettier-ignore
     return [
       '--master', spark.master,
       '--name', `metasync-${input.job}-${input.label}`,
@@ -59,7 +61,7 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
       '--owner-pid', String(process.pid),
       ...Object.entries(input.args).flatMap(([name, value]) => [`--${name}`, value]),
       ...Object.entries(input.objects ?? {}).flatMap(([name, key]) => [`--${name}`, `s3a://${s3.bucket}/${key}`]),
-    ]; // prettier-ignore
+    ];
   }
 
   /** The command as a failure shows it: redacted, and the jar list (the same on every run) named, not listed. */

@@ -80,7 +80,10 @@ export function registerMonteCarloWebhook(app: FastifyInstance, deps: ApiDepende
       if (!verifyMonteCarloSignature(body, signature, secret ?? NO_SECRET) || !params.success || secret === undefined) {
         // Unauthenticated bytes are not kept anywhere: anyone could send them.
         const notJson = whyNotJsonObject(body);
-        log.warn('monte carlo webhook refused', { ...where, reason: notJson ?? 'unknown tenant, no secret, or signature missing or wrong' }); // prettier-ignore
+        log.warn('monte carlo webhook refused', {
+          ...where,
+          reason: notJson ?? 'unknown tenant, no secret, or signature missing or wrong',
+        });
         if (notJson !== undefined) {
           return sendError(
             reply,

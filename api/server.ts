@@ -81,7 +81,13 @@ export async function buildApi(deps: ApiDependencies): Promise<Api> {
   app.addHook('preValidation', async (request, reply) => {
     const refused = refuseUnacceptableInput(request);
     if (refused !== undefined) {
-      log.warn('api request rejected', { requestId: request.id, keyId: request.apiKey?.keyId, method: request.method, route: request.routeOptions.url, reason: refused }); // prettier-ignore
+      log.warn('api request rejected', {
+        requestId: request.id,
+        keyId: request.apiKey?.keyId,
+        method: request.method,
+        route: request.routeOptions.url,
+        reason: refused,
+      });
       return sendError(reply, 400, refused);
     }
   });

@@ -97,8 +97,14 @@ export function registerTenantRoutes(app: Api, deps: ApiDependencies): void {
         onboarded = await onboardTenant(postgres, config, { tenant, displayName: displayName ?? tenant, createdBy });
       } catch (error) {
         // Nothing was kept (onboarding takes the tenant back), so the same request can be made again.
-        log.error('tenant not created: its Kafka topics and credential could not be made', { tenant, error: (error as Error).message }); // prettier-ignore
-        return refuseForNow(reply, `tenant ${tenant} was not created: its Kafka topics and credential could not be made (${(error as Error).message}); nothing was kept, send the same request again later`); // prettier-ignore
+        log.error('tenant not created: its Kafka topics and credential could not be made', {
+          tenant,
+          error: (error as Error).message,
+        });
+        return refuseForNow(
+          reply,
+          `tenant ${tenant} was not created: its Kafka topics and credential could not be made (${(error as Error).message}); nothing was kept, send the same request again later`,
+        );
       }
       if (!onboarded) return sendError(reply, 409, `tenant ${tenant} exists already: choose another id`);
       return reply.code(201).send({ ...view(onboarded.tenant), adminKey: onboarded.adminKey, kafka: onboarded.kafka });

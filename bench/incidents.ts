@@ -88,7 +88,10 @@ try {
   console.log(
     `\nincident events produced to Kafka → incident on its asset in Cassandra (${count} incidents, ${rate}/s)`,
   );
-  console.table([summary('MetaSync: Kafka → bridge → Temporal → Cassandra', latencies), summary('ceiling: plain Kafka produce → consume', ceiling)]); // prettier-ignore
+  console.table([
+    summary('MetaSync: Kafka → bridge → Temporal → Cassandra', latencies),
+    summary('ceiling: plain Kafka produce → consume', ceiling),
+  ]);
 } finally {
   worker.kill('SIGTERM');
   bridge.kill('SIGTERM');
@@ -102,7 +105,11 @@ try {
 
 /** When the incident's row on its asset was written (Cassandra's write time), in epoch ms. */
 async function waitForWrite(incidentId: string, table: string, timeoutMs: number): Promise<number> {
-  const name = qualifiedNameFor({ database: 'analytics', schema: 'prod', table }, { sourceType: 'ndjson', connectionId: 'warehouse' }, rules); // prettier-ignore
+  const name = qualifiedNameFor(
+    { database: 'analytics', schema: 'prod', table },
+    { sourceType: 'ndjson', connectionId: 'warehouse' },
+    rules,
+  );
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const result = await cassandra.execute(

@@ -28,7 +28,13 @@ const program = new Command('bench:ingest')
   .option('--jobs-per-wave <n>', 'Spark jobs side by side', '2')
   .option('--ceiling-concurrency <n>', 'concurrent statements of the plain Cassandra write', '128')
   .parse();
-const flags = program.opts<{ sizes: string; buckets: string; bucketsPerJob: string; jobsPerWave: string; ceilingConcurrency: string }>(); // prettier-ignore
+const flags = program.opts<{
+  sizes: string;
+  buckets: string;
+  bucketsPerJob: string;
+  jobsPerWave: string;
+  ceilingConcurrency: string;
+}>();
 const sizes = flags.sizes.split(',').map(Number);
 const options = IngestOptions.parse({
   buckets: Number(flags.buckets),
@@ -59,7 +65,8 @@ function shapeOf(assets: number): EstateShape {
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 const perSecond = (count: number, ms: number) => Math.round(count / (ms / 1000));
-const say = (label: string, message: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${label}: ${message}`); // prettier-ignore
+const say = (label: string, message: string) =>
+  console.log(`[${new Date().toISOString().slice(11, 19)}] ${label}: ${message}`);
 
 async function uploadDump(key: string, shape: EstateShape): Promise<void> {
   const lines = Readable.from(

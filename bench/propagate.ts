@@ -66,7 +66,14 @@ const program = new Command('bench:propagate')
   .option('--ceiling-concurrency <n>', 'concurrent statements of the plain Cassandra write', '128')
   .option('--profile', 'run the worker in this process and time its Cassandra and Kafka calls', false)
   .parse();
-const flags = program.opts<{ sizes: string; shapes: string; chains: string; sample: string; ceilingConcurrency: string; profile: boolean }>(); // prettier-ignore
+const flags = program.opts<{
+  sizes: string;
+  shapes: string;
+  chains: string;
+  sample: string;
+  ceilingConcurrency: string;
+  profile: boolean;
+}>();
 const sizes = z.array(z.coerce.number().int().min(100)).parse(flags.sizes.split(','));
 const shapes = z.array(Shape).parse(flags.shapes.split(','));
 const chains = z.coerce.number().int().min(1).parse(flags.chains);
@@ -97,7 +104,8 @@ await producer.connect();
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 const perSecond = (count: number, ms: number) => Math.round(count / (ms / 1000));
-const say = (label: string, message: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${label}: ${message}`); // prettier-ignore
+const say = (label: string, message: string) =>
+  console.log(`[${new Date().toISOString().slice(11, 19)}] ${label}: ${message}`);
 const pad = (i: number, width = 7) => String(i).padStart(width, '0');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -246,8 +254,9 @@ async function createDownstream(): Promise<void> {
 
 /** A table whose columns are the sample, readable by the analyst until enforcement takes them away. */
 async function createSampleTable(table: string): Promise<string[]> {
-  await downstream!.query(`CREATE TABLE ${table} (id int PRIMARY KEY, ${sampleColumns.map((c) => `${c} text`).join(', ')});
-    GRANT SELECT ON ${table} TO ${analyst}`); // prettier-ignore
+  await downstream!
+    .query(`CREATE TABLE ${table} (id int PRIMARY KEY, ${sampleColumns.map((c) => `${c} text`).join(', ')});
+    GRANT SELECT ON ${table} TO ${analyst}`);
   return sampleColumns.map((column) => `postgres://shop/${downstreamDb}/public/${table}/${column}`);
 }
 
@@ -339,7 +348,13 @@ async function countTopic(
 
 /** When each sample column stopped being readable by the analyst (epoch ms), checked every 100 ms. */
 function watchEnforcement(table: string, giveUp: { at: number }) {
-  const client = new pg.Client({ host: '127.0.0.1', port: 5432, database: downstreamDb, user: analyst, password: 'analyst' }); // prettier-ignore
+  const client = new pg.Client({
+    host: '127.0.0.1',
+    port: 5432,
+    database: downstreamDb,
+    user: analyst,
+    password: 'analyst',
+  });
   const denied = new Map<string, number>();
   const done = (async () => {
     await client.connect();
@@ -500,8 +515,15 @@ async function measure(worker: RunningWorker, shape: Shape, n: number): Promise<
       { tenant, pollMs: 1_000 },
     );
     await subscribers.start();
-    if (!subscribers.running().includes(`${tenant}/enforce`)) throw new Error('the enforcement subscription did not start'); // prettier-ignore
-    const readable = new pg.Client({ host: '127.0.0.1', port: 5432, database: downstreamDb, user: analyst, password: 'analyst' }); // prettier-ignore
+    if (!subscribers.running().includes(`${tenant}/enforce`))
+      throw new Error('the enforcement subscription did not start');
+    const readable = new pg.Client({
+      host: '127.0.0.1',
+      port: 5432,
+      database: downstreamDb,
+      user: analyst,
+      password: 'analyst',
+    });
     await readable.connect();
     await readable.query(`SELECT ${sampleColumns.join(', ')} FROM ${table}`); // throws if not readable to begin with
     await readable.end();
@@ -524,15 +546,20 @@ async function measure(worker: RunningWorker, shape: Shape, n: number): Promise<
       { qualifiedName: graph.source, op: 'add', attribute: 'classification', value: 'PII', actor: 'bench:propagate' },
       `bench-${shape}-${n}`,
     );
-    commits = sample.length ? trackCommits(subscriptionGroupId(config.kafka.groupPrefix, tenant, 'enforce'), topic) : undefined; // prettier-ignore
-    const enforcement = sample.length ? watchEnforcement(table, giveUp) : Promise.resolve(new Map<string, number>()); // prettier-ignore
+    commits = sample.length
+      ? trackCommits(subscriptionGroupId(config.kafka.groupPrefix, tenant, 'enforce'), topic)
+      : undefined;
+    const enforcement = sample.length ? watchEnforcement(table, giveUp) : Promise.resolve(new Map<string, number>());
     const outcome = await changeOutcome(temporal, ids.changeWorkflowId, 60 * 60_000);
     const walkMs = Date.now() - requested;
     const cpu: Record<string, number> = {};
     for (const [name, pid] of pids) cpu[name] = cpuSeconds(pid) - cpuBefore.get(name)!;
     if (!worker.meters) cpu.bench = cpuSeconds(process.pid) - benchBefore;
     const ioAfter = worker.meters && readMeters(worker.meters);
-    say(label, `walk ended after ${seconds(walkMs)} s: reached ${outcome.reached}, published ${outcome.published}, depth ${outcome.depth}${outcome.notes.length ? ` (${outcome.notes.join('; ')})` : ''}`); // prettier-ignore
+    say(
+      label,
+      `walk ended after ${seconds(walkMs)} s: reached ${outcome.reached}, published ${outcome.published}, depth ${outcome.depth}${outcome.notes.length ? ` (${outcome.notes.join('; ')})` : ''}`,
+    );
 
     const deadline = Date.now() + 5 * 60_000;
     while (outbound.count() < outcome.published && Date.now() < deadline) await sleep(200);
@@ -540,7 +567,8 @@ async function measure(worker: RunningWorker, shape: Shape, n: number): Promise<
     const subscribed = await commits?.caughtUp(giveUp.at);
     const subscriberMs = subscribed ? subscribed - requested : null;
     const denied = await enforcement;
-    if (denied.size < sample.length) say(label, `only ${denied.size}/${sample.length} sample columns were enforced in time`); // prettier-ignore
+    if (denied.size < sample.length)
+      say(label, `only ${denied.size}/${sample.length} sample columns were enforced in time`);
     const { count: heldCount, last } = await held(tenant, graph.source, graph.downstream);
     if (heldCount !== n) say(label, `Cassandra has ${heldCount} of ${n} downstream assets holding PII`);
     const runId = await childRunId(temporal, ids.propagationWorkflowId, ids.changeWorkflowId);
@@ -556,7 +584,9 @@ async function measure(worker: RunningWorker, shape: Shape, n: number): Promise<
       outboundCount: outbound.count(),
       lastOutboundMs: outbound.latest() - requested,
       enforcedMs: [...denied.values()].map((at) => at - requested).sort((a, b) => a - b),
-      enforceLagMs: [...denied].map(([column, at]) => at - (outbound.published.get(sample[sampleColumns.indexOf(column)]!) ?? NaN)).sort((a, b) => a - b), // prettier-ignore
+      enforceLagMs: [...denied]
+        .map(([column, at]) => at - (outbound.published.get(sample[sampleColumns.indexOf(column)]!) ?? NaN))
+        .sort((a, b) => a - b),
       subscriberMs,
       cpu,
       io:
@@ -564,7 +594,14 @@ async function measure(worker: RunningWorker, shape: Shape, n: number): Promise<
           ? Object.fromEntries(
               Object.entries(ioAfter).map(([kind, after]) => {
                 const before = ioBefore[kind]!;
-                return [kind, { calls: after.calls - before.calls, items: after.items - before.items, busyMs: after.busyMs - before.busyMs }]; // prettier-ignore
+                return [
+                  kind,
+                  {
+                    calls: after.calls - before.calls,
+                    items: after.items - before.items,
+                    busyMs: after.busyMs - before.busyMs,
+                  },
+                ];
               }),
             )
           : null,
@@ -596,9 +633,18 @@ try {
   const warm = `pb-${stamp}-warm-up`;
   tenants.push(warm);
   await saveTenant(postgres, warm, 'bench:propagate warm-up');
-  await lineage.upsertEdges(warm, [edge('bench://warm/source', 'bench://warm/a'), edge('bench://warm/a', 'bench://warm/b')]); // prettier-ignore
+  await lineage.upsertEdges(warm, [
+    edge('bench://warm/source', 'bench://warm/a'),
+    edge('bench://warm/a', 'bench://warm/b'),
+  ]);
   say('warm-up', `waiting for the worker${flags.profile ? ' (in this process, profiled)' : ''}`);
-  const warmIds = await requestAnnotation(temporal, config.temporal, warm, { qualifiedName: 'bench://warm/source', op: 'add', attribute: 'classification', value: 'PII', actor: 'bench' }, 'warm-up'); // prettier-ignore
+  const warmIds = await requestAnnotation(
+    temporal,
+    config.temporal,
+    warm,
+    { qualifiedName: 'bench://warm/source', op: 'add', attribute: 'classification', value: 'PII', actor: 'bench' },
+    'warm-up',
+  );
   await changeOutcome(temporal, warmIds.changeWorkflowId, 5 * 60_000);
 
   for (const n of sizes) {
@@ -619,9 +665,15 @@ try {
 
 async function cleanUp(): Promise<void> {
   // A subscription left behind would be picked up by any subscribers process, against a database that is gone.
-  for (const table of ['subscriptions', 'enforcement_restrictions', 'enforcement_baselines', 'connections', 'propagation_policies']) {
+  for (const table of [
+    'subscriptions',
+    'enforcement_restrictions',
+    'enforcement_baselines',
+    'connections',
+    'propagation_policies',
+  ]) {
     await postgres.query(`DELETE FROM ${table} WHERE tenant = ANY($1)`, [tenants]);
-  } // prettier-ignore
+  }
   await downstream?.end();
   if (sampleSize > 0) {
     await sources.query(`DROP DATABASE IF EXISTS ${downstreamDb} WITH (FORCE)`);
@@ -629,7 +681,10 @@ async function cleanUp(): Promise<void> {
   }
   const admin = kafka.admin();
   await admin.connect();
-  const groups = tenants.flatMap((t) => [subscriptionGroupId(config.kafka.groupPrefix, t, 'enforce'), `${config.kafka.groupPrefix}-outbound-${t}`]); // prettier-ignore
+  const groups = tenants.flatMap((t) => [
+    subscriptionGroupId(config.kafka.groupPrefix, t, 'enforce'),
+    `${config.kafka.groupPrefix}-outbound-${t}`,
+  ]);
   await admin.deleteGroups(groups).catch(() => undefined);
   const existing = new Set(await admin.listTopics());
   const topics = [...tenants.map(outboundTopic), `bench.propagate-ceiling.${stamp}`].filter((t) => existing.has(t));
@@ -670,7 +725,9 @@ console.table(
       'last outbound s': seconds(r.lastOutboundMs),
       'outbound/s': perSecond(r.outboundCount, r.lastOutboundMs),
       [`sample of ${sampleSize} enforced s`]: enforcedLast === undefined ? '-' : seconds(enforcedLast),
-      'enforced after its event ms': r.enforceLagMs.length ? `${at(r.enforceLagMs, 0.5)}–${r.enforceLagMs.at(-1)}` : '-', // prettier-ignore
+      'enforced after its event ms': r.enforceLagMs.length
+        ? `${at(r.enforceLagMs, 0.5)}–${r.enforceLagMs.at(-1)}`
+        : '-',
       'subscriber read all s': r.subscriberMs === null ? '-' : seconds(r.subscriberMs),
       'subscriber assets/s': r.subscriberMs === null ? '-' : perSecond(r.outboundCount, r.subscriberMs),
       'ceiling Cassandra rows/s': perSecond(r.assets, ceiling.cassandraMs),
@@ -681,7 +738,11 @@ console.table(
   }),
 );
 
-const ioLabels: Record<string, string> = { cassandraRead: 'Cassandra reads', cassandraWrite: 'Cassandra writes', kafkaSend: 'Kafka sends' }; // prettier-ignore
+const ioLabels: Record<string, string> = {
+  cassandraRead: 'Cassandra reads',
+  cassandraWrite: 'Cassandra writes',
+  kafkaSend: 'Kafka sends',
+};
 console.log(
   "\nwhere the walk goes: CPU seconds each process used from the request to the walk end, and the walk's tail after the last asset held the value" +
     (flags.profile ? ', and how long Cassandra reads, writes and Kafka sends were in flight (overlaps once)' : ''),
@@ -693,19 +754,34 @@ console.table(
     ...Object.fromEntries(Object.entries(r.cpu).map(([name, cpu]) => [`${name} CPU s`, cpu.toFixed(1)])),
     'after last held s': seconds(r.walkMs - r.lastHeldMs),
     ...Object.fromEntries(
-      Object.entries(r.io ?? {}).map(([kind, io]) => [`${ioLabels[kind] ?? kind} s (calls)`, `${seconds(io.busyMs)} (${io.calls})`]), // prettier-ignore
+      Object.entries(r.io ?? {}).map(([kind, io]) => [
+        `${ioLabels[kind] ?? kind} s (calls)`,
+        `${seconds(io.busyMs)} (${io.calls})`,
+      ]),
     ),
   })),
 );
 
-console.log('\nTemporal: the walk\'s activities (run: started to closed, summed; queued: scheduled to started)'); // prettier-ignore
+console.log("\nTemporal: the walk's activities (run: started to closed, summed; queued: scheduled to started)");
 console.table(
   results.flatMap((r) => {
     if (!r.history) return [];
     const { workflows, workflowTasks, workflowTaskMs, activities } = r.history;
     return [
-      { run: `${r.shape} ${r.assets}`, what: `${workflows} workflow runs, workflow tasks`, calls: workflowTasks, 'run s': seconds(workflowTaskMs), 'queued s': '' }, // prettier-ignore
-      ...[...activities].map(([type, t]) => ({ run: `${r.shape} ${r.assets}`, what: type, calls: t.calls, 'run s': seconds(t.runMs), 'queued s': seconds(t.queuedMs) })), // prettier-ignore
+      {
+        run: `${r.shape} ${r.assets}`,
+        what: `${workflows} workflow runs, workflow tasks`,
+        calls: workflowTasks,
+        'run s': seconds(workflowTaskMs),
+        'queued s': '',
+      },
+      ...[...activities].map(([type, t]) => ({
+        run: `${r.shape} ${r.assets}`,
+        what: type,
+        calls: t.calls,
+        'run s': seconds(t.runMs),
+        'queued s': seconds(t.queuedMs),
+      })),
     ];
   }),
 );

@@ -31,7 +31,9 @@ export async function issueTenantKafkaAccess(config: Config, tenant: string): Pr
     mechanism: 'SCRAM-SHA-512',
     username,
     password,
-    inboundTopics: Object.fromEntries(INBOUND_KINDS.map((kind) => [kind, inboundTopic(tenant, kind)])) as TenantKafkaAccess['inboundTopics'], // prettier-ignore
+    inboundTopics: Object.fromEntries(
+      INBOUND_KINDS.map((kind) => [kind, inboundTopic(tenant, kind)]),
+    ) as TenantKafkaAccess['inboundTopics'],
     outboundTopic: outboundTopic(tenant),
     sinkTopicPrefix: sinkTopicPrefix(tenant),
     consumerGroupPrefix: tenantGroupPrefix(tenant),

@@ -32,7 +32,9 @@ export async function withPostgres(work: (postgres: pg.Pool, config: Config) => 
 export function withTenant(tenant: string, work: (postgres: pg.Pool, config: Config) => Promise<void>) {
   return withPostgres(async (postgres, config) => {
     if (!(await tenantExists(postgres, tenant))) {
-      console.error(`unknown tenant ${JSON.stringify(tenant)}: create it with npm run tenant -- create --tenant ${tenant}`); // prettier-ignore
+      console.error(
+        `unknown tenant ${JSON.stringify(tenant)}: create it with npm run tenant -- create --tenant ${tenant}`,
+      );
       process.exitCode = 1;
       return;
     }

@@ -26,7 +26,15 @@ const program = new Command('ingest')
   .option('--buckets <n>', 'buckets the extract is split into (keep it the same for a connection)', '64')
   .option('--buckets-per-job <n>', 'buckets per Spark job', '16')
   .parse();
-const options = program.opts<{ tenant: string; connection: string; source?: string; passwordFile?: string; runId?: string; buckets: string; bucketsPerJob: string }>(); // prettier-ignore
+const options = program.opts<{
+  tenant: string;
+  connection: string;
+  source?: string;
+  passwordFile?: string;
+  runId?: string;
+  buckets: string;
+  bucketsPerJob: string;
+}>();
 
 // Checked before --source is saved under these names; startIngestRun checks the whole request again.
 const parsed = IngestInput.partial({ runId: true }).safeParse({
@@ -67,9 +75,15 @@ if (run.alreadyStarted) console.log(`run ${run.runId} already exists; following 
 announce(config.temporal, run.workflowId);
 
 const bars = new cliProgress.MultiBar(
-  { format: ' {label} [{bar}] {value}/{total} {extra}', hideCursor: true, clearOnComplete: false, noTTYOutput: true, notTTYSchedule: 5000 },
+  {
+    format: ' {label} [{bar}] {value}/{total} {extra}',
+    hideCursor: true,
+    clearOnComplete: false,
+    noTTYOutput: true,
+    notTTYSchedule: 5000,
+  },
   cliProgress.Presets.shades_classic,
-); // prettier-ignore
+);
 const containers = bars.create(1, 0, { label: 'containers', extra: '' });
 const columns = bars.create(1, 0, { label: 'columns   ', extra: '' });
 const handle = temporal.workflow.getHandle<typeof ingestEstate>(run.workflowId);

@@ -24,14 +24,18 @@ const Options = z.object({ tenant: z.array(TenantId).optional(), fromPublishedKe
 const parsed = Options.safeParse(program.opts());
 const options = parsed.success
   ? parsed.data
-  : program.error(`invalid options:\n${parsed.error.issues.map((i) => `  --${String(i.path[0])}: ${i.message}`).join('\n')}`); // prettier-ignore
+  : program.error(
+      `invalid options:\n${parsed.error.issues.map((i) => `  --${String(i.path[0])}: ${i.message}`).join('\n')}`,
+    );
 
 const config = loadConfigOrExit();
 const configured = config.secretsKey;
 const keys = options.fromPublishedKey
   ? sealingKeys(configured.current.key, [...configured.previous.map((key) => key.key), PUBLISHED_DEVELOPMENT_KEY])
   : configured;
-console.log(`current key ${keys.current.id}; opening also with: ${keys.previous.map((key) => key.id).join(', ') || 'no other key'}`); // prettier-ignore
+console.log(
+  `current key ${keys.current.id}; opening also with: ${keys.previous.map((key) => key.id).join(', ') || 'no other key'}`,
+);
 
 const postgres = createPostgres(config.postgres);
 try {
@@ -39,7 +43,9 @@ try {
   for (const [kind, counts] of Object.entries(report)) {
     const left = Object.entries(counts.unopenable).map(([id, n]) => `${n} under key ${id}, which is not configured`);
     const changed = counts.changedMeanwhile ? [`${counts.changedMeanwhile} changed while rotating (run again)`] : [];
-    console.log(`${kind}: ${counts.examined} sealed, ${counts.resealed} re-sealed${[...left, ...changed].map((part) => `, ${part}`).join('')}`); // prettier-ignore
+    console.log(
+      `${kind}: ${counts.examined} sealed, ${counts.resealed} re-sealed${[...left, ...changed].map((part) => `, ${part}`).join('')}`,
+    );
   }
   if (rotationComplete(report)) {
     const others = openingKeys(configured).filter((key) => key.id !== keys.current.id);

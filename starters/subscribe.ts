@@ -23,7 +23,8 @@ const program = new Command('subscribe')
   .parse();
 const options = program.opts<{ tenant?: string; id?: string; file?: string; list?: boolean; delete?: boolean }>();
 
-const issues = (error: z.ZodError) => error.issues.map((i) => `  ${i.path.join('.') || '(spec)'}: ${i.message}`).join('\n'); // prettier-ignore
+const issues = (error: z.ZodError) =>
+  error.issues.map((i) => `  ${i.path.join('.') || '(spec)'}: ${i.message}`).join('\n');
 const valid = <T>(schema: z.ZodType<T>, value: unknown, what: string): T => {
   const parsed = schema.safeParse(value);
   return parsed.success ? parsed.data : program.error(`invalid ${what}:\n${issues(parsed.error)}`);

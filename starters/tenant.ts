@@ -19,7 +19,9 @@ function printKafkaAccess(kafka: TenantKafkaAccess): void {
   console.log(`  username           ${kafka.username}`);
   console.log(`  password           ${kafka.password}`);
   console.log(`  produces to        ${Object.values(kafka.inboundTopics).join(', ')}`);
-  console.log(`  consumes           ${kafka.outboundTopic}, ${kafka.sinkTopicPrefix}*  in groups ${kafka.consumerGroupPrefix}*`); // prettier-ignore
+  console.log(
+    `  consumes           ${kafka.outboundTopic}, ${kafka.sinkTopicPrefix}*  in groups ${kafka.consumerGroupPrefix}*`,
+  );
 }
 
 program
@@ -32,7 +34,11 @@ program
   .action(async (_options, command: Command) => {
     const { tenant, displayName } = parseOptions(command, CreateOptions);
     await withPostgres(async (postgres, config) => {
-      const onboarded = await onboardTenant(postgres, config, { tenant, displayName: displayName ?? tenant, createdBy: 'npm run tenant' }); // prettier-ignore
+      const onboarded = await onboardTenant(postgres, config, {
+        tenant,
+        displayName: displayName ?? tenant,
+        createdBy: 'npm run tenant',
+      });
       if (!onboarded) {
         console.error(`tenant ${tenant} exists already: npm run tenant -- list`);
         process.exitCode = 1;

@@ -23,7 +23,13 @@ export function createIncidentBridge(
       kind: 'incidents',
       groupId,
       decode: (message, topicTenant) =>
-      decodeEvent(IncidentEvent, (event) => incidentKey(event.tenant, event.payload.incidentId), message, config.kafka.maxMessageBytes, topicTenant), // prettier-ignore
+        decodeEvent(
+          IncidentEvent,
+          (event) => incidentKey(event.tenant, event.payload.incidentId),
+          message,
+          config.kafka.maxMessageBytes,
+          topicTenant,
+        ),
       async deliver(event, origin) {
         const { tenant } = event;
         const { incidentId } = event.payload;

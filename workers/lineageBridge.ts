@@ -46,7 +46,13 @@ export function createLineageBridge(
       kind: 'lineage',
       groupId,
       decode: (message, topicTenant) =>
-      decodeEvent(OpenLineageReceived, (event) => lineageKey(event.tenant, event.payload.job), message, config.kafka.maxMessageBytes, topicTenant), // prettier-ignore
+        decodeEvent(
+          OpenLineageReceived,
+          (event) => lineageKey(event.tenant, event.payload.job),
+          message,
+          config.kafka.maxMessageBytes,
+          topicTenant,
+        ),
       async admit(event) {
         const resolve = await resolverOf(event.tenant);
         const edges = openLineageEdges(event.payload, resolve);

@@ -55,7 +55,8 @@ export function decodeAnnotationChanged(
   maxBytes: number,
 ): Decoded<AnnotationChanged> {
   const { key, value } = message;
-  if (!value || value.length === 0) return { ok: false, reason: 'empty message: expected an asset.annotation-changed event' }; // prettier-ignore
+  if (!value || value.length === 0)
+    return { ok: false, reason: 'empty message: expected an asset.annotation-changed event' };
   if (value.length > maxBytes) return { ok: false, reason: `oversized message: ${value.length} bytes > ${maxBytes}` };
   const json = parseJsonInput(value);
   if (!json.ok) return json;
@@ -63,11 +64,17 @@ export function decodeAnnotationChanged(
   if (!parsed.success) return { ok: false, reason: `invalid event: ${z.prettifyError(parsed.error)}` };
   const event = parsed.data;
   if (event.tenant !== tenant) {
-    return { ok: false, reason: `tenant mismatch: the event claims ${JSON.stringify(event.tenant)} on tenant ${JSON.stringify(tenant)}'s outbound topic` }; // prettier-ignore
+    return {
+      ok: false,
+      reason: `tenant mismatch: the event claims ${JSON.stringify(event.tenant)} on tenant ${JSON.stringify(tenant)}'s outbound topic`,
+    };
   }
   const actual = key?.toString('utf8') ?? null;
   if (actual !== event.payload.qualifiedName) {
-    return { ok: false, reason: `key mismatch: message key is ${JSON.stringify(actual)} but the event is about ${JSON.stringify(event.payload.qualifiedName)}` }; // prettier-ignore
+    return {
+      ok: false,
+      reason: `key mismatch: message key is ${JSON.stringify(actual)} but the event is about ${JSON.stringify(event.payload.qualifiedName)}`,
+    };
   }
   return { ok: true, event };
 }
@@ -111,12 +118,22 @@ export function createSubscriptionConsumer(
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (payload.restart || stopping.signal.aborted) return;
     crashed = true;
-    log.error('subscription consumer crashed; restarting it at the next poll', { tenant, subscription: id, error: payload.error.message }); // prettier-ignore
+    log.error('subscription consumer crashed; restarting it at the next poll', {
+      tenant,
+      subscription: id,
+      error: payload.error.message,
+    });
   });
 
   async function reject(origin: MessageOrigin, message: KafkaMessage, reason: string): Promise<void> {
     const headers = { ...message.headers, 'dlq-subscription': id };
-    const archiveKey = await deadLetter(deps.s3, config.s3.bucket, deps.producer, { ...origin, ...message, headers, tenant, reason }); // prettier-ignore
+    const archiveKey = await deadLetter(deps.s3, config.s3.bucket, deps.producer, {
+      ...origin,
+      ...message,
+      headers,
+      tenant,
+      reason,
+    });
     log.warn('subscription change dead-lettered', { tenant, subscription: id, ...origin, reason, archiveKey });
   }
 
@@ -143,7 +160,10 @@ export function createSubscriptionConsumer(
     const origin = { topic, partition, offset: message.offset };
     for (let attempt = 1; ; attempt++) {
       // A KafkaJS error, so kafkajs leaves the change uncommitted without logging a failure.
-      if (stopping.signal.aborted) throw new kafkajs.KafkaJSNonRetriableError(`subscription ${tenant}/${id} stopping; offset ${message.offset} stays uncommitted`); // prettier-ignore
+      if (stopping.signal.aborted)
+        throw new kafkajs.KafkaJSNonRetriableError(
+          `subscription ${tenant}/${id} stopping; offset ${message.offset} stays uncommitted`,
+        );
       try {
         await handle(origin, message);
         if (failing) {
@@ -157,7 +177,14 @@ export function createSubscriptionConsumer(
         failing = true;
         const reason = describeError(error);
         const waitMs = Math.min(maxBackoffMs, FIRST_BACKOFF_MS * 2 ** Math.min(attempt - 1, 16));
-        log.warn('subscription delivery failed; retrying the same change', { tenant, subscription: id, ...origin, attempt, retryInMs: waitMs, error: reason }); // prettier-ignore
+        log.warn('subscription delivery failed; retrying the same change', {
+          tenant,
+          subscription: id,
+          ...origin,
+          attempt,
+          retryInMs: waitMs,
+          error: reason,
+        });
         // PostgreSQL may be what is down: the status is best effort, the retry is not.
         await recordFailure(postgres, tenant, id, reason).catch(() => undefined);
         await backOff(waitMs, () => payload.heartbeat());
@@ -217,7 +244,11 @@ export function createSubscribers(deps: SubscriberDependencies, options: Subscri
     } catch (error) {
       await consumer.stop().catch(() => undefined);
       const reason = `subscription could not start: ${describeError(error)}`;
-      log.warn('subscription not started; trying again at the next poll', { tenant: row.tenant, subscription: row.id, reason }); // prettier-ignore
+      log.warn('subscription not started; trying again at the next poll', {
+        tenant: row.tenant,
+        subscription: row.id,
+        reason,
+      });
       await recordFailure(deps.postgres, row.tenant, row.id, reason);
     }
   }

@@ -81,7 +81,12 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
   };
 
   async function reject(origin: Origin, message: EachMessagePayload['message'], reason: string, tenant: TenantId) {
-    const archiveKey = await deadLetter(deps.s3, config.s3.bucket, deps.producer, { ...origin, ...message, tenant, reason }); // prettier-ignore
+    const archiveKey = await deadLetter(deps.s3, config.s3.bucket, deps.producer, {
+      ...origin,
+      ...message,
+      tenant,
+      reason,
+    });
     log.warn('event dead-lettered', { ...origin, reason, archiveKey });
   }
 
@@ -120,18 +125,26 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
     consuming = [];
     crashed = false;
     if (topics.length === 0 || stopped) return;
-    const next = deps.kafka.consumer({ groupId: spec.groupId, maxBytesPerPartition: config.kafka.maxMessageBytes * 2 }); // prettier-ignore
+    const next = deps.kafka.consumer({ groupId: spec.groupId, maxBytesPerPartition: config.kafka.maxMessageBytes * 2 });
     next.on(next.events.CRASH, ({ payload }) => {
       if (payload.restart) return;
       crashed = true;
-      log.error('bridge consumer crashed; subscribing again at the next topic refresh', { groupId: spec.groupId, error: payload.error.message }); // prettier-ignore
+      log.error('bridge consumer crashed; subscribing again at the next topic refresh', {
+        groupId: spec.groupId,
+        error: payload.error.message,
+      });
     });
     await next.connect();
     await next.subscribe({ topics, fromBeginning: true });
     await next.run({ partitionsConsumedConcurrently: 3, eachMessage: handle });
     consumer = next;
     consuming = topics;
-    log.info('bridge subscribed', { groupId: spec.groupId, kind: spec.kind, topics: topics.length, added: added.slice(0, 20) }); // prettier-ignore
+    log.info('bridge subscribed', {
+      groupId: spec.groupId,
+      kind: spec.kind,
+      topics: topics.length,
+      added: added.slice(0, 20),
+    });
   }
 
   function schedule(): void {
@@ -142,7 +155,7 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
             groupId: spec.groupId,
             error: error.message,
           }),
-        ) // prettier-ignore
+        )
         .finally(() => {
           if (!stopped) schedule();
         });

@@ -65,7 +65,12 @@ export async function incidentLifecycle(
   // an event reaches its assets in the time of a few writes.
   const { loadIncident, saveIncident, deadLetterIncidentEvent } = proxyLocalActivities<Activities>({
     startToCloseTimeout: '30 seconds',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: retry.attempts }, // prettier-ignore
+    retry: {
+      initialInterval: '1 second',
+      backoffCoefficient: 2,
+      maximumInterval: '30 seconds',
+      maximumAttempts: retry.attempts,
+    },
   });
   const pending: IncidentSignal[] = carry?.pending ?? [];
   setHandler(incidentEventSignal, (signal) => void pending.push(signal));

@@ -112,11 +112,21 @@ export async function ingestEstate(input: IngestInput, carry?: IngestCarry): Pro
         groups.map(({ from, to }) =>
           executeChild(ingestColumns, {
             workflowId: `${workflowId}/columns/${from}-${to}`,
-            args: [{ tenant, connectionId, runId, sourceType: prepared.sourceType, previousRunId: prepared.previousRunId, from, to }],
+            args: [
+              {
+                tenant,
+                connectionId,
+                runId,
+                sourceType: prepared.sourceType,
+                previousRunId: prepared.previousRunId,
+                from,
+                to,
+              },
+            ],
             typedSearchAttributes: workflowInfo().typedSearchAttributes,
           }),
         ),
-      ); // prettier-ignore
+      );
       for (const [index, { from, to }] of groups.entries()) {
         addCounts(progress.counts, results[index]?.counts);
         progress.columns.done += sum(manifest.columnsPerBucket.slice(from, to));

@@ -123,7 +123,10 @@ async function probeMysql(source: MysqlConnection, deps: ConnectionCheckDeps): P
     });
     row = rows[0]!;
     // What the server sees of this session's TLS ('' without).
-    const [status] = await connection.query<mysql.RowDataPacket[]>({ sql: "SHOW SESSION STATUS LIKE 'Ssl_version'", timeout }); // prettier-ignore
+    const [status] = await connection.query<mysql.RowDataPacket[]>({
+      sql: "SHOW SESSION STATUS LIKE 'Ssl_version'",
+      timeout,
+    });
     tls = String(status[0]?.['Value'] ?? '') || 'off';
   } catch (error) {
     connection.destroy();

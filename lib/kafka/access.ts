@@ -33,7 +33,8 @@ export interface Grant {
 
 const topic = (pattern: Grant['pattern'], name: string, ...operations: Operation[]) =>
   ({ resource: 'topic', pattern, name, operations }) as const;
-const groups = (prefix: string) => ({ resource: 'group', pattern: 'prefixed', name: prefix, operations: ['read'] }) as const; // prettier-ignore
+const groups = (prefix: string) =>
+  ({ resource: 'group', pattern: 'prefixed', name: prefix, operations: ['read'] }) as const;
 
 /**
  * MetaSync's services serve every tenant: what each may touch is fixed by its job. `groupPrefix` is
@@ -54,7 +55,12 @@ export function serviceGrants(groupPrefix: string): Grant[] {
     // Reads every tenant's inbound topics; knows each record's tenant from its topic.
     ...of('bridge', topic('prefixed', inbound, 'read'), groups(`${groupPrefix}-`), deadLetters),
     // The only writer of outbound topics (creating a tenant's on its first change) and of skeleton events.
-    ...of('worker', topic('prefixed', outbound, 'write', 'create'), topic('literal', topics.events, 'write'), deadLetters), // prettier-ignore
+    ...of(
+      'worker',
+      topic('prefixed', outbound, 'write', 'create'),
+      topic('literal', topics.events, 'write'),
+      deadLetters,
+    ),
     // Reads outbound topics (creating one a subscription waits on, never writing it) and writes sink topics.
     ...of(
       'subscribers',

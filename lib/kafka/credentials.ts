@@ -48,13 +48,34 @@ export async function setScramCredential(
     await writeFile(credential, `SCRAM-SHA-512=iterations=${ITERATIONS},password=${password}\n`, { mode: 0o600 });
     const result = await execa(
       join(kafka.javaHome, 'bin', 'java'),
-      ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-cp', join(kafka.jarsDir, '*'), 'kafka.admin.ConfigCommand',
-        '--bootstrap-server', kafka.brokers.join(','), '--command-config', login,
-        '--entity-type', 'users', '--entity-name', principal, '--alter', '--add-config-file', credential], // prettier-ignore
+      [
+        '-Xmx256m',
+        '-XX:TieredStopAtLevel=1',
+        '-XX:+UseSerialGC',
+        '-cp',
+        join(kafka.jarsDir, '*'),
+        'kafka.admin.ConfigCommand',
+        '--bootstrap-server',
+        kafka.brokers.join(','),
+        '--command-config',
+        login,
+        '--entity-type',
+        'users',
+        '--entity-name',
+        principal,
+        '--alter',
+        '--add-config-file',
+        credential,
+      ],
       { timeout: TOOL_TIMEOUT_MS, reject: false },
     );
     if (result.exitCode !== 0 || result.failed) {
-      const why = `${result.stderr}\n${result.stdout}`.trim().split('\n').filter((line) => !/^\s+at /.test(line)).slice(-3).join(' '); // prettier-ignore
+      const why = `${result.stderr}\n${result.stdout}`
+        .trim()
+        .split('\n')
+        .filter((line) => !/^\s+at /.test(line))
+        .slice(-3)
+        .join(' ');
       throw new Error(
         `could not set the Kafka credential of ${principal} (Kafka's ConfigCommand ${result.timedOut ? 'timed out' : `exited ${result.exitCode}`}: ${why || 'no output'}); check that Kafka is up and that ${kafka.jarsDir} holds its jars (bash stack/up.sh kafka)`,
       );

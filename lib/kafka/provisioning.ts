@@ -70,7 +70,9 @@ export async function removeTenantKafka(config: Config, tenant: string): Promise
 
 /** Why the broker refuses `credentials` (wrong password, no such principal, unreachable), or undefined if it takes them. */
 export async function kafkaLoginProblem(config: Config, credentials: KafkaCredentials): Promise<string | undefined> {
-  const admin = createKafka(config.kafka, 'credential-check', credentials, { quiet: true }).admin({ retry: { retries: 0 } }); // prettier-ignore
+  const admin = createKafka(config.kafka, 'credential-check', credentials, { quiet: true }).admin({
+    retry: { retries: 0 },
+  });
   try {
     await admin.connect();
     return undefined;
@@ -88,7 +90,9 @@ export async function untilAuthenticates(config: Config, credentials: KafkaCrede
     const problem = await kafkaLoginProblem(config, credentials);
     if (problem === undefined) return;
     if (Date.now() > deadline) {
-      throw new Error(`the new Kafka credential of ${credentials.username} was not accepted within ${CREDENTIAL_PROPAGATION_MS / 1000}s: ${problem}`); // prettier-ignore
+      throw new Error(
+        `the new Kafka credential of ${credentials.username} was not accepted within ${CREDENTIAL_PROPAGATION_MS / 1000}s: ${problem}`,
+      );
     }
     await sleep(250);
   }

@@ -94,7 +94,8 @@ export function readDbt(input: {
     if (source) return [nameOf(source, source.identifier || source.name)].filter((name) => name !== undefined);
     const node = manifest.nodes[id];
     if (!node || !RELATION_TYPES.has(node.resource_type) || seen.has(id)) return [];
-    if (node.config?.materialized !== 'ephemeral') return [nameOf(node, node.alias || node.name)].filter((n) => n !== undefined); // prettier-ignore
+    if (node.config?.materialized !== 'ephemeral')
+      return [nameOf(node, node.alias || node.name)].filter((n) => n !== undefined);
     seen.add(id);
     return (node.depends_on?.nodes ?? []).flatMap((parent) => upstreamOf(parent, seen));
   };

@@ -43,17 +43,36 @@ export function incidentStore(client: cassandra.Client) {
         client,
         SAVE_ASSET_INCIDENT,
         record.qualifiedNames.map((name) => [
-          tenant, name, record.incidentId, record.incidentType, record.status, record.severity, record.owner,
-          record.feedback, record.url, at(record.openedAt), updatedAt, at(record.resolvedAt),
-        ]), // prettier-ignore
+          tenant,
+          name,
+          record.incidentId,
+          record.incidentType,
+          record.status,
+          record.severity,
+          record.owner,
+          record.feedback,
+          record.url,
+          at(record.openedAt),
+          updatedAt,
+          at(record.resolvedAt),
+        ]),
         { concurrencyLevel: 32 },
       );
       await client.execute(
         SAVE_LISTED,
         [
-          tenant, record.status, updatedAt, record.incidentId, record.incidentType, record.severity, record.owner,
-          record.feedback, record.url, at(record.openedAt), at(record.resolvedAt),
-        ], // prettier-ignore
+          tenant,
+          record.status,
+          updatedAt,
+          record.incidentId,
+          record.incidentType,
+          record.severity,
+          record.owner,
+          record.feedback,
+          record.url,
+          at(record.openedAt),
+          at(record.resolvedAt),
+        ],
         options,
       );
       const listedStatus = listed?.get('status') as string | undefined;

@@ -38,15 +38,34 @@ export function lakeWriter(client: cassandra.Client, concurrencyLevel = 64) {
       await run(
         UPSERT_ASSET,
         loaded.map(({ asset: a, fingerprint }) => [
-          tenant, a.qualifiedName, a.assetType, a.name, a.parentQualifiedName, a.dataType, a.sourceDataType,
-          a.nullable, a.defaultValue, a.ordinal, a.comment, a.tags, a.properties, fingerprint, connectionId, runId,
-        ]), // prettier-ignore
+          tenant,
+          a.qualifiedName,
+          a.assetType,
+          a.name,
+          a.parentQualifiedName,
+          a.dataType,
+          a.sourceDataType,
+          a.nullable,
+          a.defaultValue,
+          a.ordinal,
+          a.comment,
+          a.tags,
+          a.properties,
+          fingerprint,
+          connectionId,
+          runId,
+        ]),
       );
       await run(
         UPSERT_CHILD,
         loaded.map(({ asset: a }) => [
-          tenant, a.parentQualifiedName ?? ROOT_PARENT, a.qualifiedName, a.assetType, a.name, a.ordinal,
-        ]), // prettier-ignore
+          tenant,
+          a.parentQualifiedName ?? ROOT_PARENT,
+          a.qualifiedName,
+          a.assetType,
+          a.name,
+          a.ordinal,
+        ]),
       );
     },
 

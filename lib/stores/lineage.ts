@@ -56,8 +56,16 @@ export function lineageStore(client: cassandra.Client, concurrencyLevel = 64) {
       await run(
         UPSERT_DOWNSTREAM,
         edges.map((e) => [
-          tenant, e.upstream, e.downstream, e.origin, e.level, e.kind, e.propagates, e.transformation, e.downstreamType,
-        ]), // prettier-ignore
+          tenant,
+          e.upstream,
+          e.downstream,
+          e.origin,
+          e.level,
+          e.kind,
+          e.propagates,
+          e.transformation,
+          e.downstreamType,
+        ]),
       );
       await run(
         UPSERT_UPSTREAM,

@@ -142,13 +142,48 @@ describe('annotating over HTTP (API keys) and Kafka, through the command bridge'
 
   it('refuses bad requests with a clear 4xx and queues nothing', async () => {
     const cases: [string, number, Awaited<ReturnType<typeof post>>, RegExp][] = [
-      ['a read-only key', 403, await post(readOnlyKey, { qualifiedName: email, op: 'add', attribute: 'tag', value: 'x' }), /scope/],
-      ['another tenant\'s key', 403, await post(otherKey, { qualifiedName: email, op: 'add', attribute: 'tag', value: 'x' }), /tenant/],
+      [
+        'a read-only key',
+        403,
+        await post(readOnlyKey, { qualifiedName: email, op: 'add', attribute: 'tag', value: 'x' }),
+        /scope/,
+      ],
+      [
+        "another tenant's key",
+        403,
+        await post(otherKey, { qualifiedName: email, op: 'add', attribute: 'tag', value: 'x' }),
+        /tenant/,
+      ],
       ['no key', 401, await post('', { qualifiedName: email, op: 'add', attribute: 'tag', value: 'x' }), /key/i],
-      ['an unknown attribute', 400, await post(annotateKey, { qualifiedName: email, op: 'add', attribute: 'colour', value: 'x' }), /attribute/],
-      ['a malformed classification', 400, await post(annotateKey, { qualifiedName: email, op: 'add', attribute: 'classification', value: "PII'; DROP TABLE x;--" }), /classification or tag/],
-      ['malformed JSON', 400, await app.inject({ method: 'POST', url: `/v1/tenants/${tenant}/annotations`, headers: { authorization: `Bearer ${annotateKey}`, 'content-type': 'application/json' }, payload: '{"op":' }), /malformed JSON/],
-    ]; // prettier-ignore
+      [
+        'an unknown attribute',
+        400,
+        await post(annotateKey, { qualifiedName: email, op: 'add', attribute: 'colour', value: 'x' }),
+        /attribute/,
+      ],
+      [
+        'a malformed classification',
+        400,
+        await post(annotateKey, {
+          qualifiedName: email,
+          op: 'add',
+          attribute: 'classification',
+          value: "PII'; DROP TABLE x;--",
+        }),
+        /classification or tag/,
+      ],
+      [
+        'malformed JSON',
+        400,
+        await app.inject({
+          method: 'POST',
+          url: `/v1/tenants/${tenant}/annotations`,
+          headers: { authorization: `Bearer ${annotateKey}`, 'content-type': 'application/json' },
+          payload: '{"op":',
+        }),
+        /malformed JSON/,
+      ],
+    ];
     for (const [what, status, response, message] of cases) {
       assert.equal(response.statusCode, status, `${what}: ${response.body}`);
       assert.match(response.json<{ error: string }>().error, message, what);
@@ -197,8 +232,16 @@ describe('annotating over HTTP (API keys) and Kafka, through the command bridge'
   it('takes annotation requests from Kafka; an invalid one is dead-lettered with its reason', async () => {
     const command = (payload: unknown, id = randomUUID()) => ({
       key: tenant,
-      value: JSON.stringify({ id, type: 'asset.annotation-requested', version: 1, tenant, source: 'test', occurredAt: new Date().toISOString(), payload }),
-    }); // prettier-ignore
+      value: JSON.stringify({
+        id,
+        type: 'asset.annotation-requested',
+        version: 1,
+        tenant,
+        source: 'test',
+        occurredAt: new Date().toISOString(),
+        payload,
+      }),
+    });
     const good: AnnotationRequested['payload'] = {
       qualifiedName: email,
       op: 'add',

@@ -265,7 +265,10 @@ describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', (
       });
       assert.equal(response.statusCode, 503);
       assert.equal(response.headers['retry-after'], '30');
-      assert.match(ErrorBody.parse(response.json()).error, /^Kafka did not confirm the incident .*: it may still have been accepted, and sending the same request again later is safe/); // prettier-ignore
+      assert.match(
+        ErrorBody.parse(response.json()).error,
+        /^Kafka did not confirm the incident .*: it may still have been accepted, and sending the same request again later is safe/,
+      );
     } finally {
       await cutOff.close();
     }

@@ -117,7 +117,10 @@ describe('limits of the public endpoints', () => {
     const errors = answers.map((response) => response.json<{ error: string }>().error);
     assert.match(errors[0]!, /^not an OpenLineage RunEvent .*eventTime.*\(kept for inspection as request /s);
     assert.match(errors[1]!, /\(kept for inspection as request /);
-    assert.match(errors[2]!, new RegExp(`\\(not kept: tenant ${tenantB} has used its ${quotaBytes} bytes of dead-letter archive for today`)); // prettier-ignore
+    assert.match(
+      errors[2]!,
+      new RegExp(`\\(not kept: tenant ${tenantB} has used its ${quotaBytes} bytes of dead-letter archive for today`),
+    );
     const today = await deadLetterQuotaToday(api.deps.postgres, tenantB);
     assert.equal(today.archivedCount, 2);
     assert.equal(today.refusedCount, 1);
@@ -168,8 +171,12 @@ describe('run-event streams per API key', () => {
       new Promise<{ status: number; headers: IncomingHttpHeaders; first: string }>((resolve, reject) => {
         const request = httpGet(url, { headers: { authorization: `Bearer ${key}` }, agent: false }, (response) => {
           const status = response.statusCode ?? 0;
-          if (status === 200) resolve({ status, headers: response.headers, first: '' }); // a stream: it stays open
-          else response.once('data', (chunk: Buffer) => resolve({ status, headers: response.headers, first: chunk.toString() })); // prettier-ignore
+          if (status === 200)
+            resolve({ status, headers: response.headers, first: '' }); // a stream: it stays open
+          else
+            response.once('data', (chunk: Buffer) =>
+              resolve({ status, headers: response.headers, first: chunk.toString() }),
+            );
         });
         request.on('error', reject);
         opened.push(request);

@@ -159,7 +159,8 @@ describe('reading the catalog and incidents over HTTP, paged', () => {
   after(() => api.close());
 
   it("pages a schema's tables: every child once, deleted ones only when asked, the last page without a token", async () => {
-    const url = (extra: string) => `/v1/tenants/${tenantA}/catalog?parent=${encodeURIComponent(schema)}&limit=2${extra}`; // prettier-ignore
+    const url = (extra: string) =>
+      `/v1/tenants/${tenantA}/catalog?parent=${encodeURIComponent(schema)}&limit=2${extra}`;
     const live = tables.filter((table) => table !== 'table_3').concat('orders');
     const expected = live.map((table) => qn(['sales', 'public', table])).sort();
 
@@ -174,8 +175,14 @@ describe('reading the catalog and incidents over HTTP, paged', () => {
     );
 
     const withDeleted = (await allPages(keyA, url('&includeDeleted=true'))).flatMap((page) => page.children ?? []);
-    assert.deepEqual(withDeleted.map((child) => child.qualifiedName), [...expected, goneTable].sort()); // prettier-ignore
-    assert.deepEqual(withDeleted.filter((child) => child.deleted).map((child) => child.qualifiedName), [goneTable]); // prettier-ignore
+    assert.deepEqual(
+      withDeleted.map((child) => child.qualifiedName),
+      [...expected, goneTable].sort(),
+    );
+    assert.deepEqual(
+      withDeleted.filter((child) => child.deleted).map((child) => child.qualifiedName),
+      [goneTable],
+    );
     assert.deepEqual(await childrenOf(keyA, `${url('&includeDeleted=false')}`), expected);
   });
 
@@ -200,7 +207,10 @@ describe('reading the catalog and incidents over HTTP, paged', () => {
       ],
     );
     const withDeleted = (await allPages(keyA, `${url}&includeDeleted=true`)).flatMap((page) => page.columns ?? []);
-    assert.deepEqual(withDeleted.filter((c) => c.deleted).map((c) => c.qualifiedName), [goneColumn]); // prettier-ignore
+    assert.deepEqual(
+      withDeleted.filter((c) => c.deleted).map((c) => c.qualifiedName),
+      [goneColumn],
+    );
 
     const ofSchema = await errorOf(keyA, `/v1/tenants/${tenantA}/columns?table=${encodeURIComponent(schema)}`, 400);
     assert.match(ofSchema, /is a schema/);
@@ -267,8 +277,14 @@ describe('reading the catalog and incidents over HTTP, paged', () => {
       await errorOf(keyA, `/v1/tenants/${tenantA}/incidents/${encodeURIComponent(name)}`, 404);
     }
     const connection = "postgres://x' OR '1'='1";
-    assert.deepEqual(await childrenOf(keyA, `/v1/tenants/${tenantA}/catalog?parent=${encodeURIComponent(connection)}`), []); // prettier-ignore
-    assert.equal((await childrenOf(keyA, `/v1/tenants/${tenantA}/catalog?parent=${encodeURIComponent(schema)}`)).length, 7); // prettier-ignore
+    assert.deepEqual(
+      await childrenOf(keyA, `/v1/tenants/${tenantA}/catalog?parent=${encodeURIComponent(connection)}`),
+      [],
+    );
+    assert.equal(
+      (await childrenOf(keyA, `/v1/tenants/${tenantA}/catalog?parent=${encodeURIComponent(schema)}`)).length,
+      7,
+    );
   });
 
   it('answers a missing or invalid query with 400 and what to fix', async () => {
@@ -296,7 +312,7 @@ describe('reading the catalog and incidents over HTTP, paged', () => {
       await errorOf(keyA, url, 403);
     }
     const ofA = JSON.stringify([
-      await childrenOf(keyA, `/v1/tenants/${tenantA}/catalog?parent=${encodeURIComponent(schema)}&includeDeleted=true`), // prettier-ignore
+      await childrenOf(keyA, `/v1/tenants/${tenantA}/catalog?parent=${encodeURIComponent(schema)}&includeDeleted=true`),
       await get(keyA, `/v1/tenants/${tenantA}/columns?table=${encodeURIComponent(orders)}&includeDeleted=true`),
       await get(keyA, `/v1/tenants/${tenantA}/incidents?status=open&limit=500`),
     ]);
@@ -304,12 +320,17 @@ describe('reading the catalog and incidents over HTTP, paged', () => {
     await errorOf(keyA, `/v1/tenants/${tenantA}/incidents/b-only-${tenantB}`, 404);
 
     // B sees its own data under the same names.
-    const columnsOfB = Paged.parse(await get(keyB, `/v1/tenants/${tenantB}/columns?table=${encodeURIComponent(orders)}`)); // prettier-ignore
-    assert.deepEqual(columnsOfB.columns?.map((c) => [c.name, c.dataType]), [
-      ['amount', 'string'],
-      ['b_secret', 'string'],
-      ['id', 'string'],
-      ['note', 'string'],
-    ]); // prettier-ignore
+    const columnsOfB = Paged.parse(
+      await get(keyB, `/v1/tenants/${tenantB}/columns?table=${encodeURIComponent(orders)}`),
+    );
+    assert.deepEqual(
+      columnsOfB.columns?.map((c) => [c.name, c.dataType]),
+      [
+        ['amount', 'string'],
+        ['b_secret', 'string'],
+        ['id', 'string'],
+        ['note', 'string'],
+      ],
+    );
   });
 });

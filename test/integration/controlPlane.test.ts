@@ -42,7 +42,8 @@ describe('control plane: tenants, service accounts and API keys over the HTTP AP
 
   before(async () => {
     api = await startTestApi(config, [operatorTenant, other]);
-    operatorKey = (await createApiKey(api.deps.postgres, { tenant: operatorTenant, name: 'ops', scopes: ['admin'] })).key; // prettier-ignore
+    operatorKey = (await createApiKey(api.deps.postgres, { tenant: operatorTenant, name: 'ops', scopes: ['admin'] }))
+      .key;
   });
 
   after(async () => {
@@ -58,7 +59,10 @@ describe('control plane: tenants, service accounts and API keys over the HTTP AP
     assert.deepEqual([created.tenant, created.displayName, created.status], [tenant, 'Control plane', 'active']);
     adminKey = created.adminKey.key;
     // What that credential may do on Kafka is test/integration/securityKafka.test.ts.
-    assert.deepEqual([created.kafka.username, created.kafka.outboundTopic], [`tenant-${tenant}`, `metasync.outbound.${tenant}`]); // prettier-ignore
+    assert.deepEqual(
+      [created.kafka.username, created.kafka.outboundTopic],
+      [`tenant-${tenant}`, `metasync.outbound.${tenant}`],
+    );
     const own = await api.call(adminKey, 'GET', `/v1/tenants/${tenant}`);
     assert.equal(own.statusCode, 200, own.body);
     assert.equal(TenantView.parse(own.json()).tenant, tenant);
@@ -75,7 +79,9 @@ describe('control plane: tenants, service accounts and API keys over the HTTP AP
       const query: string = pageToken ? `&pageToken=${pageToken}` : '';
       const response = await api.call(operatorKey, 'GET', `/v1/tenants?limit=2${query}`);
       assert.equal(response.statusCode, 200, response.body);
-      const page = z.object({ tenants: z.array(TenantView), nextPageToken: z.string().nullable() }).parse(response.json()); // prettier-ignore
+      const page = z
+        .object({ tenants: z.array(TenantView), nextPageToken: z.string().nullable() })
+        .parse(response.json());
       assert.ok(page.tenants.length <= 2);
       seen.push(...page.tenants.map((t) => t.tenant));
       pageToken = page.nextPageToken;
@@ -132,7 +138,9 @@ describe('control plane: tenants, service accounts and API keys over the HTTP AP
     await api.call(adminKey, 'PUT', `/v1/tenants/${tenant}/service-accounts/pipeline`, {});
     const key = await api.keyOf(tenant, ['read'], 'pipeline');
     assert.equal((await api.call(key, 'GET', `/v1/tenants/${tenant}`)).statusCode, 200);
-    const disabled = await api.call(adminKey, 'PUT', `/v1/tenants/${tenant}/service-accounts/pipeline`, { disabled: true }); // prettier-ignore
+    const disabled = await api.call(adminKey, 'PUT', `/v1/tenants/${tenant}/service-accounts/pipeline`, {
+      disabled: true,
+    });
     assert.equal(z.object({ status: z.string() }).parse(disabled.json()).status, 'disabled');
     const refusedKey = await api.call(adminKey, 'POST', `/v1/tenants/${tenant}/api-keys`, {
       serviceAccount: 'pipeline',
@@ -156,14 +164,19 @@ describe('control plane: tenants, service accounts and API keys over the HTTP AP
     const refused = await api.call(adminKey, 'GET', `/v1/tenants/${tenant}`);
     assert.equal(refused.statusCode, 401);
     assert.match(errorOf(refused), /tenant is suspended/);
-    const resumed = await api.call(operatorKey, 'PATCH', `/v1/tenants/${tenant}`, { suspended: false, displayName: 'CP' }); // prettier-ignore
+    const resumed = await api.call(operatorKey, 'PATCH', `/v1/tenants/${tenant}`, {
+      suspended: false,
+      displayName: 'CP',
+    });
     assert.deepEqual(TenantView.parse(resumed.json()), { tenant, displayName: 'CP', status: 'active' });
     await pastKeyCache();
     assert.equal((await api.call(adminKey, 'GET', `/v1/tenants/${tenant}`)).statusCode, 200);
 
     const self = await api.call(operatorKey, 'PATCH', `/v1/tenants/${operatorTenant}`, { suspended: true });
     assert.equal(self.statusCode, 409);
-    const unknown = await api.call(operatorKey, 'PATCH', `/v1/tenants/${uniqueId('nobody').toLowerCase()}`, { suspended: true }); // prettier-ignore
+    const unknown = await api.call(operatorKey, 'PATCH', `/v1/tenants/${uniqueId('nobody').toLowerCase()}`, {
+      suspended: true,
+    });
     assert.equal(unknown.statusCode, 404);
   });
 
@@ -181,9 +194,27 @@ describe('control plane: tenants, service accounts and API keys over the HTTP AP
       ['an empty change', 'PATCH', `/v1/tenants/${tenant}`, {}, /say what to change/],
       ['an unknown scope', 'POST', `/v1/tenants/${tenant}/api-keys`, { name: 'x', scopes: ['root'] }, /scopes\.0/],
       ['no scopes', 'POST', `/v1/tenants/${tenant}/api-keys`, { name: 'x', scopes: [] }, /at least one scope/],
-      ['a negative expiry', 'POST', `/v1/tenants/${tenant}/api-keys`, { name: 'x', scopes: ['read'], expiresInDays: -1 }, /expiresInDays/], // prettier-ignore
-      ['a key id with SQL', 'DELETE', `/v1/tenants/${tenant}/api-keys/${encodeURIComponent("1' OR '1'='1")}`, undefined, /16 hex digits/], // prettier-ignore
-      ['an account id with a path', 'PUT', `/v1/tenants/${tenant}/service-accounts/${encodeURIComponent('../admin')}`, {}, /service account id/], // prettier-ignore
+      [
+        'a negative expiry',
+        'POST',
+        `/v1/tenants/${tenant}/api-keys`,
+        { name: 'x', scopes: ['read'], expiresInDays: -1 },
+        /expiresInDays/,
+      ],
+      [
+        'a key id with SQL',
+        'DELETE',
+        `/v1/tenants/${tenant}/api-keys/${encodeURIComponent("1' OR '1'='1")}`,
+        undefined,
+        /16 hex digits/,
+      ],
+      [
+        'an account id with a path',
+        'PUT',
+        `/v1/tenants/${tenant}/service-accounts/${encodeURIComponent('../admin')}`,
+        {},
+        /service account id/,
+      ],
       ['malformed JSON', 'POST', `/v1/tenants/${tenant}/api-keys`, '{"name":', /malformed JSON/],
     ];
     for (const [what, method, url, body, error] of cases) {
@@ -199,7 +230,9 @@ describe('control plane: tenants, service accounts and API keys over the HTTP AP
   it('a tenant admin key reaches no other tenant: 403, and the other tenant keeps its keys', async () => {
     await saveTenant(api.deps.postgres, other);
     const otherKey = await api.keyOf(other, ['read']);
-    const keysBefore = await api.deps.postgres.query('SELECT key_id, revoked_at FROM api_keys WHERE tenant = $1', [other]); // prettier-ignore
+    const keysBefore = await api.deps.postgres.query('SELECT key_id, revoked_at FROM api_keys WHERE tenant = $1', [
+      other,
+    ]);
     const otherKeyId = otherKey.split('_')[1]!;
     const attempts = [
       await api.call(adminKey, 'GET', `/v1/tenants/${other}/api-keys`),
@@ -208,8 +241,13 @@ describe('control plane: tenants, service accounts and API keys over the HTTP AP
       await api.call(adminKey, 'PUT', `/v1/tenants/${other}/service-accounts/default`, { disabled: true }),
       await api.call(adminKey, 'DELETE', `/v1/tenants/${tenant}/api-keys/${otherKeyId}`), // B's key under A's URL
     ];
-    assert.deepEqual(attempts.map((r) => r.statusCode), [403, 403, 403, 403, 404]); // prettier-ignore
-    const keysAfter = await api.deps.postgres.query('SELECT key_id, revoked_at FROM api_keys WHERE tenant = $1', [other]); // prettier-ignore
+    assert.deepEqual(
+      attempts.map((r) => r.statusCode),
+      [403, 403, 403, 403, 404],
+    );
+    const keysAfter = await api.deps.postgres.query('SELECT key_id, revoked_at FROM api_keys WHERE tenant = $1', [
+      other,
+    ]);
     assert.deepEqual(keysAfter.rows, keysBefore.rows);
     assert.equal((await api.call(otherKey, 'GET', `/v1/tenants/${other}`)).statusCode, 200);
   });

@@ -182,7 +182,9 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
     const admin = kafka.admin();
     await admin.connect();
     const groups = [
-      ...['enforce-shop', 'enforce-replica', 'enforce-ghost'].map((id) => subscriptionGroupId(config.kafka.groupPrefix, tenant, id)), // prettier-ignore
+      ...['enforce-shop', 'enforce-replica', 'enforce-ghost'].map((id) =>
+        subscriptionGroupId(config.kafka.groupPrefix, tenant, id),
+      ),
       subscriptionGroupId(config.kafka.groupPrefix, feedTenant, 'pii-feed'),
     ];
     await admin.deleteGroups(groups).catch(() => undefined);
@@ -197,13 +199,17 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
     const asAnalyst = (sql: string) =>
       queryAs({ host: '127.0.0.1', port: 5432, database: shopDb, user: analyst, password: 'analyst' }, sql);
     const deadLettered = (reason: RegExp) =>
-      deadLetters.waitFor((m) => header(m, 'dlq-subscription') === 'enforce-shop' && reason.test(header(m, 'dlq-reason') ?? '')); // prettier-ignore
+      deadLetters.waitFor(
+        (m) => header(m, 'dlq-subscription') === 'enforce-shop' && reason.test(header(m, 'dlq-reason') ?? ''),
+      );
 
     before(async () => {
       await saveSubscription(postgres, tenant, 'enforce-shop', {
         sink: { type: 'postgres-enforcement', connectionId: 'shop', restrictedRoles: [analyst] },
       });
-      await waitUntil('the subscription consuming', () => Promise.resolve(subscribers.running().includes(`${tenant}/enforce-shop`))); // prettier-ignore
+      await waitUntil('the subscription consuming', () =>
+        Promise.resolve(subscribers.running().includes(`${tenant}/enforce-shop`)),
+      );
     });
 
     it('takes SELECT on a PII column away and gives it back when its last classification goes', async () => {
@@ -214,14 +220,20 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
       // A view reads with its owner's rights: it needs its own classification, as propagation gives it.
       assert.equal(await asAnalyst('SELECT email FROM customer_contacts'), 'ok');
       await publish(changed(name('customer_contacts/email'), 'PII', 'added'));
-      await waitUntil('view column restricted', async () => (await asAnalyst('SELECT email FROM customer_contacts')) === '42501'); // prettier-ignore
+      await waitUntil(
+        'view column restricted',
+        async () => (await asAnalyst('SELECT email FROM customer_contacts')) === '42501',
+      );
       assert.equal(await asAnalyst('SELECT id, name FROM customer_contacts'), 'ok');
 
       // GDPR keeps the column restricted once PII is gone; the redelivered GDPR changes nothing.
       const gdpr = changed(name('customers/email'), 'GDPR', 'added');
       const delivered = await settledDelivered('enforce-shop');
       await publish(gdpr, gdpr, changed(name('customers/email'), 'PII', 'removed'));
-      await waitUntil('the three changes delivered', async () => (await status('enforce-shop')).delivered >= delivered + 3); // prettier-ignore
+      await waitUntil(
+        'the three changes delivered',
+        async () => (await status('enforce-shop')).delivered >= delivered + 3,
+      );
       assert.equal(await asAnalyst('SELECT email FROM customers'), '42501');
 
       await publish(
@@ -229,7 +241,10 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
         changed(name('customer_contacts/email'), 'PII', 'removed'),
       );
       await waitUntil('email readable again', async () => (await asAnalyst('SELECT email FROM customers')) === 'ok');
-      await waitUntil('view email readable again', async () => (await asAnalyst('SELECT email FROM customer_contacts')) === 'ok'); // prettier-ignore
+      await waitUntil(
+        'view email readable again',
+        async () => (await asAnalyst('SELECT email FROM customer_contacts')) === 'ok',
+      );
       assert.equal(await asAnalyst('SELECT * FROM customers'), 'ok');
     });
 
@@ -244,7 +259,10 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
     it('finds names whose case mapping rules lowered, and skips with a reason what the downstream lacks', async () => {
       const before = await settledDelivered('enforce-shop');
       await publish(changed(name('orders/cardnumber'), 'PII', 'added'));
-      await waitUntil('"Orders"."CardNumber" restricted', async () => (await asAnalyst('SELECT "CardNumber" FROM "Orders"')) === '42501'); // prettier-ignore
+      await waitUntil(
+        '"Orders"."CardNumber" restricted',
+        async () => (await asAnalyst('SELECT "CardNumber" FROM "Orders"')) === '42501',
+      );
       assert.equal(await asAnalyst('SELECT id FROM "Orders"'), 'ok');
 
       await publish(
@@ -256,8 +274,14 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
       const skipped = await deadLettered(/no column "phone" in public\.customers/);
       assert.equal(header(skipped, 'dlq-source-topic'), outbound);
       await publish(changed(name('orders/cardnumber'), 'PII', 'removed'));
-      await waitUntil('"CardNumber" readable again', async () => (await asAnalyst('SELECT "CardNumber" FROM "Orders"')) === 'ok'); // prettier-ignore
-      await waitUntil('both "Orders" changes delivered', async () => (await status('enforce-shop')).delivered === before + 2); // prettier-ignore
+      await waitUntil(
+        '"CardNumber" readable again',
+        async () => (await asAnalyst('SELECT "CardNumber" FROM "Orders"')) === 'ok',
+      );
+      await waitUntil(
+        'both "Orders" changes delivered',
+        async () => (await status('enforce-shop')).delivered === before + 2,
+      );
       assert.equal(
         await settledDelivered('enforce-shop'),
         before + 2,
@@ -278,21 +302,34 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
       await saveSubscription(postgres, tenant, 'enforce-ghost', {
         sink: { type: 'postgres-enforcement', connectionId: 'shop', restrictedRoles: [auditor, ghost] },
       });
-      await waitUntil('the subscription consuming', () => Promise.resolve(subscribers.running().includes(`${tenant}/enforce-ghost`))); // prettier-ignore
+      await waitUntil('the subscription consuming', () =>
+        Promise.resolve(subscribers.running().includes(`${tenant}/enforce-ghost`)),
+      );
     });
 
     it('applies the change for the roles it has, dead-letters it naming the missing one, and goes on', async () => {
       await publish(changed(name('ledger/iban'), 'PII', 'added'));
-      await waitUntil('iban restricted for the role that exists', async () => (await as(auditor, 'SELECT iban FROM ledger')) === '42501'); // prettier-ignore
+      await waitUntil(
+        'iban restricted for the role that exists',
+        async () => (await as(auditor, 'SELECT iban FROM ledger')) === '42501',
+      );
       const letter = await deadLetters.waitFor(
         (m) => header(m, 'dlq-subscription') === 'enforce-ghost' && (header(m, 'dlq-reason') ?? '').includes(ghost),
       );
-      assert.match(header(letter, 'dlq-reason') ?? '', new RegExp(`restricted role\\(s\\) ${ghost} do not exist on the downstream, so the change was applied for ${auditor} only`)); // prettier-ignore
+      assert.match(
+        header(letter, 'dlq-reason') ?? '',
+        new RegExp(
+          `restricted role\\(s\\) ${ghost} do not exist on the downstream, so the change was applied for ${auditor} only`,
+        ),
+      );
       assert.equal(header(letter, 'dlq-source-topic'), outbound);
 
       // The next change is not held up behind it, and the subscription is not failing.
       await publish(changed(name('ledger/amount'), 'PII', 'added'));
-      await waitUntil('amount restricted too', async () => (await as(auditor, 'SELECT amount FROM ledger')) === '42501'); // prettier-ignore
+      await waitUntil(
+        'amount restricted too',
+        async () => (await as(auditor, 'SELECT amount FROM ledger')) === '42501',
+      );
       assert.equal((await status('enforce-ghost')).lastError, null);
       assert.equal(await as(auditor, 'SELECT id FROM ledger'), 'ok');
 
@@ -302,7 +339,10 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
       assert.equal(await as(ghost, 'SELECT iban FROM ledger'), 'ok');
       const delivered = await settledDelivered('enforce-ghost');
       await publish(changed(name('ledger/iban'), 'GDPR', 'added'));
-      await waitUntil('the change delivered in full', async () => (await status('enforce-ghost')).delivered > delivered); // prettier-ignore
+      await waitUntil(
+        'the change delivered in full',
+        async () => (await status('enforce-ghost')).delivered > delivered,
+      );
       assert.equal(await as(ghost, 'SELECT iban FROM ledger'), '42501');
       assert.equal(await as(ghost, 'SELECT amount FROM ledger'), '42501');
       assert.equal(await as(ghost, 'SELECT id FROM ledger'), 'ok');
@@ -361,7 +401,10 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
 
     it('retries without committing while the downstream is down, then applies every change in order', async () => {
       await publish(changed(name('customers/email'), 'PII', 'added'));
-      await waitUntil('email restricted on the replica', async () => (await analystGrants()) === 'customers.id,customers.name,orders,payments'); // prettier-ignore
+      await waitUntil(
+        'email restricted on the replica',
+        async () => (await analystGrants()) === 'customers.id,customers.name,orders,payments',
+      );
 
       await replica.stop();
       const produced = await publish(
@@ -396,7 +439,11 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
       assert.equal((await status('enforce-replica')).failingSince?.getTime(), failing.failingSince.getTime());
 
       await replica.start();
-      await waitUntil('every change applied on the replica', async () => (await analystGrants().catch(() => '')) === 'customers.id,payments', 60_000); // prettier-ignore
+      await waitUntil(
+        'every change applied on the replica',
+        async () => (await analystGrants().catch(() => '')) === 'customers.id,payments',
+        60_000,
+      );
       const recovered = await status('enforce-replica');
       assert.equal(recovered.lastError, null);
       assert.equal(recovered.failingSince, null);
@@ -465,14 +512,24 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
         try {
           const specFile = join(dir, 'spec.json');
           writeFileSync(specFile, JSON.stringify({ sink: { type: 'kafka', topic: 'metasync.events' } }));
-          const refused = await starter(['--tenant', feedTenant, '--id', 'pii-feed', '--file', specFile], { reject: false }); // prettier-ignore
+          const refused = await starter(['--tenant', feedTenant, '--id', 'pii-feed', '--file', specFile], {
+            reject: false,
+          });
           assert.notEqual(refused.exitCode, 0);
           assert.match(refused.stderr, /sink\.topic: a sink topic is metasync\.sink\.<tenant>\.<name>/);
           // Another tenant's sink topic: the subscribers would write where only that tenant reads.
-          writeFileSync(specFile, JSON.stringify({ sink: { type: 'kafka', topic: `metasync.sink.${tenant}.pii-feed` } })); // prettier-ignore
-          const foreign = await starter(['--tenant', feedTenant, '--id', 'pii-feed', '--file', specFile], { reject: false }); // prettier-ignore
+          writeFileSync(
+            specFile,
+            JSON.stringify({ sink: { type: 'kafka', topic: `metasync.sink.${tenant}.pii-feed` } }),
+          );
+          const foreign = await starter(['--tenant', feedTenant, '--id', 'pii-feed', '--file', specFile], {
+            reject: false,
+          });
           assert.notEqual(foreign.exitCode, 0);
-          assert.match(foreign.stderr, new RegExp(`is not tenant ${feedTenant}'s: a sink topic is metasync\\.sink\\.${feedTenant}\\.`)); // prettier-ignore
+          assert.match(
+            foreign.stderr,
+            new RegExp(`is not tenant ${feedTenant}'s: a sink topic is metasync\\.sink\\.${feedTenant}\\.`),
+          );
 
           writeFileSync(
             specFile,
@@ -486,7 +543,7 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
               sink: { type: 'kafka', topic: sinkTopic },
             }),
           );
-          const saved = await starter(['--tenant', feedTenant, '--id', 'pii-feed', '--file', specFile]); // prettier-ignore
+          const saved = await starter(['--tenant', feedTenant, '--id', 'pii-feed', '--file', specFile]);
           assert.match(saved.stdout, /subscription .*\/pii-feed saved: kafka sink/);
         } finally {
           rmSync(dir, { recursive: true, force: true });
@@ -501,7 +558,11 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
           producer: 'metasync',
           policy: { action: 'mask' },
         });
-        const received = await eventually(() => (sink.messages.length >= 2 ? sink.messages : undefined), 30_000, 'two records on the sink topic'); // prettier-ignore
+        const received = await eventually(
+          () => (sink.messages.length >= 2 ? sink.messages : undefined),
+          30_000,
+          'two records on the sink topic',
+        );
         const byKey = (a: [string, unknown], b: [string, unknown]) => a[0].localeCompare(b[0]);
         assert.deepEqual(
           received.map((m): [string, unknown] => [m.key!.toString(), JSON.parse(m.value!.toString())]).sort(byKey),

@@ -36,7 +36,11 @@ const cassandra = createCassandra(config.cassandra);
 const postgres = createPostgres(config.postgres);
 const incidents = incidentStore(cassandra);
 const tableName = (table: string) =>
-  qualifiedNameFor({ database: 'analytics', schema: 'prod', table }, { sourceType: 'ndjson', connectionId: 'warehouse' }, loadDefaultRules()); // prettier-ignore
+  qualifiedNameFor(
+    { database: 'analytics', schema: 'prod', table },
+    { sourceType: 'ndjson', connectionId: 'warehouse' },
+    loadDefaultRules(),
+  );
 
 describe('Monte Carlo incidents through Kafka, the bridge and the incident workflow', () => {
   let temporal: TemporalClient;
@@ -141,10 +145,19 @@ describe('Monte Carlo incidents through Kafka, the bridge and the incident workf
     await lakeWriter(cassandra).upsertAssets(tenant, 'warehouse', 'run-1', [
       {
         asset: {
-          qualifiedName: later, assetType: 'table', name: 'not_yet_ingested',
-          parentQualifiedName: later.slice(0, later.lastIndexOf('/')), dataType: null, sourceDataType: null,
-          nullable: null, defaultValue: null, ordinal: null, comment: null, tags: [], properties: {},
-        }, // prettier-ignore
+          qualifiedName: later,
+          assetType: 'table',
+          name: 'not_yet_ingested',
+          parentQualifiedName: later.slice(0, later.lastIndexOf('/')),
+          dataType: null,
+          sourceDataType: null,
+          nullable: null,
+          defaultValue: null,
+          ordinal: null,
+          comment: null,
+          tags: [],
+          properties: {},
+        },
         fingerprint: 'f',
       },
     ]);
@@ -220,7 +233,10 @@ describe('Monte Carlo incidents through Kafka, the bridge and the incident workf
     await producer.send({
       topic: inboundTopic(tenant, 'incidents'),
       acks: -1,
-      messages: [...bad.map(({ key, value }) => ({ key, value })), { key: incidentKey(tenant, after.payload.incidentId), value: JSON.stringify(after) }], // prettier-ignore
+      messages: [
+        ...bad.map(({ key, value }) => ({ key, value })),
+        { key: incidentKey(tenant, after.payload.incidentId), value: JSON.stringify(after) },
+      ],
     });
     // A tenant with topics but unknown to the control plane (never onboarded, or removed) is refused as such.
     const unknown = { key: incidentKey(ghost, unknownTenant.payload.incidentId), value: JSON.stringify(unknownTenant) };

@@ -71,7 +71,11 @@ async function assertEveryEventAppliedOnce(tenant: string) {
       `all events of ${id}`,
     );
     assert.equal(record.eventsApplied, EVENTS_PER_INCIDENT, `${id}: no event applied twice`);
-    assert.equal(record.owner, `owner-${EVENTS_PER_INCIDENT - 1}@example.com`, `${id}: the last event is the last applied`); // prettier-ignore
+    assert.equal(
+      record.owner,
+      `owner-${EVENTS_PER_INCIDENT - 1}@example.com`,
+      `${id}: the last event is the last applied`,
+    );
   }
 }
 

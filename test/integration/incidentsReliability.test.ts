@@ -107,11 +107,21 @@ describe('an incident workflow whose save and dead letter both fail', () => {
       ],
       typedSearchAttributes: runSearchAttributes(tenant, 'incident'),
     });
-    await eventually(() => handle.query(incidentQuery).then(() => true).catch(() => undefined), 30_000, 'the workflow reading the lake'); // prettier-ignore
+    await eventually(
+      () =>
+        handle
+          .query(incidentQuery)
+          .then(() => true)
+          .catch(() => undefined),
+      30_000,
+      'the workflow reading the lake',
+    );
 
     await postgresProxy.cut();
     await s3Proxy.cut();
-    const events = Array.from({ length: 5 }, (_, n) => incidentEvent(tenant, id, n, n === 4 ? { feedback: 'fixed' } : {})); // prettier-ignore
+    const events = Array.from({ length: 5 }, (_, n) =>
+      incidentEvent(tenant, id, n, n === 4 ? { feedback: 'fixed' } : {}),
+    );
     const produced: RecordMetadata[] = await producer.send({
       topic: incidentsTopic,
       acks: -1,
@@ -173,10 +183,25 @@ describe('an incident workflow whose save and dead letter both fail', () => {
     const handle = await temporal.workflow.start(incidentLifecycle, {
       workflowId,
       taskQueue: config.temporal.taskQueue,
-      args: [{ tenant, incidentId: id, quietPeriodMs: 600_000, retry: { attempts: 2, firstBackoffMs: 500, maxBackoffMs: 2_000 } }], // prettier-ignore
+      args: [
+        {
+          tenant,
+          incidentId: id,
+          quietPeriodMs: 600_000,
+          retry: { attempts: 2, firstBackoffMs: 500, maxBackoffMs: 2_000 },
+        },
+      ],
       typedSearchAttributes: runSearchAttributes(tenant, 'incident'),
     });
-    await eventually(() => handle.query(incidentQuery).then(() => true).catch(() => undefined), 30_000, 'the workflow reading the lake'); // prettier-ignore
+    await eventually(
+      () =>
+        handle
+          .query(incidentQuery)
+          .then(() => true)
+          .catch(() => undefined),
+      30_000,
+      'the workflow reading the lake',
+    );
     const deadLetters = await tailTopic(kafka, topics.deadLetters);
     await s3Proxy.cut();
     // A table name whose qualified name Cassandra refuses as a key: saving fails for good, and S3 is away.

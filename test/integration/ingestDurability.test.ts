@@ -44,7 +44,13 @@ async function tenantWithConnection(name: string, source?: SourceConnection) {
       dumpKey,
       estate.map((record) => JSON.stringify(record)),
     );
-  await saveConnection(postgres, config.secretsKey, tenant, 'warehouse', source ?? { type: 'ndjson', uri: `s3://${config.s3.bucket}/${dumpKey}` }); // prettier-ignore
+  await saveConnection(
+    postgres,
+    config.secretsKey,
+    tenant,
+    'warehouse',
+    source ?? { type: 'ndjson', uri: `s3://${config.s3.bucket}/${dumpKey}` },
+  );
   return tenant;
 }
 
@@ -234,7 +240,11 @@ describe('estate ingestion under failure', () => {
         const keys = runObjectKeys(tenant, 'warehouse', 'run-1');
         assert.equal(await store.exists(keys.manifest), false, 'no manifest');
         for await (const part of store.list(keys.rawPrefix)) assert.fail(`a raw part was left: ${part}`);
-        const database = qualifiedNames([{ kind: 'database', path: ['postgres'], attributes: {} }], 'postgres', 'warehouse'); // prettier-ignore
+        const database = qualifiedNames(
+          [{ kind: 'database', path: ['postgres'], attributes: {} }],
+          'postgres',
+          'warehouse',
+        );
         assert.equal((await lakeRows(cassandra, tenant, database)).size, 0, 'nothing in the lake');
       });
     }

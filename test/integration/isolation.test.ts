@@ -75,7 +75,13 @@ const BODIES: Record<string, unknown> = {
   },
   'POST /v1/tenants/{tenant}/lineage': openLineageEvent,
   'POST /v1/tenants/{tenant}/runs': { connectionId: 'warehouse' },
-  'PUT /v1/tenants/{tenant}/connections/{connectionId}': { type: 'postgres', host: 'attacker.example', database: 'x', user: 'x', password: 'x' }, // prettier-ignore
+  'PUT /v1/tenants/{tenant}/connections/{connectionId}': {
+    type: 'postgres',
+    host: 'attacker.example',
+    database: 'x',
+    user: 'x',
+    password: 'x',
+  },
   'POST /v1/tenants/{tenant}/api-keys': { name: 'mine now', scopes: ['admin'] },
   'PUT /v1/tenants/{tenant}/service-accounts/{accountId}': { disabled: true },
   'PATCH /v1/tenants/{tenant}': { suspended: true },
@@ -89,7 +95,9 @@ const OpenApi = z.object({
       z.object({
         security: z.array(z.unknown()).optional(),
         description: z.string().optional(),
-        parameters: z.array(z.object({ in: z.string(), name: z.string(), required: z.boolean().optional() })).optional(), // prettier-ignore
+        parameters: z
+          .array(z.object({ in: z.string(), name: z.string(), required: z.boolean().optional() }))
+          .optional(),
       }),
     ),
   ),
@@ -130,7 +138,9 @@ describe("tenant isolation: tenant A's credentials and events reach nothing of t
     );
     const rows: Record<string, unknown> = {};
     for (const { table_name: table } of tables.rows) {
-      const result = await postgres.query(`SELECT * FROM "${table}" WHERE tenant = $1 ORDER BY "${table}"::text`, [tenantB]); // prettier-ignore
+      const result = await postgres.query(`SELECT * FROM "${table}" WHERE tenant = $1 ORDER BY "${table}"::text`, [
+        tenantB,
+      ]);
       // When B's own key was last used is B's business, but not a change made by A.
       rows[table] = result.rows.map((row: Record<string, unknown>) => ({ ...row, last_used_at: undefined }));
     }
@@ -143,7 +153,11 @@ describe("tenant isolation: tenant A's credentials and events reach nothing of t
       ['lineage_downstream', 'upstream', assetB],
       ['incidents', 'incident_id', incidentB],
     ] as const) {
-      const result = await cassandra.execute(`SELECT * FROM ${table} WHERE tenant = ? AND ${column} = ?`, [tenantB, name], { prepare: true }); // prettier-ignore
+      const result = await cassandra.execute(
+        `SELECT * FROM ${table} WHERE tenant = ? AND ${column} = ?`,
+        [tenantB, name],
+        { prepare: true },
+      );
       lake[`${table}/${name}`] = result.rows.map((row) => JSON.stringify(row));
     }
     const workflows: string[] = [];
@@ -216,9 +230,13 @@ describe("tenant isolation: tenant A's credentials and events reach nothing of t
           .filter((parameter) => parameter.in === 'query' && queryValue[parameter.name] !== undefined)
           .map((parameter) => `${parameter.name}=${encodeURIComponent(queryValue[parameter.name]!)}`)
           .join('&');
-        const { response, refusals } = await withLogs(
-          () =>
-          api.call(keyA, method.toUpperCase() as 'GET', query ? `${url}?${query}` : url, BODIES[route] ?? (method === 'get' || method === 'delete' ? undefined : {})), // prettier-ignore
+        const { response, refusals } = await withLogs(() =>
+          api.call(
+            keyA,
+            method.toUpperCase() as 'GET',
+            query ? `${url}?${query}` : url,
+            BODIES[route] ?? (method === 'get' || method === 'delete' ? undefined : {}),
+          ),
         );
         assert.equal(response.statusCode, 403, `${route}: ${response.body}`);
         const operatorOnly = operation.description?.startsWith('Requires an admin key of the operator tenant') === true;
@@ -258,7 +276,10 @@ describe("tenant isolation: tenant A's credentials and events reach nothing of t
     const webhook = await api.app.inject({
       method: 'POST',
       url: `/v1/tenants/${tenantB}/webhooks/monte-carlo`,
-      headers: { 'content-type': 'application/json', [MONTE_CARLO_SIGNATURE_HEADER]: signMonteCarloBody(monteCarloBody, secretA) }, // prettier-ignore
+      headers: {
+        'content-type': 'application/json',
+        [MONTE_CARLO_SIGNATURE_HEADER]: signMonteCarloBody(monteCarloBody, secretA),
+      },
       payload: monteCarloBody,
     });
     assert.equal(webhook.statusCode, 401, webhook.body);
@@ -270,9 +291,17 @@ describe("tenant isolation: tenant A's credentials and events reach nothing of t
   it('refuses a body that names another tenant: the tenant is the URL and the key, never the body', async () => {
     const attempts = [
       ['POST', `/v1/tenants/${tenantA}/api-keys`, { tenant: tenantB, name: 'x', scopes: ['read'] }],
-      ['PUT', `/v1/tenants/${tenantA}/connections/warehouse`, { tenant: tenantB, type: 'ndjson', uri: 'file:///tmp/x.ndjson' }], // prettier-ignore
+      [
+        'PUT',
+        `/v1/tenants/${tenantA}/connections/warehouse`,
+        { tenant: tenantB, type: 'ndjson', uri: 'file:///tmp/x.ndjson' },
+      ],
       ['POST', `/v1/tenants/${tenantA}/runs`, { tenant: tenantB, connectionId: 'warehouse' }],
-      ['POST', `/v1/tenants/${tenantA}/annotations`, { tenant: tenantB, qualifiedName: assetB, op: 'add', attribute: 'tag', value: 'x' }], // prettier-ignore
+      [
+        'POST',
+        `/v1/tenants/${tenantA}/annotations`,
+        { tenant: tenantB, qualifiedName: assetB, op: 'add', attribute: 'tag', value: 'x' },
+      ],
     ] as const;
     for (const [method, url, body] of attempts) {
       const response = await api.call(keyA, method, url, body);
@@ -320,18 +349,68 @@ describe("tenant isolation: tenant A's credentials and events reach nothing of t
         payload: { qualifiedName: columnB, op: 'add', attribute: 'classification', value: 'PII', actor: 'intruder' },
       });
       const lineageEvent = (tenant: string, id: string): OpenLineageReceived =>
-        ({ id, type: 'lineage.openlineage', version: 1, tenant, source: 'test', occurredAt: new Date().toISOString(), payload: openLineageEvent }) as OpenLineageReceived; // prettier-ignore
+        ({
+          id,
+          type: 'lineage.openlineage',
+          version: 1,
+          tenant,
+          source: 'test',
+          occurredAt: new Date().toISOString(),
+          payload: openLineageEvent,
+        }) as OpenLineageReceived;
       const incident = incidentEvent(tenantB, incidentB, 0);
       const lineage = lineageEvent(tenantB, uniqueId('ol'));
       const onA = (kind: 'commands' | 'incidents' | 'lineage') => inboundTopic(tenantA, kind);
       const cases: { topic: string; key: string; value: unknown; id: string; reason: RegExp }[] = [
-        { topic: onA('commands'), key: tenantA, value: annotation(tenantB, 'claims-b'), id: 'claims-b', reason: /^tenant mismatch: the event claims/ }, // prettier-ignore
-        { topic: onA('commands'), key: tenantB, value: annotation(tenantB, 'keyed-b'), id: 'keyed-b', reason: /^tenant mismatch: the event claims/ }, // prettier-ignore
-        { topic: inboundTopic(unknown, 'commands'), key: unknown, value: annotation(unknown, 'unknown'), id: 'unknown', reason: /^unknown tenant/ }, // prettier-ignore
-        { topic: inboundTopic(suspended, 'commands'), key: suspended, value: annotation(suspended, 'suspended'), id: 'suspended', reason: /is suspended/ }, // prettier-ignore
-        { topic: onA('incidents'), key: incidentKey(tenantA, incidentB), value: incident, id: incident.id, reason: /^tenant mismatch/ }, // prettier-ignore
-        { topic: onA('incidents'), key: incidentKey(tenantB, incidentB), value: incident, id: incident.id, reason: /^tenant mismatch/ }, // prettier-ignore
-        { topic: onA('lineage'), key: lineageKey(tenantA, lineage.payload.job), value: lineage, id: lineage.id, reason: /^tenant mismatch/ }, // prettier-ignore
+        {
+          topic: onA('commands'),
+          key: tenantA,
+          value: annotation(tenantB, 'claims-b'),
+          id: 'claims-b',
+          reason: /^tenant mismatch: the event claims/,
+        },
+        {
+          topic: onA('commands'),
+          key: tenantB,
+          value: annotation(tenantB, 'keyed-b'),
+          id: 'keyed-b',
+          reason: /^tenant mismatch: the event claims/,
+        },
+        {
+          topic: inboundTopic(unknown, 'commands'),
+          key: unknown,
+          value: annotation(unknown, 'unknown'),
+          id: 'unknown',
+          reason: /^unknown tenant/,
+        },
+        {
+          topic: inboundTopic(suspended, 'commands'),
+          key: suspended,
+          value: annotation(suspended, 'suspended'),
+          id: 'suspended',
+          reason: /is suspended/,
+        },
+        {
+          topic: onA('incidents'),
+          key: incidentKey(tenantA, incidentB),
+          value: incident,
+          id: incident.id,
+          reason: /^tenant mismatch/,
+        },
+        {
+          topic: onA('incidents'),
+          key: incidentKey(tenantB, incidentB),
+          value: incident,
+          id: incident.id,
+          reason: /^tenant mismatch/,
+        },
+        {
+          topic: onA('lineage'),
+          key: lineageKey(tenantA, lineage.payload.job),
+          value: lineage,
+          id: lineage.id,
+          reason: /^tenant mismatch/,
+        },
       ];
       // Well-formed otherwise: the same events with the right key are what the bridges take (checked below for B).
       assert.equal(incidentMessage(incident).key, incidentKey(tenantB, incidentB));
@@ -341,7 +420,10 @@ describe("tenant isolation: tenant A's credentials and events reach nothing of t
       }
       for (const { topic, key, id, reason } of cases) {
         const kept = await deadLetters.waitFor(
-          (message) => header(message, 'dlq-source-topic') === topic && message.key?.toString() === key && (message.value?.toString() ?? '').includes(`"id":"${id}"`), // prettier-ignore
+          (message) =>
+            header(message, 'dlq-source-topic') === topic &&
+            message.key?.toString() === key &&
+            (message.value?.toString() ?? '').includes(`"id":"${id}"`),
         );
         assert.match(header(kept, 'dlq-reason') ?? '', reason, `${topic} ${id}`);
       }

@@ -55,7 +55,10 @@ describe('the OpenAPI document, generated from the zod schemas the routes valida
         continue;
       }
       assert.deepEqual(operation.security, [{ apiKey: [] }], `${route} takes an API key`);
-      assert.match(operation.description ?? '', /^Requires (scope `(read|ingest|annotate|admin)`|an admin key of the operator tenant)\./); // prettier-ignore
+      assert.match(
+        operation.description ?? '',
+        /^Requires (scope `(read|ingest|annotate|admin)`|an admin key of the operator tenant)\./,
+      );
       for (const status of ['401', '403']) assert.ok(status in operation.responses, `${route} documents ${status}`);
     }
   });

@@ -167,7 +167,10 @@ describe('OpenLineage run events into the lake', () => {
     assert.match(header(invalid, 'dlq-reason') ?? '', /^invalid event: .*runId is a UUID/s);
     assert.equal(header(invalid, 'dlq-source-topic'), lineageTopic);
     const claimed = await deadLetters.waitFor((m) => m.value?.toString() === JSON.stringify(stranger));
-    assert.equal(header(claimed, 'dlq-reason'), `tenant mismatch: the event claims "no-such-tenant" on tenant "${tenant}"'s topic`); // prettier-ignore
+    assert.equal(
+      header(claimed, 'dlq-reason'),
+      `tenant mismatch: the event claims "no-such-tenant" on tenant "${tenant}"'s topic`,
+    );
   });
 
   it('accepts a RunEvent posted over HTTP with 202 once Kafka has it, and the bridge writes its edges', async () => {

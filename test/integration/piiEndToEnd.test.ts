@@ -68,7 +68,13 @@ describe('PII end to end: ingestion, lineage, propagation, outbound, enforcement
   let subscribers: ReturnType<typeof createSubscribers>;
 
   const annotate = async (op: AnnotationChange['op']) => {
-    const change = { qualifiedName: name('customers', 'email'), op, attribute: 'classification', value: 'PII', actor: 'test' } as const; // prettier-ignore
+    const change = {
+      qualifiedName: name('customers', 'email'),
+      op,
+      attribute: 'classification',
+      value: 'PII',
+      actor: 'test',
+    } as const;
     const ids = await requestAnnotation(temporal, config.temporal, tenant, change, randomUUID());
     return changeOutcome(temporal, ids.changeWorkflowId, 120_000);
   };
@@ -123,7 +129,14 @@ describe('PII end to end: ingestion, lineage, propagation, outbound, enforcement
     const run = await temporal.workflow.execute(ingestEstate, {
       workflowId: ingestWorkflowId(tenant, connectionId, 'run-1'),
       taskQueue: config.temporal.taskQueue,
-      args: [{ tenant, connectionId, runId: 'run-1', options: { buckets: 2, containerConcurrency: 2, bucketsPerColumnsJob: 2, childrenPerWave: 1, wavesPerRun: 1 } }], // prettier-ignore
+      args: [
+        {
+          tenant,
+          connectionId,
+          runId: 'run-1',
+          options: { buckets: 2, containerConcurrency: 2, bucketsPerColumnsJob: 2, childrenPerWave: 1, wavesPerRun: 1 },
+        },
+      ],
       typedSearchAttributes: runSearchAttributes(tenant, 'ingest', connectionId),
     });
     assert.equal(run.phase, 'completed');

@@ -51,11 +51,33 @@ describe('least privilege in the control plane', () => {
   const provision = ({ database, owner, runtime }: Roles) =>
     execa(
       'psql',
-      ['-h', '127.0.0.1', '-p', String(cluster.port), '-U', cluster.user, '-d', 'postgres', '-q', '-v', 'ON_ERROR_STOP=1',
-       '-v', `database=${database}`, '-v', `owner=${owner}`, '-v', `owner_password=${owner}-password`,
-       '-v', `runtime=${runtime}`, '-v', `runtime_password=${runtime}-password`, '-f', provisionSql],
+      [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(cluster.port),
+        '-U',
+        cluster.user,
+        '-d',
+        'postgres',
+        '-q',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-v',
+        `database=${database}`,
+        '-v',
+        `owner=${owner}`,
+        '-v',
+        `owner_password=${owner}-password`,
+        '-v',
+        `runtime=${runtime}`,
+        '-v',
+        `runtime_password=${runtime}-password`,
+        '-f',
+        provisionSql,
+      ],
       { env: { PGPASSWORD: cluster.password } },
-    ); // prettier-ignore
+    );
 
   /** The SQLSTATE a statement fails with, or 'ok'. */
   const attempt = async (pool: pg.Pool, sql: string) =>
@@ -66,10 +88,14 @@ describe('least privilege in the control plane', () => {
 
   async function assertLeastPrivilege({ database, owner, runtime }: Roles): Promise<void> {
     const admin = superuser(database);
-    const { rows: roles } = await admin.query<{ rolname: string; rolcreatedb: boolean; rolcreaterole: boolean; rolsuper: boolean }>(
-      'SELECT rolname, rolcreatedb, rolcreaterole, rolsuper FROM pg_roles WHERE rolname = ANY($1) ORDER BY rolname',
-      [[owner, runtime]],
-    ); // prettier-ignore
+    const { rows: roles } = await admin.query<{
+      rolname: string;
+      rolcreatedb: boolean;
+      rolcreaterole: boolean;
+      rolsuper: boolean;
+    }>('SELECT rolname, rolcreatedb, rolcreaterole, rolsuper FROM pg_roles WHERE rolname = ANY($1) ORDER BY rolname', [
+      [owner, runtime],
+    ]);
     for (const role of roles)
       assert.ok(!role.rolcreatedb && !role.rolcreaterole && !role.rolsuper, JSON.stringify(role));
 
@@ -104,7 +130,13 @@ describe('least privilege in the control plane', () => {
     // What MetaSync does at run time works as the runtime role.
     const tenant = `t-${database.replaceAll('_', '-')}`;
     await saveTenant(app, tenant);
-    await saveConnection(app, secretsKey, tenant, 'shop', { type: 'postgres', host: 'db', database: 'd', user: 'u', password: 'p' }); // prettier-ignore
+    await saveConnection(app, secretsKey, tenant, 'shop', {
+      type: 'postgres',
+      host: 'db',
+      database: 'd',
+      user: 'u',
+      password: 'p',
+    });
     assert.equal((await loadConnection(app, secretsKey, tenant, 'shop'))?.type, 'postgres');
     assert.equal(await attempt(app, `DELETE FROM connections WHERE tenant = '${tenant}'`), 'ok');
 

@@ -101,8 +101,12 @@ describe('propagation of annotations along lineage, on Temporal, Cassandra and K
   it('carries a column classification to the downstream columns only, with attribution, and publishes each once', async () => {
     const n = namer();
     const [email, stagedEmail, martEmail, name, stagedName] = [
-      'db/s/customers/email', 'db/s/staged/email', 'db/s/mart/email', 'db/s/customers/name', 'db/s/staged/name',
-    ].map(n); // prettier-ignore
+      'db/s/customers/email',
+      'db/s/staged/email',
+      'db/s/mart/email',
+      'db/s/customers/name',
+      'db/s/staged/name',
+    ].map(n);
     const [customers, staged, mart] = ['db/s/customers', 'db/s/staged', 'db/s/mart'].map(n);
     const column = { level: 'column', downstreamType: 'column' } as const;
     await lineage.upsertEdges(tenant, [
@@ -176,8 +180,16 @@ describe('propagation of annotations along lineage, on Temporal, Cassandra and K
   it('honours stop conditions: non-propagating edges, asset types, max depth and per-classification rules', async () => {
     const n = namer();
     const [a, b, blocked, dash, afterDash, excluded, deep1, deep2, deep3] = [
-      'a', 'b', 'blocked', 'dash', 'after-dash', 'excluded', 'deep1', 'deep2', 'deep3',
-    ].map(n); // prettier-ignore
+      'a',
+      'b',
+      'blocked',
+      'dash',
+      'after-dash',
+      'excluded',
+      'deep1',
+      'deep2',
+      'deep3',
+    ].map(n);
     await lineage.upsertEdges(tenant, [
       edge(a!, b!),
       edge(a!, blocked!, { kind: 'dbt', origin: 'dbt:p' }),
@@ -274,7 +286,10 @@ describe('propagation of annotations along lineage, on Temporal, Cassandra and K
       leaves.map((leaf) => edge(hub, leaf)),
     );
     const defaults = loadDefaultPolicy();
-    await saveTenantPolicy(postgres, tenant, { ...defaults, defaults: { ...defaults.defaults, maxAssetsPerChange: 100 } }); // prettier-ignore
+    await saveTenantPolicy(postgres, tenant, {
+      ...defaults,
+      defaults: { ...defaults.defaults, maxAssetsPerChange: 100 },
+    });
     try {
       const outcome = await change(hub, 'add', 'tag', 'huge');
       assert.equal(outcome.truncated, true);

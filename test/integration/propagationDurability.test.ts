@@ -77,18 +77,42 @@ describe('propagation under failure', () => {
     for (let b = 0; b < BRANCHES; b++) {
       const branch = name(`b${b}`);
       all.push(branch);
-      edges.push({ upstream: hub, downstream: branch, level: 'table', kind: 'manual', origin: 'manual', propagates: true, transformation: null, downstreamType: 'table' }); // prettier-ignore
+      edges.push({
+        upstream: hub,
+        downstream: branch,
+        level: 'table',
+        kind: 'manual',
+        origin: 'manual',
+        propagates: true,
+        transformation: null,
+        downstreamType: 'table',
+      });
       for (let l = 0; l < LEAVES_PER_BRANCH; l++) {
         const leaf = name(`b${b}/l${l}`);
         all.push(leaf);
-        edges.push({ upstream: branch, downstream: leaf, level: 'table', kind: 'manual', origin: 'manual', propagates: true, transformation: null, downstreamType: 'table' }); // prettier-ignore
+        edges.push({
+          upstream: branch,
+          downstream: leaf,
+          level: 'table',
+          kind: 'manual',
+          origin: 'manual',
+          propagates: true,
+          transformation: null,
+          downstreamType: 'table',
+        });
       }
     }
     await lineageStore(cassandra).upsertEdges(tenant, edges);
 
     let worker = spawnWorker(config, `test-worker-${tenant}`);
     try {
-      const change = { qualifiedName: hub, op: 'add' as const, attribute: 'classification' as const, value: 'PII', actor: 'test' }; // prettier-ignore
+      const change = {
+        qualifiedName: hub,
+        op: 'add' as const,
+        attribute: 'classification' as const,
+        value: 'PII',
+        actor: 'test',
+      };
       const { changeWorkflowId } = await requestAnnotation(temporal, config.temporal, tenant, change, randomUUID());
       await eventually(
         async () => ((await copiesCount(hub)) > BRANCHES + 1_000 ? true : undefined),
@@ -122,7 +146,8 @@ describe('propagation under failure', () => {
         `${ASSETS} distinct outbound events`,
       );
       const byAsset = new Map<string, Set<string>>();
-      for (const e of events) byAsset.set(e.payload.qualifiedName, (byAsset.get(e.payload.qualifiedName) ?? new Set()).add(e.id)); // prettier-ignore
+      for (const e of events)
+        byAsset.set(e.payload.qualifiedName, (byAsset.get(e.payload.qualifiedName) ?? new Set()).add(e.id));
       assert.equal(byAsset.size, ASSETS);
       assert.ok(
         [...byAsset.values()].every((ids) => ids.size === 1),

@@ -30,7 +30,10 @@ const ENTRY_POINTS: [string, string[]][] = [
   ['starters/annotate.ts', ['--tenant', tenant, '--add', 'tag=x', 'postgres://warehouse/sales/public/orders']],
   ['starters/subscribe.ts', ['--list']],
   ['starters/monteCarlo.ts', ['--tenant', tenant, '--account', 'a', '--connection', 'warehouse']],
-  ['starters/lineageDbt.ts', ['--tenant', tenant, '--connection', 'warehouse', '--manifest', 'test/fixtures/dbt/manifest.json']], // prettier-ignore
+  [
+    'starters/lineageDbt.ts',
+    ['--tenant', tenant, '--connection', 'warehouse', '--manifest', 'test/fixtures/dbt/manifest.json'],
+  ],
   ['starters/secretsRotate.ts', []],
   ['bench/ingest.ts', []],
   ['bench/incidents.ts', []],

@@ -65,7 +65,10 @@ describe('ingestion runs over the HTTP API', () => {
     const store = objectStore(api.deps.s3, config.s3.bucket);
     for (const tenant of [tenantA, tenantB]) {
       const dumpKey = `tenants/${tenant}/dumps/estate.ndjson.gz`;
-      await store.putNdjsonGz(dumpKey, [...generateEstate(shape)].map((record) => JSON.stringify(record))); // prettier-ignore
+      await store.putNdjsonGz(
+        dumpKey,
+        [...generateEstate(shape)].map((record) => JSON.stringify(record)),
+      );
       await saveConnection(api.deps.postgres, config.secretsKey, tenant, connectionId, {
         type: 'ndjson',
         uri: `s3://${config.s3.bucket}/${dumpKey}`,

@@ -183,9 +183,12 @@ describe('the tenant boundary where MetaSync reaches out for a tenant', () => {
       assert.ok((head.ContentLength ?? 0) > 0, 'the dump is in B’s prefix');
       await upload(tenantA, adminA, 'estate.ndjson', ndjson(estateOf('a_own_db')));
 
-      assert.match(errorOf(await devApi.call(adminA, 'POST', url(tenantB, '/dumps/uploads'), { name: 'x' }), 403), /not a key of tenant/); // prettier-ignore
+      assert.match(
+        errorOf(await devApi.call(adminA, 'POST', url(tenantB, '/dumps/uploads'), { name: 'x' }), 403),
+        /not a key of tenant/,
+      );
       for (const name of ['../../' + theirDump, 'a/../../b', '', '/abs', 'a//b']) {
-        assert.match(errorOf(await devApi.call(adminA, 'POST', url(tenantA, '/dumps/uploads'), { name }), 400), /name/); // prettier-ignore
+        assert.match(errorOf(await devApi.call(adminA, 'POST', url(tenantA, '/dumps/uploads'), { name }), 400), /name/);
       }
       const unsigned = await fetch(`${dev.s3.endpoint}/${bucket}/${theirDump}`);
       assert.equal(unsigned.status, 403, 'the bucket itself is not readable without credentials');
@@ -200,7 +203,13 @@ describe('the tenant boundary where MetaSync reaches out for a tenant', () => {
       assert.match(answers[0]!, new RegExp(`may read dumps under s3://${bucket}/${dumpsPrefix(tenantA)} only`));
       assert.match(answers[0]!, /POST \/v1\/tenants\/.*\/dumps\/uploads gives an upload URL/);
       // Nor with credentials of its own: those are for buckets that are not MetaSync's.
-      const withKeys = { type: 'ndjson', uri: `s3://${bucket}/${theirDump}`, endpoint: dev.s3.endpoint, accessKeyId: 'x', secretAccessKey: 'y' }; // prettier-ignore
+      const withKeys = {
+        type: 'ndjson',
+        uri: `s3://${bucket}/${theirDump}`,
+        endpoint: dev.s3.endpoint,
+        accessKeyId: 'x',
+        secretAccessKey: 'y',
+      };
       assert.match(errorOf(await put(devApi, 'theirs', withKeys), 400), /is MetaSync's own/);
       assert.equal((await devApi.call(adminA, 'GET', url(tenantA, '/connections/theirs'))).statusCode, 404);
     });
@@ -211,7 +220,10 @@ describe('the tenant boundary where MetaSync reaches out for a tenant', () => {
         ['b-existing', theirDump],
         ['b-missing', theirMissing],
       ] as const) {
-        await saveConnection(postgres, dev.secretsKey, tenantA, connection, { type: 'ndjson', uri: `s3://${bucket}/${key}` }); // prettier-ignore
+        await saveConnection(postgres, dev.secretsKey, tenantA, connection, {
+          type: 'ndjson',
+          uri: `s3://${bucket}/${key}`,
+        });
       }
       const neutral = (text: string) => text.replace(theirDump, '<key>').replace(theirMissing, '<key>');
       const tested = [await failed(devApi, 'b-existing'), await failed(devApi, 'b-missing')];
@@ -260,10 +272,13 @@ describe('the tenant boundary where MetaSync reaches out for a tenant', () => {
         await temporal?.connection.close();
         await workers.stop();
       }
-      await assert.rejects(collect({ type: 'ndjson', uri: `s3://${bucket}/${theirDump}` }, extractorDeps(dev)), (error) => {
-        assert.ok(error instanceof ExtractionError && error.code === 'invalid_source', String(error));
-        return true;
-      }); // prettier-ignore
+      await assert.rejects(
+        collect({ type: 'ndjson', uri: `s3://${bucket}/${theirDump}` }, extractorDeps(dev)),
+        (error) => {
+          assert.ok(error instanceof ExtractionError && error.code === 'invalid_source', String(error));
+          return true;
+        },
+      );
     });
 
     it('reads its own prefix: saved, tested and extracted', async () => {
@@ -289,7 +304,9 @@ describe('the tenant boundary where MetaSync reaches out for a tenant', () => {
           credentials: { accessKeyId: theirs.accessKeyId, secretAccessKey: theirs.secretAccessKey },
         });
         await client.send(new CreateBucketCommand({ Bucket: 'their-bucket' }));
-        await client.send(new PutObjectCommand({ Bucket: 'their-bucket', Key: key, Body: ndjson(estateOf('their_db')) })); // prettier-ignore
+        await client.send(
+          new PutObjectCommand({ Bucket: 'their-bucket', Key: key, Body: ndjson(estateOf('their_db')) }),
+        );
         client.destroy();
       });
 
@@ -324,7 +341,13 @@ describe('the tenant boundary where MetaSync reaches out for a tenant', () => {
         // The real default refuses its endpoint (it is on loopback here), in the one wording.
         assert.equal(await failed(strictApi, 'their-bucket'), cannotConnect(`S3 at ${theirs.endpoint}`));
         // MetaSync's own S3 is never a tenant's endpoint, whatever the credentials.
-        const ours = { type: 'ndjson', uri: 's3://another-bucket/x.ndjson', endpoint: dev.s3.endpoint, accessKeyId: dev.s3.accessKeyId, secretAccessKey: dev.s3.secretAccessKey }; // prettier-ignore
+        const ours = {
+          type: 'ndjson',
+          uri: 's3://another-bucket/x.ndjson',
+          endpoint: dev.s3.endpoint,
+          accessKeyId: dev.s3.accessKeyId,
+          secretAccessKey: dev.s3.secretAccessKey,
+        };
         await saved(devApi, 'our-s3', ours);
         assert.equal(await failed(devApi, 'our-s3'), cannotConnect(`S3 at ${dev.s3.endpoint}`));
       });
@@ -363,7 +386,12 @@ describe('the tenant boundary where MetaSync reaches out for a tenant', () => {
       cannotConnect(`${source.type === 'postgres' ? 'PostgreSQL' : 'MySQL'} at ${source.host}:${source.port}`);
 
     it('runs with the real default policy', () => {
-      assert.deepEqual(strict.destinations, { allow: ['0.0.0.0/0', '::/0'], deny: [], ports: [[1, 65535]], allowLoopback: false }); // prettier-ignore
+      assert.deepEqual(strict.destinations, {
+        allow: ['0.0.0.0/0', '::/0'],
+        deny: [],
+        ports: [[1, 65535]],
+        allowLoopback: false,
+      });
     });
 
     it("by default reaches neither the control plane, MetaSync's services, this host nor the metadata service", async () => {
@@ -493,9 +521,19 @@ describe('the tenant boundary where MetaSync reaches out for a tenant', () => {
           return true;
         });
       }
-      await saveConnection(devApi.deps.postgres, dev.secretsKey, tenantA, 'enforce-here', SourceConnection.parse(controlPlaneSource)); // prettier-ignore
+      await saveConnection(
+        devApi.deps.postgres,
+        dev.secretsKey,
+        tenantA,
+        'enforce-here',
+        SourceConnection.parse(controlPlaneSource),
+      );
       const sinkDeps = { config: strict, kafka: {} as never, producer: {} as never, postgres: devApi.deps.postgres };
-      const spec = PostgresEnforcementSinkSpec.parse({ type: 'postgres-enforcement', connectionId: 'enforce-here', restrictedRoles: ['analyst'] }); // prettier-ignore
+      const spec = PostgresEnforcementSinkSpec.parse({
+        type: 'postgres-enforcement',
+        connectionId: 'enforce-here',
+        restrictedRoles: ['analyst'],
+      });
       await assert.rejects(createSink(spec, { tenant: tenantA, subscriptionId: 'sec' }, sinkDeps), (error) => {
         assert.equal((error as Error).message, wording(controlPlaneSource));
         return true;
@@ -531,7 +569,16 @@ describe('the tenant boundary where MetaSync reaches out for a tenant', () => {
 
     before(async () => {
       await admin.query(`CREATE DATABASE ${database}`);
-      const { stdout } = await execa('runuser', ['-u', 'postgres', '--', 'psql', '-p', controlPlane.port || '5432', '-Atc', 'SHOW ssl_cert_file']); // prettier-ignore
+      const { stdout } = await execa('runuser', [
+        '-u',
+        'postgres',
+        '--',
+        'psql',
+        '-p',
+        controlPlane.port || '5432',
+        '-Atc',
+        'SHOW ssl_cert_file',
+      ]);
       postgresCa = readFileSync(stdout.trim(), 'utf8');
       const server = await mysql.createConnection(mariadbAdmin);
       try {

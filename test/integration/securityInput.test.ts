@@ -169,13 +169,18 @@ describe('hostile input: a 400 naming the field, never a 500', () => {
       incidentId: 'incident-1',
       qualifiedName: encodeURIComponent('postgres://warehouse/sales/public/orders'),
     };
-    const queryValues: Record<string, string> = { name: 'postgres://warehouse/sales/public/orders', table: 'postgres://warehouse/sales/public/orders' }; // prettier-ignore
+    const queryValues: Record<string, string> = {
+      name: 'postgres://warehouse/sales/public/orders',
+      table: 'postgres://warehouse/sales/public/orders',
+    };
 
     for (const [template, operations] of Object.entries(document.paths)) {
       for (const [method, operation] of Object.entries(operations)) {
         const route = `${method.toUpperCase()} ${template}`;
         const webhook = template.endsWith('/webhooks/monte-carlo');
-        const key = operation.description?.startsWith('Requires an admin key of the operator tenant') ? operatorKey : adminKey; // prettier-ignore
+        const key = operation.description?.startsWith('Requires an admin key of the operator tenant')
+          ? operatorKey
+          : adminKey;
         const parameters = operation.parameters ?? [];
         const urlWith = (hostile?: { where: string; name: string; text: string }) => {
           const path = template.replace(/\{(\w+)\}/g, (_, name: string) =>
@@ -186,11 +191,11 @@ describe('hostile input: a 400 naming the field, never a 500', () => {
               (p) =>
                 p.in === 'query' &&
                 (queryValues[p.name] !== undefined || (hostile?.where === 'query' && hostile.name === p.name)),
-            ) // prettier-ignore
+            )
             .map(
               (p) =>
                 `${p.name}=${hostile?.where === 'query' && hostile.name === p.name ? hostile.text : encodeURIComponent(queryValues[p.name]!)}`,
-            ) // prettier-ignore
+            )
             .join('&');
           return query ? `${path}?${query}` : path;
         };
@@ -209,7 +214,12 @@ describe('hostile input: a 400 naming the field, never a 500', () => {
               headers[MONTE_CARLO_SIGNATURE_HEADER] = 'unsignable';
             }
           } else headers.authorization = `Bearer ${key}`;
-          const response = await api.app.inject({ method: method.toUpperCase() as 'GET', url, headers, ...(body !== undefined && { payload: body }) }); // prettier-ignore
+          const response = await api.app.inject({
+            method: method.toUpperCase() as 'GET',
+            url,
+            headers,
+            ...(body !== undefined && { payload: body }),
+          });
           if (response.statusCode >= 500) failures.push(`${route} ${what}: ${response.statusCode} ${response.body}`);
           else if (expect !== 'not 5xx') {
             const error = (response.json<{ error?: string }>().error ?? '').toString();
@@ -221,7 +231,11 @@ describe('hostile input: a 400 naming the field, never a 500', () => {
 
         const hasBody = operation.requestBody !== undefined || webhook;
         const schema = operation.requestBody?.content['application/json']?.schema ?? {};
-        const base: unknown = webhook ? monteCarloBody : template.endsWith('/lineage') ? openLineageEvent : sample(schema); // prettier-ignore
+        const base: unknown = webhook
+          ? monteCarloBody
+          : template.endsWith('/lineage')
+            ? openLineageEvent
+            : sample(schema);
         const emptyBody = hasBody ? JSON.stringify(base) : undefined;
 
         for (const parameter of parameters) {
@@ -229,8 +243,16 @@ describe('hostile input: a 400 naming the field, never a 500', () => {
           for (const hostile of HOSTILE_IN_URL) {
             const where = parameter.in === 'path' ? 'URL' : 'query';
             // The tenant is checked against the key first: another tenant's URL is a 403, never a 500.
-            const expected = parameter.name === 'tenant' || hostile.says.source === '.' ? 'not 5xx' : new RegExp(`^invalid ${where}: ${parameter.name}: ${hostile.says.source}`); // prettier-ignore
-            await send(`${parameter.in} ${parameter.name} with ${hostile.name}`, urlWith({ where: parameter.in, name: parameter.name, text: hostile.text }), emptyBody, expected); // prettier-ignore
+            const expected =
+              parameter.name === 'tenant' || hostile.says.source === '.'
+                ? 'not 5xx'
+                : new RegExp(`^invalid ${where}: ${parameter.name}: ${hostile.says.source}`);
+            await send(
+              `${parameter.in} ${parameter.name} with ${hostile.name}`,
+              urlWith({ where: parameter.in, name: parameter.name, text: hostile.text }),
+              emptyBody,
+              expected,
+            );
           }
         }
         if (hasBody) {
@@ -241,7 +263,10 @@ describe('hostile input: a 400 naming the field, never a 500', () => {
               const named = `^invalid body: ${escape(pathText(path))}: ${hostile.says.source}`;
               // Monte Carlo signs urlencode(json.loads(body)), which Python cannot encode with a surrogate in a
               // top-level value: no signature can hold, so such a body is refused before it is read.
-              const unsignable = webhook && hostile.text.includes('\uD800') ? '|^the body is not a JSON object \\(a lone surrogate has no UTF-8 encoding\\)' : ''; // prettier-ignore
+              const unsignable =
+                webhook && hostile.text.includes('\uD800')
+                  ? '|^the body is not a JSON object \\(a lone surrogate has no UTF-8 encoding\\)'
+                  : '';
               await send(
                 `body ${pathText(path)} with ${hostile.name}`,
                 urlWith(),
@@ -255,7 +280,13 @@ describe('hostile input: a 400 naming the field, never a 500', () => {
           // Within what Monte Carlo's own JSON reader takes (it stops near 512 levels), so the signature holds.
           const deep = JSON.stringify(base).replace(/^\{/, `{"deep":${deeplyNested(webhook ? 100 : 100_000)},`);
           await send('body nested too deep', urlWith(), deep, /^invalid body: deep(\.a)+: nests deeper than 64 levels/);
-          if (webhook) await send('body nested 100,000 levels', urlWith(), deeplyNested(100_000), /^the body is not a JSON object \(nested too deeply/); // prettier-ignore
+          if (webhook)
+            await send(
+              'body nested 100,000 levels',
+              urlWith(),
+              deeplyNested(100_000),
+              /^the body is not a JSON object \(nested too deeply/,
+            );
         }
         probed.add(route);
       }
@@ -325,16 +356,68 @@ describe('hostile input: a 400 naming the field, never a 500', () => {
         payload: { qualifiedName: 'postgres://w/db/s/t', op: 'add', attribute: 'description', value, actor: 'test' },
       });
       const lineage = (id: string, payload: Record<string, unknown>) =>
-        ({ id, type: 'lineage.openlineage', version: 1, tenant, source: 'test', occurredAt: new Date().toISOString(), payload }) as OpenLineageReceived; // prettier-ignore
+        ({
+          id,
+          type: 'lineage.openlineage',
+          version: 1,
+          tenant,
+          source: 'test',
+          occurredAt: new Date().toISOString(),
+          payload,
+        }) as OpenLineageReceived;
       const incident = incidentEvent(tenant, `inc-${tag}`, 1);
       const deepFacet = `deep_${tag}`;
       const olRun = openLineageEvent.run as Record<string, unknown>;
       const cases: { topic: string; key: string; value: Buffer; id: string; reason: RegExp }[] = [
-        { topic: commandsTopic, key: tenant, value: Buffer.from(JSON.stringify(annotation(`nul-${tag}`, 'PII\u0000'))), id: `nul-${tag}`, reason: /^invalid event: payload\.value: contains a NUL/ }, // prettier-ignore
-        { topic: commandsTopic, key: tenant, value: Buffer.concat([Buffer.from(`{"id":"utf8-${tag}","x":"`), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]), id: `utf8-${tag}`, reason: /^not UTF-8/ }, // prettier-ignore
-        { topic: incidentsTopic, key: incidentKey(tenant, incident.payload.incidentId), value: Buffer.from(JSON.stringify({ ...incident, id: `sur-${tag}`, payload: { ...incident.payload, owner: 'x\uDC00' } })), id: `sur-${tag}`, reason: /^invalid event: payload\.owner: contains an unpaired UTF-16 surrogate/ }, // prettier-ignore
-        { topic: lineageTopic, key: lineageKey(tenant, { namespace: 'ns', name: 'a\u0000' }), value: Buffer.from(JSON.stringify(lineage(`olnul-${tag}`, { ...openLineageEvent, job: { namespace: 'ns', name: 'a\u0000' } }))), id: `olnul-${tag}`, reason: /^invalid event: payload\.job\.name: contains a NUL/ }, // prettier-ignore
-        { topic: lineageTopic, key: `${tenant}/deep`, value: Buffer.from(JSON.stringify(lineage(`oldeep-${tag}`, { ...openLineageEvent, run: { ...olRun, facets: { x: 1 } } })).replace('"facets":{"x":1}', `"facets":{"${deepFacet}":${deeplyNested(100_000)}}`)), id: deepFacet, reason: new RegExp(`^invalid event: payload\\.run\\.facets\\.${deepFacet}(\\.a)+.*: nests deeper than 64 levels`) }, // prettier-ignore
+        {
+          topic: commandsTopic,
+          key: tenant,
+          value: Buffer.from(JSON.stringify(annotation(`nul-${tag}`, 'PII\u0000'))),
+          id: `nul-${tag}`,
+          reason: /^invalid event: payload\.value: contains a NUL/,
+        },
+        {
+          topic: commandsTopic,
+          key: tenant,
+          value: Buffer.concat([
+            Buffer.from(`{"id":"utf8-${tag}","x":"`),
+            Buffer.from([0xed, 0xa0, 0x80]),
+            Buffer.from('"}'),
+          ]),
+          id: `utf8-${tag}`,
+          reason: /^not UTF-8/,
+        },
+        {
+          topic: incidentsTopic,
+          key: incidentKey(tenant, incident.payload.incidentId),
+          value: Buffer.from(
+            JSON.stringify({ ...incident, id: `sur-${tag}`, payload: { ...incident.payload, owner: 'x\uDC00' } }),
+          ),
+          id: `sur-${tag}`,
+          reason: /^invalid event: payload\.owner: contains an unpaired UTF-16 surrogate/,
+        },
+        {
+          topic: lineageTopic,
+          key: lineageKey(tenant, { namespace: 'ns', name: 'a\u0000' }),
+          value: Buffer.from(
+            JSON.stringify(lineage(`olnul-${tag}`, { ...openLineageEvent, job: { namespace: 'ns', name: 'a\u0000' } })),
+          ),
+          id: `olnul-${tag}`,
+          reason: /^invalid event: payload\.job\.name: contains a NUL/,
+        },
+        {
+          topic: lineageTopic,
+          key: `${tenant}/deep`,
+          value: Buffer.from(
+            JSON.stringify(
+              lineage(`oldeep-${tag}`, { ...openLineageEvent, run: { ...olRun, facets: { x: 1 } } }),
+            ).replace('"facets":{"x":1}', `"facets":{"${deepFacet}":${deeplyNested(100_000)}}`),
+          ),
+          id: deepFacet,
+          reason: new RegExp(
+            `^invalid event: payload\\.run\\.facets\\.${deepFacet}(\\.a)+.*: nests deeper than 64 levels`,
+          ),
+        },
       ];
       const offsets = new Map<string, { partition: number; offset: number }>();
       for (const { topic, key, value } of cases) {
@@ -343,7 +426,10 @@ describe('hostile input: a 400 naming the field, never a 500', () => {
       }
       for (const { topic, id, reason } of cases) {
         const kept: KafkaMessage = await deadLetters.waitFor(
-          (m) => m.headers?.['dlq-source-topic']?.toString() === topic && reason.test(m.headers?.['dlq-reason']?.toString() ?? '') && (m.value === null || m.value.includes(id)), // prettier-ignore
+          (m) =>
+            m.headers?.['dlq-source-topic']?.toString() === topic &&
+            reason.test(m.headers?.['dlq-reason']?.toString() ?? '') &&
+            (m.value === null || m.value.includes(id)),
         );
         assert.ok(kept.headers?.['dlq-archive-key'], `${id}: archived in S3`);
       }
@@ -353,7 +439,7 @@ describe('hostile input: a 400 naming the field, never a 500', () => {
       try {
         for (const [where, { partition, offset }] of offsets) {
           const topic = where.slice(0, where.lastIndexOf('/'));
-          const groupId = bridges[[commandsTopic, incidentsTopic, lineageTopic].indexOf(topic)]!.groupId; // prettier-ignore
+          const groupId = bridges[[commandsTopic, incidentsTopic, lineageTopic].indexOf(topic)]!.groupId;
           await eventually(
             async () => {
               const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });

@@ -85,11 +85,14 @@ describe('Kafka: who may write and read each topic', () => {
   before(async () => {
     await kafkaAdmin.connect();
     api = await startTestApi(config, [operator]);
-    const operatorKey = (await createApiKey(api.deps.postgres, { tenant: operator, name: 'ops', scopes: ['admin'] })).key; // prettier-ignore
+    const operatorKey = (await createApiKey(api.deps.postgres, { tenant: operator, name: 'ops', scopes: ['admin'] }))
+      .key;
     // A is onboarded as an operator does it, through the API, which answers with its Kafka credential once.
     const created = await api.call(operatorKey, 'POST', '/v1/tenants', { tenant: tenantA });
     assert.equal(created.statusCode, 201, created.body);
-    const kafkaOfA = z.object({ kafka: z.object({ username: z.string(), password: z.string() }) }).parse(created.json()); // prettier-ignore
+    const kafkaOfA = z
+      .object({ kafka: z.object({ username: z.string(), password: z.string() }) })
+      .parse(created.json());
     await saveTenant(api.deps.postgres, tenantB);
     credentials = { 'tenant A': kafkaOfA.kafka, 'tenant B': await tenantOnKafka(config, tenantB) };
     clients = {
@@ -119,7 +122,9 @@ describe('Kafka: who may write and read each topic', () => {
     await deadLetters?.stop();
     await kafkaAdmin.disconnect();
     await dropTenantTopics(config, tenantA, tenantB, tenantC);
-    await api.deps.postgres.query('DELETE FROM tenants WHERE tenant = ANY($1)', [[operator, tenantA, tenantB, tenantC]]); // prettier-ignore
+    await api.deps.postgres.query('DELETE FROM tenants WHERE tenant = ANY($1)', [
+      [operator, tenantA, tenantB, tenantC],
+    ]);
     await api?.close();
   });
 
@@ -152,8 +157,20 @@ describe('Kafka: who may write and read each topic', () => {
     };
     // The subscribers make a sink's topic on first use (a Kafka sink's start).
     await ensureTopic(clients.subscribers, sinkA, 1);
-    const candidates = [...new Set([inA('commands'), inA('incidents'), inA('lineage'), inB('commands'), inB('incidents'),
-      outboundTopic(tenantA), outboundTopic(tenantB), sinkA, topics.events, topics.deadLetters])]; // prettier-ignore
+    const candidates = [
+      ...new Set([
+        inA('commands'),
+        inA('incidents'),
+        inA('lineage'),
+        inB('commands'),
+        inB('incidents'),
+        outboundTopic(tenantA),
+        outboundTopic(tenantB),
+        sinkA,
+        topics.events,
+        topics.deadLetters,
+      ]),
+    ];
     const seen: string[] = [];
     const expected: string[] = [];
     for (const who of Object.keys(writable) as Who[]) {
@@ -190,7 +207,8 @@ describe('Kafka: who may write and read each topic', () => {
       const result = await readAs(clients[who], topic, group);
       seen.push(`${who} reads ${topic} in ${group}: ${result === 'ok' ? 'ok' : 'refused'}`);
       expected.push(`${who} reads ${topic} in ${group}: ${outcome}`);
-      if (result !== 'ok') assert.match(result, /AUTHORIZATION_FAILED|GroupCoordinatorNotFound/, `${who} ${topic}: ${result}`); // prettier-ignore
+      if (result !== 'ok')
+        assert.match(result, /AUTHORIZATION_FAILED|GroupCoordinatorNotFound/, `${who} ${topic}: ${result}`);
     }
     assert.deepEqual(seen, expected);
   });
@@ -200,12 +218,24 @@ describe('Kafka: who may write and read each topic', () => {
     await tenantAdmin.connect();
     try {
       const visible = (await tenantAdmin.listTopics()).sort();
-      assert.deepEqual(visible, [inboundTopic(tenantA, 'commands'), inboundTopic(tenantA, 'incidents'), inboundTopic(tenantA, 'lineage'), outboundTopic(tenantA), sinkA].sort()); // prettier-ignore
+      assert.deepEqual(
+        visible,
+        [
+          inboundTopic(tenantA, 'commands'),
+          inboundTopic(tenantA, 'incidents'),
+          inboundTopic(tenantA, 'lineage'),
+          outboundTopic(tenantA),
+          sinkA,
+        ].sort(),
+      );
       const extra = `${inboundTopic(tenantA, 'commands')}-extra`;
       const tried = (promise: Promise<unknown>) => promise.then(() => 'ok', refusal);
       assert.equal(await tried(tenantAdmin.createTopics({ topics: [{ topic: extra }] })), 'TOPIC_AUTHORIZATION_FAILED');
       // Granting itself B's topics is what an ACL change would take: only the admin may.
-      const grabB = aclEntries(tenantGrants(tenantB)).map((acl) => ({ ...acl, principal: `User:${credentials['tenant A'].username}` })); // prettier-ignore
+      const grabB = aclEntries(tenantGrants(tenantB)).map((acl) => ({
+        ...acl,
+        principal: `User:${credentials['tenant A'].username}`,
+      }));
       assert.equal(await tried(tenantAdmin.createAcls({ acl: grabB })), 'CLUSTER_AUTHORIZATION_FAILED');
     } finally {
       await tenantAdmin.disconnect();
@@ -213,30 +243,56 @@ describe('Kafka: who may write and read each topic', () => {
   });
 
   it('refuses a client that does not log in, or logs in with a wrong password', async () => {
-    const anonymous = new Kafka({ clientId: 'anonymous', brokers: [...config.kafka.brokers], logLevel: logLevel.NOTHING, retry: { retries: 0 } }); // prettier-ignore
+    const anonymous = new Kafka({
+      clientId: 'anonymous',
+      brokers: [...config.kafka.brokers],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    });
     const probe = anonymous.admin();
     await assert.rejects(probe.connect().then(() => probe.listTopics()));
     await probe.disconnect();
-    const wrong = createKafka(config.kafka, 'wrong', { username: credentials['tenant A'].username, password: 'guessed' }, { quiet: true }).admin({ retry: { retries: 0 } }); // prettier-ignore
+    const wrong = createKafka(
+      config.kafka,
+      'wrong',
+      { username: credentials['tenant A'].username, password: 'guessed' },
+      { quiet: true },
+    ).admin({ retry: { retries: 0 } });
     await assert.rejects(wrong.connect(), /SASL SCRAM SHA512 authentication failed/);
     await wrong.disconnect();
   });
 
   it("dead-letters a record on A's own topic that claims B, whoever produced it", async () => {
-    const claimsB = (id: string) => JSON.stringify({ id, type: 'skeleton.requested', version: 1, tenant: tenantB, source: 'forger', occurredAt: new Date().toISOString(), payload: { runId: 'forged', tables: 1, columnsPerTable: 1 } }); // prettier-ignore
+    const claimsB = (id: string) =>
+      JSON.stringify({
+        id,
+        type: 'skeleton.requested',
+        version: 1,
+        tenant: tenantB,
+        source: 'forger',
+        occurredAt: new Date().toISOString(),
+        payload: { runId: 'forged', tables: 1, columnsPerTable: 1 },
+      });
     const forger = createProducer(clients['tenant A']);
     await forger.connect();
     try {
-      await forger.send({ topic: inboundTopic(tenantA, 'commands'), acks: -1, messages: [
-        { key: tenantB, value: claimsB('forged-keyed-b') },
-        { key: tenantA, value: claimsB('forged-keyed-a') },
-      ] }); // prettier-ignore
+      await forger.send({
+        topic: inboundTopic(tenantA, 'commands'),
+        acks: -1,
+        messages: [
+          { key: tenantB, value: claimsB('forged-keyed-b') },
+          { key: tenantA, value: claimsB('forged-keyed-a') },
+        ],
+      });
     } finally {
       await forger.disconnect();
     }
     for (const id of ['forged-keyed-b', 'forged-keyed-a']) {
       const letter = await deadLetters.waitFor((m) => (m.value?.toString() ?? '').includes(`"id":"${id}"`));
-      assert.match(letter.headers?.['dlq-reason']?.toString() ?? '', new RegExp(`^tenant mismatch: the event claims "${tenantB}" on tenant "${tenantA}"'s topic`)); // prettier-ignore
+      assert.match(
+        letter.headers?.['dlq-reason']?.toString() ?? '',
+        new RegExp(`^tenant mismatch: the event claims "${tenantB}" on tenant "${tenantA}"'s topic`),
+      );
       // Kept under A, the only tenant that could have written there; nothing was started for B.
       assert.ok(letter.headers?.['dlq-archive-key']?.toString().startsWith(`tenants/${tenantA}/`));
     }
@@ -251,12 +307,21 @@ describe('Kafka: who may write and read each topic', () => {
     const producer = createProducer(clients.api);
     await producer.connect();
     const sentAt = Date.now();
-    await producer.send({ topic: inboundTopic(tenantC, 'commands'), acks: -1, messages: [{ key: tenantC, value: '{"first":' }] }); // prettier-ignore
+    await producer.send({
+      topic: inboundTopic(tenantC, 'commands'),
+      acks: -1,
+      messages: [{ key: tenantC, value: '{"first":' }],
+    });
     await producer.disconnect();
     const bound = config.kafka.topicRefreshMs + 30_000;
-    await deadLetters.waitFor((m) => m.headers?.['dlq-source-topic']?.toString() === inboundTopic(tenantC, 'commands'), bound); // prettier-ignore
+    await deadLetters.waitFor(
+      (m) => m.headers?.['dlq-source-topic']?.toString() === inboundTopic(tenantC, 'commands'),
+      bound,
+    );
     const latencyMs = Date.now() - sentAt;
-    t.diagnostic(`a new tenant's first event was read ${latencyMs} ms after its topics were made (topic refresh every ${config.kafka.topicRefreshMs} ms)`); // prettier-ignore
+    t.diagnostic(
+      `a new tenant's first event was read ${latencyMs} ms after its topics were made (topic refresh every ${config.kafka.topicRefreshMs} ms)`,
+    );
     assert.ok(bridge.topics().includes(inboundTopic(tenantC, 'commands')));
   });
 
@@ -283,7 +348,12 @@ describe('Kafka: who may write and read each topic', () => {
       for (const secret of [rotated.password, config.kafka.admin!.password]) assert.ok(!line.includes(secret), line);
     }
     const login = async (password: string) => {
-      const probe = createKafka(config.kafka, 'rotation', { username: rotated.username, password }, { quiet: true }).admin({ retry: { retries: 0 } }); // prettier-ignore
+      const probe = createKafka(
+        config.kafka,
+        'rotation',
+        { username: rotated.username, password },
+        { quiet: true },
+      ).admin({ retry: { retries: 0 } });
       try {
         await probe.connect();
         return 'ok';
@@ -300,7 +370,8 @@ describe('Kafka: who may write and read each topic', () => {
 
   it('lands each of many concurrent sends of one idempotent producer exactly once', async () => {
     const topic = inboundTopic(tenantA, 'lineage');
-    const records = async () => (await kafkaAdmin.fetchTopicOffsets(topic)).reduce((sum, { high }) => sum + Number(high), 0); // prettier-ignore
+    const records = async () =>
+      (await kafkaAdmin.fetchTopicOffsets(topic)).reduce((sum, { high }) => sum + Number(high), 0);
     const before = await records();
     const producer = createProducer(clients['tenant A']);
     await producer.connect();

@@ -102,9 +102,11 @@ async function sparkAppIds(tenantId: string): Promise<string[]> {
     .object({
       activeapps: z.array(z.object({ id: z.string(), name: z.string() })).default([]),
       completedapps: z.array(z.object({ id: z.string(), name: z.string() })).default([]),
-    }) // prettier-ignore
+    })
     .parse(await (await fetch(`${config.spark.uiUrl}/json/`)).json());
-  return [...state.activeapps, ...state.completedapps].filter((app) => app.name.includes(tenantId)).map((app) => app.id); // prettier-ignore
+  return [...state.activeapps, ...state.completedapps]
+    .filter((app) => app.name.includes(tenantId))
+    .map((app) => app.id);
 }
 
 /** A process of this checkout as it runs in production, its output kept (not shown) for the leak check. */
@@ -166,7 +168,9 @@ describe('secrets stay off command lines, logs and workflow histories', () => {
     });
     await source.connect();
     for (const table of ['orders', 'customers', 'invoices']) {
-      await source.query(`CREATE TABLE ${table} (id bigint PRIMARY KEY, email text, amount numeric(12,2), at timestamptz)`); // prettier-ignore
+      await source.query(
+        `CREATE TABLE ${table} (id bigint PRIMARY KEY, email text, amount numeric(12,2), at timestamptz)`,
+      );
     }
     await source.end();
 
@@ -209,7 +213,11 @@ describe('secrets stay off command lines, logs and workflow histories', () => {
     // A password of its own (not one of the run's): this one is on a command line on purpose.
     const decoy = randomBytes(12).toString('base64url');
     const uri = `postgres://${sourceRole}:${decoy}@127.0.0.1:5432/${sourceDatabase}`;
-    const refused = await runStarter('starters/ingest.ts', ['--tenant', tenant, '--connection', 'x', '--source', uri], env); // prettier-ignore
+    const refused = await runStarter(
+      'starters/ingest.ts',
+      ['--tenant', tenant, '--connection', 'x', '--source', uri],
+      env,
+    );
     assert.notEqual(refused.exitCode, 0);
     assert.match(refused.output, /password in --source is on the command line.*METASYNC_SOURCE_PASSWORD/s);
     assert.deepEqual(findLeaks({ 'the refusal': refused.output }, { decoy }), []);
@@ -226,10 +234,22 @@ describe('secrets stay off command lines, logs and workflow histories', () => {
     const [added, keyCreated] = await Promise.all([
       runStarter(
         'starters/connection.ts',
-        ['add', '--tenant', tenant, '--connection', 'warehouse', '--source', `postgres://${sourceRole}@127.0.0.1:5432/${sourceDatabase}`], // prettier-ignore
+        [
+          'add',
+          '--tenant',
+          tenant,
+          '--connection',
+          'warehouse',
+          '--source',
+          `postgres://${sourceRole}@127.0.0.1:5432/${sourceDatabase}`,
+        ],
         { ...env, METASYNC_SOURCE_PASSWORD: secrets['source password']! },
       ),
-      runStarter('starters/apiKey.ts', ['create', '--tenant', tenant, '--name', 'runs', '--scopes', 'ingest,read'], env), // prettier-ignore
+      runStarter(
+        'starters/apiKey.ts',
+        ['create', '--tenant', tenant, '--name', 'runs', '--scopes', 'ingest,read'],
+        env,
+      ),
     ]);
     assert.equal(added.exitCode, 0, added.output);
     texts['connection add output'] = added.output;
@@ -268,10 +288,14 @@ describe('secrets stay off command lines, logs and workflow histories', () => {
     took('the tenant, its connection, webhook secret and key set up; the run started');
 
     // One Spark job fails: its driver is killed while it runs, and the activity's retry loads the columns.
-    const [driver] = await eventually(() => {
-      const pids = sparkSubmitsMentioning(tenant);
-      return pids.length > 0 ? pids : undefined;
-    }, 180_000, `a Spark job of ${tenant}`); // prettier-ignore
+    const [driver] = await eventually(
+      () => {
+        const pids = sparkSubmitsMentioning(tenant);
+        return pids.length > 0 ? pids : undefined;
+      },
+      180_000,
+      `a Spark job of ${tenant}`,
+    );
     await new Promise((resolve) => setTimeout(resolve, 1_000)); // sampled while it runs
     process.kill(driver!, 'SIGKILL');
     took('the first Spark job killed');
@@ -289,7 +313,10 @@ describe('secrets stay off command lines, logs and workflow histories', () => {
     assert.ok(appIds.length >= 1, `the run's Spark applications: ${appIds.join(', ')}`);
     const everyLine = [...ps.lines.values()];
     const ofThisRun = everyLine.filter((line) => line.ours || appIds.some((id) => line.args.includes(id)));
-    assert.ok(ofThisRun.some((line) => line.args.includes('org.apache.spark.deploy.SparkSubmit')), 'spark-submit was sampled'); // prettier-ignore
+    assert.ok(
+      ofThisRun.some((line) => line.args.includes('org.apache.spark.deploy.SparkSubmit')),
+      'spark-submit was sampled',
+    );
     assert.ok(
       ofThisRun.some((line) => line.args.includes('CoarseGrainedExecutorBackend')),
       'an executor was sampled',
@@ -297,7 +324,10 @@ describe('secrets stay off command lines, logs and workflow histories', () => {
     const { 'S3 secret key': s3Secret, ...madeUp } = secrets;
     const psLeaks = [
       ...findLeaks({ 'ps -eo args, every process': everyLine.map((line) => line.args).join('\n') }, madeUp),
-      ...findLeaks({ "ps -eo args, this run's processes": ofThisRun.map((line) => line.args).join('\n') }, { 'S3 secret key': s3Secret! }), // prettier-ignore
+      ...findLeaks(
+        { "ps -eo args, this run's processes": ofThisRun.map((line) => line.args).join('\n') },
+        { 'S3 secret key': s3Secret! },
+      ),
     ];
     for (const [name, app] of [
       ['api', api],

@@ -70,7 +70,16 @@ export async function startTestCluster(): Promise<TestCluster> {
   const user = 'metasync';
   const password = 'metasync';
   writeFileSync(`${dir}/password`, password, { mode: 0o644 });
-  await asPostgres(`${bin}/initdb`, ['-D', `${dir}/data`, '-U', user, `--pwfile=${dir}/password`, '-A', 'scram-sha-256', '--no-sync']); // prettier-ignore
+  await asPostgres(`${bin}/initdb`, [
+    '-D',
+    `${dir}/data`,
+    '-U',
+    user,
+    `--pwfile=${dir}/password`,
+    '-A',
+    'scram-sha-256',
+    '--no-sync',
+  ]);
   const pools: pg.Pool[] = [];
   const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
   const cluster: TestCluster = {

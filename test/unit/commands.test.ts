@@ -71,9 +71,24 @@ describe('decoding commands from Kafka', () => {
     ['an unknown type', key, encode({ ...command, type: 'skeleton.exploded' }), /^invalid event/],
     ['a missing payload field', key, encode({ ...command, payload: { runId: 'r' } }), /tables/],
     ['a bad tenant id', Buffer.from('ACME!'), encode({ ...command, tenant: 'ACME!' }), /tenant id/],
-    ['a key of another tenant than its topic', Buffer.from('other'), encode(command), /^tenant mismatch: message key is "other" on tenant "acme"'s topic/], // prettier-ignore
-    ['another tenant than its topic, keyed alike', Buffer.from('other'), encode({ ...command, tenant: 'other' }), /^tenant mismatch: the event claims "other" on tenant "acme"'s topic/], // prettier-ignore
-    ['another tenant than its topic, keyed as the topic', key, encode({ ...command, tenant: 'other' }), /^tenant mismatch: the event claims "other"/], // prettier-ignore
+    [
+      'a key of another tenant than its topic',
+      Buffer.from('other'),
+      encode(command),
+      /^tenant mismatch: message key is "other" on tenant "acme"'s topic/,
+    ],
+    [
+      'another tenant than its topic, keyed alike',
+      Buffer.from('other'),
+      encode({ ...command, tenant: 'other' }),
+      /^tenant mismatch: the event claims "other" on tenant "acme"'s topic/,
+    ],
+    [
+      'another tenant than its topic, keyed as the topic',
+      key,
+      encode({ ...command, tenant: 'other' }),
+      /^tenant mismatch: the event claims "other"/,
+    ],
     ['no key', null, encode(command), /^tenant mismatch/],
     ['an oversized message', key, Buffer.alloc(2048, 'x'), /^oversized message: 2048 bytes > 1024/],
   ];

@@ -44,7 +44,11 @@ describe('configuration', () => {
   });
 
   it('reads lists and numbers from the environment', () => {
-    const config = loadConfig({ ...machine(), METASYNC_KAFKA_BROKERS: 'a:9092, b:9093', METASYNC_SPARK_JOB_TIMEOUT_SECONDS: '60' }); // prettier-ignore
+    const config = loadConfig({
+      ...machine(),
+      METASYNC_KAFKA_BROKERS: 'a:9092, b:9093',
+      METASYNC_SPARK_JOB_TIMEOUT_SECONDS: '60',
+    });
     assert.deepEqual(config.kafka.brokers, ['a:9092', 'b:9093']);
     assert.equal(config.spark.jobTimeoutMs, 60_000);
   });
@@ -81,7 +85,9 @@ describe('configuration', () => {
   });
 
   it('refuses secret files others may read, saying how to fix them', () => {
-    const problems = problemsOf({ METASYNC_SECRETS_DIR: secretsDir({ 'secrets-key': key(), 's3-secret-key': 'x' }, 0o644) }); // prettier-ignore
+    const problems = problemsOf({
+      METASYNC_SECRETS_DIR: secretsDir({ 'secrets-key': key(), 's3-secret-key': 'x' }, 0o644),
+    });
     assert.ok(problems.some((problem) => /METASYNC_SECRETS_KEY: .*readable by others: chmod 600 it/.test(problem)));
   });
 
@@ -89,23 +95,40 @@ describe('configuration', () => {
     const problems = problemsOf({ METASYNC_SECRETS_DIR: secretsDir({}) });
     assert.equal(problems.length, 2);
     const about = (variable: string) => problems.find((problem) => problem.startsWith(`${variable}:`)) ?? '';
-    assert.match(about('METASYNC_SECRETS_KEY'), /not set, nor METASYNC_SECRETS_KEY_FILE, nor .*secrets-key: the local stack generates that file \(bash stack\/up.sh\)/); // prettier-ignore
+    assert.match(
+      about('METASYNC_SECRETS_KEY'),
+      /not set, nor METASYNC_SECRETS_KEY_FILE, nor .*secrets-key: the local stack generates that file \(bash stack\/up.sh\)/,
+    );
     assert.match(about('METASYNC_S3_SECRET_KEY'), /not set, nor METASYNC_S3_SECRET_KEY_FILE, nor .*s3-secret-key/);
   });
 
   it('refuses the published key, as the current key or a previous one, unless development allows it', () => {
     const current = problemsOf({ ...machine(), METASYNC_SECRETS_KEY: published });
     assert.equal(current.length, 1);
-    assert.match(current[0]!, /METASYNC_SECRETS_KEY is the published development key: anyone can open .* bash stack\/up.sh secrets .* METASYNC_ALLOW_PUBLISHED_SECRETS_KEY=1/); // prettier-ignore
+    assert.match(
+      current[0]!,
+      /METASYNC_SECRETS_KEY is the published development key: anyone can open .* bash stack\/up.sh secrets .* METASYNC_ALLOW_PUBLISHED_SECRETS_KEY=1/,
+    );
     assert.ok(!current[0]!.includes(published), 'the key itself is not repeated');
-    assert.match(problemsOf({ ...machine(), METASYNC_SECRETS_PREVIOUS_KEYS: `${key()},${published}` })[0]!, /METASYNC_SECRETS_PREVIOUS_KEYS holds the published/); // prettier-ignore
-    const allowed = loadConfig({ ...machine(), METASYNC_SECRETS_KEY: published, METASYNC_ALLOW_PUBLISHED_SECRETS_KEY: '1' }); // prettier-ignore
+    assert.match(
+      problemsOf({ ...machine(), METASYNC_SECRETS_PREVIOUS_KEYS: `${key()},${published}` })[0]!,
+      /METASYNC_SECRETS_PREVIOUS_KEYS holds the published/,
+    );
+    const allowed = loadConfig({
+      ...machine(),
+      METASYNC_SECRETS_KEY: published,
+      METASYNC_ALLOW_PUBLISHED_SECRETS_KEY: '1',
+    });
     assert.equal(allowed.secretsKey.current.id, sealingKeyId(PUBLISHED_DEVELOPMENT_KEY));
   });
 
   it('holds the current key and the previous ones, and never shows a wrong one', () => {
     const [current, previous] = [key(), key()];
-    const config = loadConfig({ ...machine(), METASYNC_SECRETS_KEY: current, METASYNC_SECRETS_PREVIOUS_KEYS: ` ${previous}, ${current} ` }); // prettier-ignore
+    const config = loadConfig({
+      ...machine(),
+      METASYNC_SECRETS_KEY: current,
+      METASYNC_SECRETS_PREVIOUS_KEYS: ` ${previous}, ${current} `,
+    });
     assert.equal(config.secretsKey.current.key.toString('base64'), current);
     assert.deepEqual(
       config.secretsKey.previous.map((k) => k.key.toString('base64')),
@@ -113,7 +136,11 @@ describe('configuration', () => {
     );
     const older = key();
     const fromFile = loadConfig(machine({ 'secrets-previous-keys': `${previous}\n${older}` }));
-    assert.deepEqual(fromFile.secretsKey.previous.map((k) => k.key.toString('base64')), [previous, older], 'one per line'); // prettier-ignore
+    assert.deepEqual(
+      fromFile.secretsKey.previous.map((k) => k.key.toString('base64')),
+      [previous, older],
+      'one per line',
+    );
     const wrong = 'c2hvcnQ='; // 5 bytes
     const problems = problemsOf({ ...machine(), METASYNC_SECRETS_KEY: wrong });
     assert.match(problems[0]!, /METASYNC_SECRETS_KEY: expected 32 bytes in base64 .*\(value not shown\)/);
@@ -138,7 +165,10 @@ describe('configuration', () => {
       chmodSync(join(dir, 'kafka-metasync-bridge'), 0o644);
       assert.throws(
         () => loadConfig(env),
-        (error: unknown) => error instanceof ConfigError && /kafka-metasync-bridge is readable by others/.test(error.message) && !error.message.includes('bridge-password-0123456789'), // prettier-ignore
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          /kafka-metasync-bridge is readable by others/.test(error.message) &&
+          !error.message.includes('bridge-password-0123456789'),
       );
     } finally {
       rmSync(dir, { recursive: true, force: true });

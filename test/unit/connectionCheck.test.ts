@@ -62,7 +62,9 @@ describe('connection check failures', () => {
       failureMessage(untrusted, postgres),
       'PostgreSQL at db.internal:6432: its TLS certificate is not trusted (DEPTH_ZERO_SELF_SIGNED_CERT) — give the CA that signed it as tls.ca, or use tls mode require',
     );
-    const otherName = driverError("Hostname/IP does not match certificate's altnames", { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }); // prettier-ignore
+    const otherName = driverError("Hostname/IP does not match certificate's altnames", {
+      code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+    });
     assert.match(failureMessage(otherName, mysql), /^MySQL at shop:3306: its TLS certificate does not name shop — /);
     // mysql2 gives every TLS failure one code, with the TLS error's words.
     const wrapped = driverError('self-signed certificate', { code: 'HANDSHAKE_SSL_ERROR' });

@@ -26,7 +26,13 @@ const development: DestinationPolicy = { ...defaults, allowLoopback: true };
 const surroundings: Surroundings = {
   localAddresses: ['127.0.0.1', '::1', '192.0.2.2', 'fd00::2'],
   own: [
-    { service: 'PostgreSQL control plane', host: 'pg.internal', port: 5432, database: 'metasync_production', addresses: ['10.0.0.5'] }, // prettier-ignore
+    {
+      service: 'PostgreSQL control plane',
+      host: 'pg.internal',
+      port: 5432,
+      database: 'metasync_production',
+      addresses: ['10.0.0.5'],
+    },
     { service: 'Cassandra', host: 'cassandra.internal', port: 9042, addresses: ['10.0.0.6', 'fd00::6'] },
     { service: 'Kafka', host: '127.0.0.1', port: 9092, addresses: ['127.0.0.1'] },
   ],
@@ -104,7 +110,15 @@ describe('destination policy', () => {
   it('in development, refuses the control plane’s own database but not the other databases of its server', () => {
     const stack: Surroundings = {
       localAddresses: ['127.0.0.1'],
-      own: [{ service: 'PostgreSQL control plane', host: '127.0.0.1', port: 5432, database: 'metasync_production', addresses: ['127.0.0.1'] }], // prettier-ignore
+      own: [
+        {
+          service: 'PostgreSQL control plane',
+          host: '127.0.0.1',
+          port: 5432,
+          database: 'metasync_production',
+          addresses: ['127.0.0.1'],
+        },
+      ],
     };
     const at = (database?: string) =>
       refusal(development, stack, { host: 'localhost', port: 5432, ...(database && { database }) }, ['127.0.0.1']);

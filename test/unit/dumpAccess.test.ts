@@ -58,14 +58,20 @@ describe('dump access', () => {
 
   it('lets a tenant read a bucket of its own with its own endpoint and credentials, never MetaSync’s', () => {
     assert.equal(problem({ uri: 's3://their-bucket/any/key.ndjson', ...own, region: 'eu-west-1' }), undefined);
-    assert.match(problem({ uri: 's3://metasync/tenants/other/dumps/x.ndjson', ...own })!, /bucket metasync is MetaSync's own/); // prettier-ignore
+    assert.match(
+      problem({ uri: 's3://metasync/tenants/other/dumps/x.ndjson', ...own })!,
+      /bucket metasync is MetaSync's own/,
+    );
     assert.match(problem({ uri: 's3://metasync/tenants/acme/dumps/x.ndjson', ...own })!, /MetaSync's own: leave out/);
     for (const partial of [
       { endpoint: own.endpoint },
       { accessKeyId: 'AKIA', secretAccessKey: 's' },
       { region: 'x' },
     ]) {
-      assert.match(problem({ uri: 's3://their-bucket/k', ...partial })!, /needs endpoint, accessKeyId and secretAccessKey together/); // prettier-ignore
+      assert.match(
+        problem({ uri: 's3://their-bucket/k', ...partial })!,
+        /needs endpoint, accessKeyId and secretAccessKey together/,
+      );
     }
     assert.match(problem({ uri: 'file:///data/x.ndjson', ...own })!, /for s3:\/\/ dumps only/);
   });

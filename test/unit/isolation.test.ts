@@ -28,7 +28,11 @@ describe('tenant isolation by layout', () => {
           .replace(/[()]/g, '')
           .split(',')
           .map((column) => column.trim());
-        assert.equal(partition[0], 'tenant', `${file}: ${table}'s partition key (${partition.join(', ')}) starts with tenant`); // prettier-ignore
+        assert.equal(
+          partition[0],
+          'tenant',
+          `${file}: ${table}'s partition key (${partition.join(', ')}) starts with tenant`,
+        );
         tables.push(table!);
       }
     }
@@ -56,7 +60,6 @@ describe('tenant isolation by layout', () => {
       run.rawPart('containers', 2, 3),
       run.containerState(4),
     ]) {
-      // prettier-ignore
       assert.ok(key.startsWith(prefix), key);
     }
   });

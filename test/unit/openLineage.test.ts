@@ -127,10 +127,19 @@ describe('OpenLineage run events as lineage edges', () => {
 
   it('does not match a connection on another port or database', () => {
     const named = (namespace: string, name: string) => resolve(namespace, name).table;
-    assert.equal(named('postgres://db.example.com:6432', 'sales.public.orders'), 'openlineage://postgres%3A%2F%2Fdb.example.com%3A6432/sales.public.orders'); // prettier-ignore
+    assert.equal(
+      named('postgres://db.example.com:6432', 'sales.public.orders'),
+      'openlineage://postgres%3A%2F%2Fdb.example.com%3A6432/sales.public.orders',
+    );
     assert.equal(named('postgres://db.example.com:5432', 'hr.public.staff'), 'postgres://other-db/hr/public/staff');
-    assert.equal(named('postgres://db.example.com:5432', 'crm.public.x'), 'openlineage://postgres%3A%2F%2Fdb.example.com%3A5432/crm.public.x'); // prettier-ignore
-    assert.equal(named('postgres://db.example.com:5432', 'orders'), 'openlineage://postgres%3A%2F%2Fdb.example.com%3A5432/orders'); // prettier-ignore
+    assert.equal(
+      named('postgres://db.example.com:5432', 'crm.public.x'),
+      'openlineage://postgres%3A%2F%2Fdb.example.com%3A5432/crm.public.x',
+    );
+    assert.equal(
+      named('postgres://db.example.com:5432', 'orders'),
+      'openlineage://postgres%3A%2F%2Fdb.example.com%3A5432/orders',
+    );
   });
 
   it('refuses an event whose names are too long for the lake, saying so', () => {

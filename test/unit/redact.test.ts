@@ -8,23 +8,35 @@ import { boundedFailures } from '../../lib/temporal/boundedFailures.js';
 describe('redaction', () => {
   it('masks secret settings, secret options and URI passwords in a command line, and nothing else', () => {
     const args = [
-      '--conf', 'spark.hadoop.fs.s3a.secret.key=s3cr3t',
-      '--conf', 'spark.hadoop.fs.s3a.endpoint=http://127.0.0.1:9000',
-      '--password', 'hunter2',
-      '--password-file', '/home/me/pw',
-      '--source', 'postgres://ana:hunter2@db:5432/sales',
+      '--conf',
+      'spark.hadoop.fs.s3a.secret.key=s3cr3t',
+      '--conf',
+      'spark.hadoop.fs.s3a.endpoint=http://127.0.0.1:9000',
+      '--password',
+      'hunter2',
+      '--password-file',
+      '/home/me/pw',
+      '--source',
+      'postgres://ana:hunter2@db:5432/sales',
       '--api-token=abc123',
-      '--tenant', 'acme',
-    ]; // prettier-ignore
+      '--tenant',
+      'acme',
+    ];
     assert.deepEqual(redactCommandLine(args), [
-      '--conf', 'spark.hadoop.fs.s3a.secret.key=***',
-      '--conf', 'spark.hadoop.fs.s3a.endpoint=http://127.0.0.1:9000',
-      '--password', '***',
-      '--password-file', '/home/me/pw',
-      '--source', 'postgres://ana:***@db:5432/sales',
+      '--conf',
+      'spark.hadoop.fs.s3a.secret.key=***',
+      '--conf',
+      'spark.hadoop.fs.s3a.endpoint=http://127.0.0.1:9000',
+      '--password',
+      '***',
+      '--password-file',
+      '/home/me/pw',
+      '--source',
+      'postgres://ana:***@db:5432/sales',
       '--api-token=***',
-      '--tenant', 'acme',
-    ]); // prettier-ignore
+      '--tenant',
+      'acme',
+    ]);
   });
 
   it('masks known secrets and URI passwords in any text', () => {

@@ -17,7 +17,9 @@ function sealV1(plain: string, key: Buffer): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   const ciphertext = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-  return ['v1', iv, cipher.getAuthTag(), ciphertext].map((part) => (Buffer.isBuffer(part) ? part.toString('base64') : part)).join(':'); // prettier-ignore
+  return ['v1', iv, cipher.getAuthTag(), ciphertext]
+    .map((part) => (Buffer.isBuffer(part) ? part.toString('base64') : part))
+    .join(':');
 }
 
 describe('sealed secrets', () => {

@@ -117,7 +117,11 @@ describe('subscription spec', () => {
       { reshape: { add: { '__proto__.x': 1 } }, sink: { type: 'kafka', topic: 'metasync.sink.acme.t' } },
       /add/,
     ],
-    ['a reshape for the enforcement sink', { reshape: { pick: ['id'] }, sink: enforcement }, /reshape is for the kafka sink/], // prettier-ignore
+    [
+      'a reshape for the enforcement sink',
+      { reshape: { pick: ['id'] }, sink: enforcement },
+      /reshape is for the kafka sink/,
+    ],
     ['no restricted roles', { sink: { ...enforcement, restrictedRoles: [] } }, /restrictedRoles/],
     ['an unknown attribute', { filter: { attributes: ['colour'] }, sink: enforcement }, /attributes/],
   ];
@@ -142,7 +146,12 @@ describe('subscription spec', () => {
 
 describe('enforcement names and grants', () => {
   it("reads a table or a column of its own connection, and ignores other connections' assets", () => {
-    assert.deepEqual(parseAssetName(email, 'shop'), { database: 'app', schema: 'public', table: 'customers', column: 'email' }); // prettier-ignore
+    assert.deepEqual(parseAssetName(email, 'shop'), {
+      database: 'app',
+      schema: 'public',
+      table: 'customers',
+      column: 'email',
+    });
     assert.deepEqual(parseAssetName('postgres://shop/app/s%20x/My%2FTable', 'shop'), {
       database: 'app',
       schema: 's x',
@@ -223,10 +232,22 @@ describe('decoding changes from the outbound topic', () => {
   const rejected: [string, string, Buffer | null, Buffer | null, RegExp][] = [
     ['malformed JSON', 'acme', key, Buffer.from('{"id'), /^malformed JSON/],
     ['an empty message', 'acme', key, null, /^empty message/],
-    ['a change that fails the schema', 'acme', key, encode(withPayload({ change: 'toggled' as 'added' })), /^invalid event.*change/s], // prettier-ignore
+    [
+      'a change that fails the schema',
+      'acme',
+      key,
+      encode(withPayload({ change: 'toggled' as 'added' })),
+      /^invalid event.*change/s,
+    ],
     ["another tenant's change", 'other', key, encode(event), /^tenant mismatch/],
     ['a key that is not its qualified name', 'acme', Buffer.from('x'), encode(event), /^key mismatch/],
-    ['a NUL in a value (PostgreSQL refuses it)', 'acme', key, encode(withPayload({ value: 'PII\u0000' })), /^invalid event: payload\.value: contains a NUL/], // prettier-ignore
+    [
+      'a NUL in a value (PostgreSQL refuses it)',
+      'acme',
+      key,
+      encode(withPayload({ value: 'PII\u0000' })),
+      /^invalid event: payload\.value: contains a NUL/,
+    ],
   ];
   for (const [what, tenant, messageKey, value, reason] of rejected) {
     it(`rejects ${what} with a reason`, () => {

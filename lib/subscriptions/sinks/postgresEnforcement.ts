@@ -85,11 +85,17 @@ async function resolve(downstream: pg.Pool, database: string, name: AssetName): 
      WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND lower(n.nspname) = lower($1) AND lower(c.relname) = lower($2)`,
     [name.schema, name.table],
   );
-  if (tables.length === 0) return `the downstream has no table or view ${JSON.stringify(`${name.schema}.${name.table}`)}`; // prettier-ignore
+  if (tables.length === 0)
+    return `the downstream has no table or view ${JSON.stringify(`${name.schema}.${name.table}`)}`;
   const schema = pickName([...new Set(tables.map((row) => row.schema))], name.schema, 'schema');
   if ('problem' in schema) return schema.problem;
   const inSchema = tables.filter((row) => row.schema === schema.name);
-  const table = pickName(inSchema.map((row) => row.table), name.table, 'table', schema.name); // prettier-ignore
+  const table = pickName(
+    inSchema.map((row) => row.table),
+    name.table,
+    'table',
+    schema.name,
+  );
   if ('problem' in table) return table.problem;
   const { oid } = inSchema.find((row) => row.table === table.name)!;
   const { rows } = await downstream.query<{ name: string }>(
@@ -124,7 +130,8 @@ export function grantStatements(
     } else if (hadSelect) {
       // The table-level grant covers every column, so dropping the column grants takes nothing away.
       statements.push(`GRANT SELECT ON TABLE ${table} TO ${grantee}`);
-      if (target.columns.length) statements.push(`REVOKE SELECT (${list(target.columns)}) ON TABLE ${table} FROM ${grantee}`); // prettier-ignore
+      if (target.columns.length)
+        statements.push(`REVOKE SELECT (${list(target.columns)}) ON TABLE ${table} FROM ${grantee}`);
     }
   }
   return statements;
@@ -359,7 +366,8 @@ export async function createPostgresEnforcementSink(
             `remove them from the subscription; the next change of this table applies to a role created meanwhile`,
         };
       } catch (error) {
-        if (error instanceof DownstreamRefusal) return { outcome: 'skipped', reason: `${qualifiedName}: ${error.message}` }; // prettier-ignore
+        if (error instanceof DownstreamRefusal)
+          return { outcome: 'skipped', reason: `${qualifiedName}: ${error.message}` };
         throw error;
       }
     },
