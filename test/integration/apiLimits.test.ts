@@ -9,6 +9,7 @@ import { deadLetterQuotaToday } from '../../lib/stores/deadLetterQuota.js';
 import { saveMonteCarloSecret } from '../../lib/stores/monteCarlo.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { eventually, testConfig, uniqueId } from '../support/harness.js';
+import { dropTenantTopics, tenantTopics } from '../support/kafka.js';
 
 /**
  * The limits a public endpoint needs, on the real API with small limits: per client address, per tenant (counted
@@ -50,10 +51,13 @@ describe('limits of the public endpoints', () => {
     keyA = await api.keyOf(tenantA, ['admin']);
     keyB = await api.keyOf(tenantB, ['admin']);
     await saveMonteCarloSecret(api.deps.postgres, api.deps.config.secretsKey, tenantA, secret);
+    // An accepted webhook goes to the tenant's own inbound topic, which onboarding would have made.
+    await tenantTopics(api.deps.config, tenantA);
   });
 
   after(async () => {
     await api?.close();
+    await dropTenantTopics(testConfig(), tenantA);
   });
 
   const get = (key: string | undefined, tenant: string, remoteAddress: string) =>
