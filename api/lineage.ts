@@ -11,7 +11,7 @@ import { documentedOnly } from './openapi.js';
 import { cassandraPager, PageToken } from './paging.js';
 import { answerRejectedBody } from './rejectedBodies.js';
 import { ErrorBody, errorResponses, NextPageToken, pageLimit, TenantParams } from './schemas.js';
-import type { Api, ApiDependencies } from './server.js';
+import type { Api, ApiDependencies } from './dependencies.js';
 
 /** The dead-letter "source topic" of posted events that break the spec (see MONTE_CARLO_WEBHOOK_SOURCE). */
 export const OPENLINEAGE_HTTP_SOURCE = 'http.openlineage';

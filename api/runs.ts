@@ -18,7 +18,7 @@ import type { IngestProgress } from '../workflows/index.js';
 import { sendError } from './errors.js';
 import type { ApiLimits } from './limits.js';
 import { ErrorBody, errorResponses, NextPageToken, pageLimit, Slug, TenantParams } from './schemas.js';
-import type { Api, ApiDependencies } from './server.js';
+import type { Api, ApiDependencies } from './dependencies.js';
 
 const RunStatus = z.enum(RUN_STATUSES);
 const RunParams = TenantParams.extend({ runId: RunId.describe('The run id') });

@@ -16,7 +16,8 @@ import {
   recordRecovered,
   type SubscriptionRow,
 } from '../lib/stores/subscriptions.js';
-import { createSink, type Sink, type SinkDependencies } from '../lib/subscriptions/sinks/index.js';
+import { createSink } from '../lib/subscriptions/sinks/index.js';
+import type { Sink, SinkDependencies } from '../lib/subscriptions/sinks/sink.js';
 import { matches, reshape } from '../lib/subscriptions/transform.js';
 import { outboundTopic } from '../lib/kafka/topics.js';
 
