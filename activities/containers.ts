@@ -1,5 +1,11 @@
 import { Context } from '@temporalio/activity';
-import type { ChangeCounts, CountsByType, EstateAsset, RawRecord, SourceType } from '../lib/ingest/contracts.js';
+import type {
+  ChangeCounts,
+  ContainerBucketInput,
+  CountsByType,
+  EstateAsset,
+  RawRecord,
+} from '../lib/ingest/contracts.js';
 import type { LineageEdge } from '../lib/lineage/contracts.js';
 import { catalogEdges, catalogOrigin, type StatedEdges } from '../lib/lineage/catalog.js';
 import { diffEdges, distinctEdges, edgeFingerprint, type EdgeState } from '../lib/lineage/edges.js';
@@ -9,15 +15,6 @@ import { runObjectKeys } from '../lib/platform/objectKeys.js';
 import type { ObjectStore } from '../lib/platform/objectStore.js';
 import type { LakeWriter, LoadedAsset, Rejection } from '../lib/stores/lake.js';
 import type { LineageStore } from '../lib/stores/lineage.js';
-
-export interface ContainerBucketInput {
-  tenant: string;
-  connectionId: string;
-  sourceType: SourceType;
-  runId: string;
-  previousRunId: string | null;
-  bucket: number;
-}
 
 /** One line of a bucket's state: what the next run diffs against. */
 interface StateLine {

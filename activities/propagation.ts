@@ -4,50 +4,21 @@ import type pg from 'pg';
 import type {
   AnnotationAttribute,
   AnnotationChangedPayload,
+  Copy,
+  ExpandInput,
+  ExpandResult,
+  Reached,
   ResolvedPropagation,
+  StoredCopy,
+  WalkScope,
 } from '../lib/propagation/contracts.js';
 import type { OutboundPublisher } from '../lib/kafka/outbound.js';
 import { resolvePropagation, tenantPolicy } from '../lib/propagation/policy.js';
-import { nextCopies, type Reached } from '../lib/propagation/walk.js';
-import type { AnnotationStore, Copy, DepthRange, StoredCopy } from '../lib/stores/annotations.js';
+import { nextCopies } from '../lib/propagation/walk.js';
+import type { AnnotationStore } from '../lib/stores/annotations.js';
 import { chunked } from '../lib/stores/cql.js';
 import { readAssetType } from '../lib/stores/lake.js';
 import type { LineageStore } from '../lib/stores/lineage.js';
-
-/** One change's walk: a value of an attribute, given by one source asset, on behalf of one request. */
-export interface WalkScope {
-  tenant: string;
-  source: string;
-  attribute: AnnotationAttribute;
-  value: string;
-  changeId: string;
-  rule: ResolvedPropagation;
-}
-
-export interface ExpandInput extends WalkScope {
-  range: DepthRange;
-  /** Frontier assets read per page. */
-  pageSize: number;
-  /**
-   * Go on to the next levels in this same call while each is at most this big, for up to `deepenForMs`: a deep
-   * chain then costs a few activities, not one per level.
-   */
-  deepenUpTo: number;
-  deepenForMs: number;
-  /** Assets this call may still give the value to: the policy's maxAssetsPerChange, less what the walk reached. */
-  budget: number;
-}
-
-export interface ExpandResult {
-  /** Assets this call gave the value to (or refreshed), over every level it walked. */
-  reached: number;
-  /** Outbound events published. */
-  published: number;
-  /** The walk continues from this depth's copies (a level this call did not finish, or the first it did not start). */
-  nextDepth: number;
-  /** The budget ran out: some assets the walk would have reached were not given the value. */
-  truncated: boolean;
-}
 
 /** Targets written at once: enough to batch the writes, small enough to keep memory and retries modest. */
 const CHUNK = 2_000;

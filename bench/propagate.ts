@@ -17,7 +17,7 @@ import {
 } from '../lib/platform/clients.js';
 import { loadConfigOrExit } from '../lib/platform/config.js';
 import type { LineageEdge } from '../lib/lineage/contracts.js';
-import type { AnnotationChanged } from '../lib/propagation/contracts.js';
+import type { AnnotationChanged, ChangeOutcome } from '../lib/propagation/contracts.js';
 import { ensureTopic } from '../lib/kafka/ensureTopic.js';
 import { loadDefaultPolicy, saveTenantPolicy } from '../lib/propagation/policy.js';
 import { saveConnection } from '../lib/stores/connections.js';
@@ -32,7 +32,6 @@ import { pinGroupToEnd } from '../test/support/harness.js';
 import { asSuperuser, sourceAdmin, sourceLogin } from '../test/support/postgresCluster.js';
 import { asService, kafkaAs } from '../test/support/kafka.js';
 import { spawnWorker } from '../test/support/processes.js';
-import type { ChangeOutcome } from '../workflows/propagation.js';
 import {
   childRunId,
   cpuSeconds,

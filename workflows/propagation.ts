@@ -9,41 +9,15 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { WalkScope } from '../activities/propagation.js';
-import type { AnnotationChange } from '../lib/propagation/contracts.js';
+import type {
+  AnnotationRequest,
+  ChangeInput,
+  ChangeOutcome,
+  PropagationInput,
+  PropagationStatus,
+  WalkScope,
+} from '../lib/propagation/contracts.js';
 import { changeWorkflowId } from '../lib/temporal/workflowIds.js';
-
-/** A change asked of one asset, with the id it was asked under (a Kafka event id, an HTTP request's). */
-export interface AnnotationRequest {
-  change: AnnotationChange;
-  changeId: string;
-}
-
-/** What one change did, over its whole walk. */
-export interface ChangeOutcome {
-  changeId: string;
-  op: AnnotationChange['op'];
-  attribute: AnnotationChange['attribute'];
-  value: string;
-  /** Assets given the value (the source included), or refreshed when it was given again. */
-  reached: number;
-  /** Copies taken back: all of them on a removal, the stale ones (lineage gone since) on an addition. */
-  retracted: number;
-  /** Outbound events published. */
-  published: number;
-  /** The deepest level the walk got to. */
-  depth: number;
-  /** Set when the walk stopped at the policy's maxAssetsPerChange. */
-  truncated: boolean;
-  /** What the caller should know: the change did nothing and why, the asset is not in the catalog, the walk stopped. */
-  notes: string[];
-}
-
-export interface PropagationStatus {
-  pending: number;
-  current: string | null;
-  recent: ChangeOutcome[];
-}
 
 export const annotationChangeSignal = defineSignal<[AnnotationRequest]>('annotationChange');
 export const propagationStatusQuery = defineQuery<PropagationStatus>('status');
@@ -70,15 +44,6 @@ const RETRACT_PAGE = 2_000;
 const LEVELS_PER_RUN = 200;
 /** Change ids remembered, so a redelivered request is not applied twice. */
 const REMEMBERED_CHANGES = 500;
-
-export interface PropagationInput {
-  tenant: string;
-  qualifiedName: string;
-  /** Without a change for this long the workflow ends; the next change starts it again. */
-  idleMs?: number;
-  /** Changes handled before continuing as new. */
-  changesPerRun?: number;
-}
 
 interface PropagationCarry {
   pending: AnnotationRequest[];
@@ -119,11 +84,6 @@ export async function assetPropagation(input: PropagationInput, carry?: Propagat
       await continueAsNew<typeof assetPropagation>(input, { pending, remembered, recent });
     }
   }
-}
-
-export interface ChangeInput extends AnnotationRequest {
-  tenant: string;
-  source: string;
 }
 
 interface WalkCarry {
