@@ -100,6 +100,23 @@ export const EstateAsset = z.object({
 });
 export type EstateAsset = z.infer<typeof EstateAsset>;
 
+/** An asset ready for the lake, with the fingerprint the next run diffs against. */
+export const LoadedAsset = z.object({ asset: EstateAsset, fingerprint: z.string() });
+export type LoadedAsset = z.infer<typeof LoadedAsset>;
+
+/** A record that did not become an asset, kept in the lake's `rejections` with the reason. */
+export const Rejection = z.object({
+  /** Where it was read: the raw part (relative to the run) and the line. */
+  sourceRef: z.string(),
+  kind: z.string(),
+  /** Its path as JSON, or empty when it had none. */
+  path: z.string(),
+  reason: z.string(),
+  /** The record itself, cut short when long. */
+  record: z.string(),
+});
+export type Rejection = z.infer<typeof Rejection>;
+
 /** What each asset type went through in a run. */
 export const ChangeCounts = z.object({
   added: z.number().int().nonnegative(),
