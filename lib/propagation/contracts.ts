@@ -202,6 +202,26 @@ export const ExpandResult = z.object({
 });
 export type ExpandResult = z.infer<typeof ExpandResult>;
 
+/** One page of the source's copies to take back (retractCopies). */
+export const RetractInput = WalkScope.extend({
+  /** Only the copies an earlier change made and this one did not reach; otherwise every copy. */
+  staleOnly: z.boolean(),
+  pageSize: z.number().int().positive(),
+  /** Where the previous page ended; null for the first. */
+  pageState: z.string().nullable(),
+});
+export type RetractInput = z.infer<typeof RetractInput>;
+
+export const RetractResult = z.object({
+  /** Copies taken back. */
+  retracted: z.number().int().nonnegative(),
+  /** Outbound events published. */
+  published: z.number().int().nonnegative(),
+  /** Where the next page starts; null after the last. */
+  next: z.string().nullable(),
+});
+export type RetractResult = z.infer<typeof RetractResult>;
+
 /** A change asked of one asset, with the id it was asked under (a Kafka event id, an HTTP request's). */
 export const AnnotationRequest = z.object({ change: AnnotationChange, changeId: z.string() });
 export type AnnotationRequest = z.infer<typeof AnnotationRequest>;
