@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import type { ExtractManifest } from '../lib/ingest/contracts.js';
+import type { ExtractManifest, Rejection } from '../lib/ingest/contracts.js';
 import { createExtractor, type ExtractorDeps } from '../lib/extractors/index.js';
 import { ExtractionError } from '../lib/extractors/errors.js';
 import { runObjectKeys } from '../lib/platform/objectKeys.js';
@@ -9,7 +9,7 @@ import { RawPartWriter } from '../lib/ingest/rawParts.js';
 import type { SealingKeys } from '../lib/platform/secrets.js';
 import type { ObjectStore } from '../lib/platform/objectStore.js';
 import { loadConnection } from '../lib/stores/connections.js';
-import type { LakeWriter, Rejection } from '../lib/stores/lake.js';
+import type { LakeWriter } from '../lib/stores/lake.js';
 
 export interface ExtractInput {
   tenant: string;

@@ -3,8 +3,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import cassandra from 'cassandra-driver';
 import type { Producer } from 'kafkajs';
 import type pg from 'pg';
-import type { IncidentEvent, IncidentRecord } from '../lib/incidents/contracts.js';
-import { deadLetter, type MessageOrigin } from '../lib/kafka/deadLetters.js';
+import type { IncidentRecord, IncidentSignal } from '../lib/incidents/contracts.js';
+import { deadLetter } from '../lib/kafka/deadLetters.js';
 import { effectiveRules } from '../lib/mapping/tenantRules.js';
 import { qualifiedNameFor } from '../lib/incidents/monteCarlo/index.js';
 import { connectionOfMonteCarloAccount } from '../lib/stores/monteCarlo.js';
@@ -69,7 +69,7 @@ export function createIncidentActivities(deps: {
     },
 
     /** An event no retry can apply: kept on the dead-letter topic and in S3, with the reason, and skipped. */
-    async deadLetterIncidentEvent(input: { event: IncidentEvent; origin: MessageOrigin; reason: string }) {
+    async deadLetterIncidentEvent(input: IncidentSignal & { reason: string }) {
       const { event, origin, reason } = input;
       await deadLetter(deps.s3, deps.bucket, deps.producer, {
         ...origin,

@@ -1,31 +1,11 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type pg from 'pg';
-import type { SourceType } from '../lib/ingest/contracts.js';
+import type { PreparedRun, RunRecord } from '../lib/ingest/contracts.js';
 import { effectiveRules } from '../lib/mapping/tenantRules.js';
 import { runObjectKeys } from '../lib/platform/objectKeys.js';
 import type { ObjectStore } from '../lib/platform/objectStore.js';
 import type { SealingKeys } from '../lib/platform/secrets.js';
 import { loadConnection } from '../lib/stores/connections.js';
-
-export interface RunRecord {
-  tenant: string;
-  runId: string;
-  kind: string;
-  workflowId: string;
-  connectionId?: string;
-  status: 'running' | 'completed' | 'failed' | 'cancelled';
-  counts: Record<string, unknown>;
-  /** Why a failed run failed. */
-  error?: string;
-  /** Who started the run; a record without it keeps the one already there. */
-  requestedBy?: string;
-}
-
-export interface PreparedRun {
-  sourceType: SourceType;
-  /** The last completed run of this connection: the baseline that added, updated and deleted are counted against. */
-  previousRunId: string | null;
-}
 
 export function createPostgresActivities(deps: { postgres: pg.Pool; secretsKey: SealingKeys; store: ObjectStore }) {
   const { postgres } = deps;

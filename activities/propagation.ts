@@ -3,51 +3,30 @@ import type cassandra from 'cassandra-driver';
 import type pg from 'pg';
 import type {
   AnnotationAttribute,
-  AnnotationChangedPayload,
+  Copy,
+  ExpandInput,
+  ExpandResult,
+  Reached,
   ResolvedPropagation,
+  RetractInput,
+  RetractResult,
+  WalkScope,
 } from '../lib/propagation/contracts.js';
+import {
+  afterRetract,
+  changeEvent,
+  planGive,
+  planRetract,
+  retractCandidates,
+  stillOnlyOurs,
+} from '../lib/propagation/holders.js';
 import type { OutboundPublisher } from '../lib/kafka/outbound.js';
 import { resolvePropagation, tenantPolicy } from '../lib/propagation/policy.js';
-import { nextCopies, type Reached } from '../lib/propagation/walk.js';
-import type { AnnotationStore, Copy, DepthRange, StoredCopy } from '../lib/stores/annotations.js';
+import { nextCopies } from '../lib/propagation/walk.js';
+import type { AnnotationStore } from '../lib/stores/annotations.js';
 import { chunked } from '../lib/stores/cql.js';
 import { readAssetType } from '../lib/stores/lake.js';
 import type { LineageStore } from '../lib/stores/lineage.js';
-
-/** One change's walk: a value of an attribute, given by one source asset, on behalf of one request. */
-export interface WalkScope {
-  tenant: string;
-  source: string;
-  attribute: AnnotationAttribute;
-  value: string;
-  changeId: string;
-  rule: ResolvedPropagation;
-}
-
-export interface ExpandInput extends WalkScope {
-  range: DepthRange;
-  /** Frontier assets read per page. */
-  pageSize: number;
-  /**
-   * Go on to the next levels in this same call while each is at most this big, for up to `deepenForMs`: a deep
-   * chain then costs a few activities, not one per level.
-   */
-  deepenUpTo: number;
-  deepenForMs: number;
-  /** Assets this call may still give the value to: the policy's maxAssetsPerChange, less what the walk reached. */
-  budget: number;
-}
-
-export interface ExpandResult {
-  /** Assets this call gave the value to (or refreshed), over every level it walked. */
-  reached: number;
-  /** Outbound events published. */
-  published: number;
-  /** The walk continues from this depth's copies (a level this call did not finish, or the first it did not start). */
-  nextDepth: number;
-  /** The budget ran out: some assets the walk would have reached were not given the value. */
-  truncated: boolean;
-}
 
 /** Targets written at once: enough to batch the writes, small enough to keep memory and retries modest. */
 const CHUNK = 2_000;
@@ -61,67 +40,34 @@ export function createPropagationActivities(deps: {
 }) {
   const { annotations, outbound } = deps;
 
-  const event = (
-    scope: WalkScope,
-    copy: Copy,
-    assetType: string | null,
-    change: 'added' | 'removed',
-  ): Omit<AnnotationChangedPayload, 'sequence'> => ({
-    qualifiedName: copy.qualifiedName,
-    assetType,
-    attribute: scope.attribute,
-    value: scope.value,
-    change,
-    attribution: { source: scope.source, path: copy.path, depth: copy.depth },
-    changeId: scope.changeId,
-  });
-
-  /** Only the source holds it: the copies of every other source are gone. */
-  const onlySource = (holders: Map<string, string | null> | undefined, source: string) =>
-    holders !== undefined && holders.size === 1 && holders.has(source);
+  const names = (copies: readonly Copy[]) => copies.map((c) => c.qualifiedName);
 
   /**
    * Gives the value to the reached assets this change has not reached yet, and returns those (the next frontier).
    * The order makes a retry safe: copies first (so the walk and a later removal find them), then the outbound
    * events, then the assets' own rows (which mark them done). An asset another source already gives the value to
-   * publishes nothing, unless that source let go meanwhile, which the second look catches.
+   * publishes nothing, unless that source let go meanwhile, which the second look catches (lib/propagation/holders.ts).
    */
   async function give(scope: WalkScope, reached: readonly Reached[]): Promise<{ fresh: Reached[]; published: number }> {
     const { tenant, source, attribute, value, changeId } = scope;
-    const before = await annotations.holders(
-      tenant,
-      reached.map((r) => r.qualifiedName),
-      attribute,
-      value,
-    );
-    const fresh = reached.filter((r) => before.get(r.qualifiedName)?.get(source) !== changeId);
-    const newlyHeld = fresh.filter((r) => !before.has(r.qualifiedName));
-    const contested = fresh.filter((r) => {
-      const holders = before.get(r.qualifiedName);
-      return holders !== undefined && !holders.has(source);
-    });
-    await annotations.writeCopies(tenant, source, attribute, value, fresh, changeId);
+    const plan = planGive(reached, await annotations.holders(tenant, names(reached), attribute, value), scope);
+    await annotations.writeCopies(tenant, source, attribute, value, plan.fresh, changeId);
     await outbound.publish(
       tenant,
-      newlyHeld.map((r) => event(scope, r, r.assetType, 'added')),
+      plan.newlyHeld.map((r) => changeEvent(scope, r, r.assetType, 'added')),
     );
-    await annotations.markHeld(tenant, source, attribute, value, fresh, changeId);
-    let published = newlyHeld.length;
-    if (contested.length) {
-      const after = await annotations.holders(
-        tenant,
-        contested.map((r) => r.qualifiedName),
-        attribute,
-        value,
-      );
-      const nowOnlyOurs = contested.filter((r) => onlySource(after.get(r.qualifiedName), source));
+    await annotations.markHeld(tenant, source, attribute, value, plan.fresh, changeId);
+    let published = plan.newlyHeld.length;
+    if (plan.contested.length) {
+      const after = await annotations.holders(tenant, names(plan.contested), attribute, value);
+      const ours = stillOnlyOurs(plan.contested, after, source);
       await outbound.publish(
         tenant,
-        nowOnlyOurs.map((r) => event(scope, r, r.assetType, 'added')),
+        ours.map((r) => changeEvent(scope, r, r.assetType, 'added')),
       );
-      published += nowOnlyOurs.length;
+      published += ours.length;
     }
-    return { fresh, published };
+    return { fresh: plan.fresh, published };
   }
 
   /** Expands a frontier in chunks: reads its edges, applies the rule, gives the value on. */
@@ -233,40 +179,31 @@ export function createPropagationActivities(deps: {
      * `staleOnly`) those an earlier change made and this one did not reach, because lineage changed since.
      * An asset loses the value (and an outbound event says so) only when no other source still gives it.
      */
-    async retractCopies(
-      input: WalkScope & { staleOnly: boolean; pageSize: number; pageState: string | null },
-    ): Promise<{ retracted: number; published: number; next: string | null }> {
-      const { tenant, source, attribute, value, changeId } = input;
+    async retractCopies(input: RetractInput): Promise<RetractResult> {
+      const { tenant, source, attribute, value, changeId, staleOnly } = input;
       const page = await annotations.allCopies(tenant, source, attribute, value, input.pageSize, input.pageState);
-      const candidates = input.staleOnly ? page.items.filter((c) => c.changeId !== changeId) : page.items;
-      const names = (copies: readonly StoredCopy[]) => copies.map((c) => c.qualifiedName);
+      const candidates = retractCandidates(page.items, changeId, staleOnly);
       const before = await annotations.holders(tenant, names(candidates), attribute, value);
-      const ours = candidates.filter((c) => {
-        const held = before.get(c.qualifiedName)?.get(source);
-        return held !== undefined && (!input.staleOnly || held !== changeId);
-      });
+      const plan = planRetract(candidates, before, input, staleOnly);
       // Published before the rows go, so a retry after a crash publishes again rather than never.
-      const lastHolder = ours.filter((c) => onlySource(before.get(c.qualifiedName), source));
-      const othersHeld = ours.filter((c) => !onlySource(before.get(c.qualifiedName), source));
       await outbound.publish(
         tenant,
-        lastHolder.map((c) => event(input, c, null, 'removed')),
+        plan.lastHolder.map((c) => changeEvent(input, c, null, 'removed')),
       );
-      await annotations.unmarkHeld(tenant, source, attribute, value, names(ours));
-      if (input.staleOnly) await annotations.deleteCopies(tenant, source, attribute, value, candidates);
+      await annotations.unmarkHeld(tenant, source, attribute, value, names(plan.ours));
+      if (staleOnly) await annotations.deleteCopies(tenant, source, attribute, value, candidates);
 
       // A second look: another source may have let go (or taken hold) while this one did.
-      const after = await annotations.holders(tenant, names(ours), attribute, value);
-      const nowGone = othersHeld.filter((c) => !after.has(c.qualifiedName));
-      const heldAgain = lastHolder.filter((c) => after.has(c.qualifiedName));
+      const after = await annotations.holders(tenant, names(plan.ours), attribute, value);
+      const { nowGone, heldAgain } = afterRetract(plan, after);
       await outbound.publish(tenant, [
-        ...nowGone.map((c) => event(input, c, null, 'removed')),
-        ...heldAgain.map((c) => event(input, c, null, 'added')),
+        ...nowGone.map((c) => changeEvent(input, c, null, 'removed')),
+        ...heldAgain.map((c) => changeEvent(input, c, null, 'added')),
       ]);
-      Context.current().heartbeat({ retracted: ours.length });
+      Context.current().heartbeat({ retracted: plan.ours.length });
       return {
-        retracted: ours.length,
-        published: lastHolder.length + nowGone.length + heldAgain.length,
+        retracted: plan.ours.length,
+        published: plan.lastHolder.length + nowGone.length + heldAgain.length,
         next: page.next,
       };
     },

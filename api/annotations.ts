@@ -15,7 +15,7 @@ import { changeWorkflowId } from '../lib/temporal/workflowIds.js';
 import { sendError } from './errors.js';
 import { handToKafka } from './kafkaHandoff.js';
 import { errorResponses, TenantParams } from './schemas.js';
-import type { Api, ApiDependencies } from './server.js';
+import type { Api, ApiDependencies } from './dependencies.js';
 
 /** What a caller sends: the change without its actor, who is always the key's service account and name. */
 const AnnotationRequestBody = z.strictObject({

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AssetView } from '../lib/incidents/contracts.js';
 import { errorResponses, QualifiedNameParam, TenantParams } from './schemas.js';
-import type { Api, ApiDependencies } from './server.js';
+import type { Api, ApiDependencies } from './dependencies.js';
 
 /** An asset with its open and recent incidents, by qualified name. */
 export function registerAssetRoutes(app: Api, deps: ApiDependencies): void {

@@ -5,7 +5,7 @@ import { catalogStore, type ChildrenOf } from '../lib/stores/catalog.js';
 import { sendError } from './errors.js';
 import { cassandraPager, PageToken } from './paging.js';
 import { errorResponses, NextPageToken, pageLimit, QualifiedNameParam, TenantParams } from './schemas.js';
-import type { Api, ApiDependencies } from './server.js';
+import type { Api, ApiDependencies } from './dependencies.js';
 
 /** `?includeDeleted=false` must mean false, which z.coerce.boolean would read as true. */
 const IncludeDeleted = z

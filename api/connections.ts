@@ -19,7 +19,7 @@ import {
 } from '../lib/stores/connections.js';
 import { sendError } from './errors.js';
 import { errorResponses, Slug, TenantParams } from './schemas.js';
-import type { Api, ApiDependencies } from './server.js';
+import type { Api, ApiDependencies } from './dependencies.js';
 
 const keptPassword = z
   .string()

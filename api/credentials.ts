@@ -14,7 +14,7 @@ import {
 } from '../lib/stores/apiKeys.js';
 import { sendError } from './errors.js';
 import { errorResponses, TenantParams } from './schemas.js';
-import type { Api, ApiDependencies } from './server.js';
+import type { Api, ApiDependencies } from './dependencies.js';
 
 const iso = (date: Date | null) => date?.toISOString() ?? null;
 const Timestamp = z.iso.datetime();

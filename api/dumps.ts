@@ -6,7 +6,7 @@ import { isSafeDumpName } from '../lib/extractors/dumpAccess.js';
 import { log } from '../lib/platform/log.js';
 import { dumpsPrefix } from '../lib/platform/objectKeys.js';
 import { errorResponses, TenantParams } from './schemas.js';
-import type { Api, ApiDependencies } from './server.js';
+import type { Api, ApiDependencies } from './dependencies.js';
 
 /** An upload URL is good for this long: enough to start a large upload, short enough not to be kept around. */
 const UPLOAD_URL_SECONDS = 15 * 60;

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { LineageEdge, OpenLineageRunEvent, QualifiedName, type OpenLineageReceived } from '../lib/lineage/contracts.js';
-import { parseJsonInput } from '../lib/platform/jsonInput.js';
+import { decodeJsonInput } from '../lib/platform/jsonInput.js';
 import { lineageStore } from '../lib/stores/lineage.js';
 import { inboundTopic, openLineageMessage } from '../lib/kafka/topics.js';
 import { sendError } from './errors.js';
@@ -11,24 +11,10 @@ import { documentedOnly } from './openapi.js';
 import { cassandraPager, PageToken } from './paging.js';
 import { answerRejectedBody } from './rejectedBodies.js';
 import { ErrorBody, errorResponses, NextPageToken, pageLimit, TenantParams } from './schemas.js';
-import type { Api, ApiDependencies } from './server.js';
+import type { Api, ApiDependencies } from './dependencies.js';
 
 /** The dead-letter "source topic" of posted events that break the spec (see MONTE_CARLO_WEBHOOK_SOURCE). */
 export const OPENLINEAGE_HTTP_SOURCE = 'http.openlineage';
-
-type Checked = { ok: true; event: OpenLineageRunEvent } | { ok: false; reason: string; issues?: z.core.$ZodIssue[] };
-
-function check(body: Buffer): Checked {
-  const json = parseJsonInput(body, 'body');
-  if (!json.ok) return json;
-  const parsed = OpenLineageRunEvent.safeParse(json.value);
-  if (parsed.success) return { ok: true, event: parsed.data };
-  return {
-    ok: false,
-    reason: `not an OpenLineage RunEvent (spec 2-0-2): ${z.prettifyError(parsed.error)}`,
-    issues: parsed.error.issues,
-  };
-}
 
 /**
  * `POST /v1/tenants/:tenant/lineage`: the endpoint of an OpenLineage HTTP transport (its body is one bare RunEvent).
@@ -60,7 +46,12 @@ export function registerOpenLineageIngest(app: FastifyInstance, deps: ApiDepende
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const where = { tenant, requestId: request.id, bytes: body.length };
 
-      const checked = check(body);
+      const checked = decodeJsonInput(OpenLineageRunEvent, body, {
+        what: 'body',
+        expected: 'an OpenLineage RunEvent (JSON)',
+        maxBytes: config.kafka.maxMessageBytes,
+        invalid: 'not an OpenLineage RunEvent (spec 2-0-2)',
+      });
       if (!checked.ok) {
         const rejected = { source: OPENLINEAGE_HTTP_SOURCE, tenant, body, reason: checked.reason, receivedAt };
         return answerRejectedBody(reply, request, deps, rejected, { issues: checked.issues ?? [] });
@@ -74,7 +65,7 @@ export function registerOpenLineageIngest(app: FastifyInstance, deps: ApiDepende
         tenant,
         source: OPENLINEAGE_HTTP_SOURCE,
         occurredAt: receivedAt.toISOString(),
-        payload: checked.event,
+        payload: checked.value,
       };
       const message = openLineageMessage(event);
       if (Buffer.byteLength(String(message.value)) > config.kafka.maxMessageBytes) {

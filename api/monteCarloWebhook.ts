@@ -20,7 +20,7 @@ import type { ApiLimits } from './limits.js';
 import { documentedOnly } from './openapi.js';
 import { answerRejectedBody } from './rejectedBodies.js';
 import { errorResponses } from './schemas.js';
-import type { ApiDependencies } from './server.js';
+import type { ApiDependencies } from './dependencies.js';
 
 /**
  * The dead-letter "source topic" of webhooks that were signed but break the contract. It is not a Kafka topic:

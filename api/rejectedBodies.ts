@@ -4,7 +4,7 @@ import { deadLetter } from '../lib/kafka/deadLetters.js';
 import { log } from '../lib/platform/log.js';
 import { releaseDeadLetterBytes, reserveDeadLetterBytes } from '../lib/stores/deadLetterQuota.js';
 import { refuseForNow } from './kafkaHandoff.js';
-import type { ApiDependencies } from './server.js';
+import type { ApiDependencies } from './dependencies.js';
 
 export interface RejectedBody {
   /** Where the bytes came from, as the dead letter names it (e.g. http.monte-carlo): not a Kafka topic. */

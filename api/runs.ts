@@ -1,12 +1,11 @@
 import { z } from 'zod';
-import { CountsByType, IngestOptions } from '../lib/ingest/contracts.js';
+import { CountsByType, IngestOptions, IngestProgress, RunStatus } from '../lib/ingest/contracts.js';
 import { RunId } from '../lib/platform/ids.js';
 import {
   cancelIngestRun,
   getRun,
   IngestRunError,
   listRuns,
-  RUN_STATUSES,
   runProgress,
   startIngestRun,
   watchRun,
@@ -14,26 +13,12 @@ import {
   type IngestRun,
 } from '../control/ingestRuns.js';
 import { log } from '../lib/platform/log.js';
-import type { IngestProgress } from '../workflows/index.js';
 import { sendError } from './errors.js';
 import type { ApiLimits } from './limits.js';
 import { ErrorBody, errorResponses, NextPageToken, pageLimit, Slug, TenantParams } from './schemas.js';
-import type { Api, ApiDependencies } from './server.js';
+import type { Api, ApiDependencies } from './dependencies.js';
 
-const RunStatus = z.enum(RUN_STATUSES);
 const RunParams = TenantParams.extend({ runId: RunId.describe('The run id') });
-
-const Done = z.object({ done: z.number().int(), total: z.number().int() });
-const Progress = z
-  .object({
-    phase: z.enum(['preparing', 'extracting', 'containers', 'columns', 'completed', 'failed', 'cancelled']),
-    containersReady: z.boolean().describe('Every container is in the lake: they can be queried'),
-    containers: Done,
-    columns: Done,
-    counts: CountsByType,
-    continuedAsNew: z.number().int(),
-  })
-  .describe('What the run’s workflow reports, live') satisfies z.ZodType<IngestProgress>;
 
 const Links = z.object({ self: z.string(), events: z.string(), cancel: z.string() });
 
@@ -166,7 +151,7 @@ export function registerRunRoutes(app: Api, deps: ApiDependencies, limits: ApiLi
         tags: ['runs'],
         summary: 'An ingestion run, with its live progress while it runs',
         params: RunParams,
-        response: { 200: Run.extend({ progress: Progress.optional() }), ...errorResponses(404) },
+        response: { 200: Run.extend({ progress: IngestProgress.optional() }), ...errorResponses(404) },
       },
     },
     async (request, reply) => {

@@ -1,27 +1,14 @@
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { Client as TemporalClient } from '@temporalio/client';
-import type cassandra from 'cassandra-driver';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  type RawServerDefault,
-} from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type pg from 'pg';
-import type { Config } from '../lib/platform/config.js';
 import { describeProblem, findInputProblem } from '../lib/platform/jsonInput.js';
 import { log } from '../lib/platform/log.js';
-import type { IncidentStore } from '../lib/stores/incidents.js';
 import { registerAnnotationRoutes } from './annotations.js';
 import { registerAssetRoutes } from './assets.js';
 import { registerCatalogRoutes } from './catalog.js';
 import { registerCredentialRoutes } from './credentials.js';
+import type { Api, ApiDependencies } from './dependencies.js';
 import { guardRoutes } from './auth.js';
 import { registerConnectionRoutes } from './connections.js';
 import { registerDumpRoutes } from './dumps.js';
@@ -32,27 +19,6 @@ import { registerMonteCarloWebhook } from './monteCarloWebhook.js';
 import { registerOpenApi, validationMessage } from './openapi.js';
 import { registerRunRoutes } from './runs.js';
 import { registerTenantRoutes } from './tenants.js';
-
-export interface ApiDependencies {
-  config: Config;
-  postgres: pg.Pool;
-  producer: Producer;
-  s3: S3Client;
-  incidents: IncidentStore;
-  /** The metadata lake, for annotations and lineage. */
-  cassandra: cassandra.Client;
-  /** Starts, watches and cancels ingestion runs. */
-  temporal: TemporalClient;
-}
-
-/** The Fastify instance routes are added to: its schemas are zod's, so handlers see the validated types. */
-export type Api = FastifyInstance<
-  RawServerDefault,
-  IncomingMessage,
-  ServerResponse,
-  FastifyBaseLogger,
-  ZodTypeProvider
->;
 
 /** Qualified names travel as one URL segment; find-my-way's default (100 characters) would 404 deep names. */
 const MAX_PARAM_LENGTH = 16_384;

@@ -6,7 +6,7 @@ import { log } from '../lib/platform/log.js';
 import { sendError } from './errors.js';
 import { refuseForNow } from './kafkaHandoff.js';
 import { errorResponses, TenantParams } from './schemas.js';
-import type { Api, ApiDependencies } from './server.js';
+import type { Api, ApiDependencies } from './dependencies.js';
 
 const TenantView = z.object({
   tenant: TenantId,

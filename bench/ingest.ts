@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { connectTemporal, createCassandra, createPostgres, createS3 } from '../lib/platform/clients.js';
 import { loadConfigOrExit } from '../lib/platform/config.js';
-import { IngestOptions, type EstateAsset } from '../lib/ingest/contracts.js';
+import { IngestOptions, type EstateAsset, type IngestProgress } from '../lib/ingest/contracts.js';
 import { estateSize, generateEstate, type EstateShape } from '../test/support/estateGenerator.js';
 import { fingerprint, loadDefaultRules, mapRecord } from '../lib/mapping/index.js';
 import { runSearchAttributes } from '../lib/temporal/searchAttributes.js';
@@ -14,7 +14,7 @@ import { lakeWriter } from '../lib/stores/lake.js';
 import { ingestWorkflowId } from '../lib/temporal/workflowIds.js';
 import { spawnWorker } from '../test/support/processes.js';
 import { follow } from '../starters/runs.js';
-import { ingestEstate, ingestProgress, type IngestProgress } from '../workflows/index.js';
+import { ingestEstate, ingestProgress } from '../workflows/index.js';
 
 /**
  * Ingests synthetic estates (10% containers, 90% columns) end to end on the real stack, and in the same run writes

@@ -3,10 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { z } from 'zod';
-import { ingestEstate, ingestProgress, type IngestProgress } from '../workflows/index.js';
+import { ingestEstate, ingestProgress } from '../workflows/index.js';
 import type { Config } from '../lib/platform/config.js';
 import { dumpAccessProblem } from '../lib/extractors/dumpAccess.js';
-import { IngestInput, type CountsByType, type IngestOptions } from '../lib/ingest/contracts.js';
+import {
+  IngestInput,
+  type CountsByType,
+  type IngestOptions,
+  type IngestProgress,
+  type RunStatus,
+} from '../lib/ingest/contracts.js';
 import { RunId } from '../lib/platform/ids.js';
 import { runSearchAttributes } from '../lib/temporal/searchAttributes.js';
 import { loadConnection } from '../lib/stores/connections.js';
@@ -16,9 +22,6 @@ import { ingestWorkflowId } from '../lib/temporal/workflowIds.js';
  * Starting, watching and cancelling ingestion runs: one library for the HTTP API and `npm run ingest`, so both
  * start runs the same way. Temporal runs them; the runs table (kept by the workflow's recordRun) is what is read.
  */
-
-export const RUN_STATUSES = ['running', 'completed', 'failed', 'cancelled'] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
 
 /** A request refused for what it asked, not for a fault: callers turn the reason into an answer (400/404/409). */
 export class IngestRunError extends Error {

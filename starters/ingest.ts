@@ -9,7 +9,8 @@ import { IngestRunError, startIngestRun } from '../control/ingestRuns.js';
 import { errorMessage } from '../lib/extractors/errors.js';
 import { SourceConnection } from '../lib/extractors/sourceConnection.js';
 import { saveConnection } from '../lib/stores/connections.js';
-import { ingestProgress, type ingestEstate, type IngestProgress } from '../workflows/index.js';
+import type { IngestProgress } from '../lib/ingest/contracts.js';
+import { ingestProgress, type ingestEstate } from '../workflows/index.js';
 import { announce, follow } from './runs.js';
 import { PASSWORD_FILE_HELP, SOURCE_OPTION_HELP, sourceFromOptions } from './sourceOption.js';
 

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { IncidentEvent } from '../lib/incidents/contracts.js';
-import { decodeEvent } from '../lib/kafka/decodeEvent.js';
+import { decodeEvent, keyedBy } from '../lib/kafka/decodeEvent.js';
 import { runSearchAttributes } from '../lib/temporal/searchAttributes.js';
 import { incidentKey } from '../lib/kafka/topics.js';
 import { incidentWorkflowId } from '../lib/temporal/workflowIds.js';
@@ -25,7 +25,7 @@ export function createIncidentBridge(
       decode: (message, topicTenant) =>
         decodeEvent(
           IncidentEvent,
-          (event) => incidentKey(event.tenant, event.payload.incidentId),
+          keyedBy((event) => incidentKey(event.tenant, event.payload.incidentId)),
           message,
           config.kafka.maxMessageBytes,
           topicTenant,

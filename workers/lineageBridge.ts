@@ -1,7 +1,7 @@
 import type cassandra from 'cassandra-driver';
 import type pg from 'pg';
 import { OpenLineageReceived, type LineageEdge } from '../lib/lineage/contracts.js';
-import { decodeEvent } from '../lib/kafka/decodeEvent.js';
+import { decodeEvent, keyedBy } from '../lib/kafka/decodeEvent.js';
 import { datasetResolver, openLineageEdges, type DatasetResolver } from '../lib/lineage/openLineage.js';
 import { effectiveRules } from '../lib/mapping/tenantRules.js';
 import { listConnectionEndpoints } from '../lib/stores/connections.js';
@@ -48,7 +48,7 @@ export function createLineageBridge(
       decode: (message, topicTenant) =>
         decodeEvent(
           OpenLineageReceived,
-          (event) => lineageKey(event.tenant, event.payload.job),
+          keyedBy((event) => lineageKey(event.tenant, event.payload.job)),
           message,
           config.kafka.maxMessageBytes,
           topicTenant,

@@ -2,12 +2,10 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import kafkajs, { type EachMessagePayload, type KafkaMessage } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { AnnotationChanged } from '../lib/propagation/contracts.js';
 import { Subscription } from '../lib/subscriptions/contracts.js';
-import type { Decoded } from '../lib/kafka/decodeEvent.js';
-import { deadLetter, type MessageOrigin } from '../lib/kafka/deadLetters.js';
+import { deadLetter } from '../lib/kafka/deadLetters.js';
+import type { MessageOrigin } from '../lib/kafka/envelope.js';
 import { ensureTopic } from '../lib/kafka/ensureTopic.js';
-import { parseJsonInput } from '../lib/platform/jsonInput.js';
 import { log } from '../lib/platform/log.js';
 import {
   loadSubscriptions,
@@ -16,8 +14,10 @@ import {
   recordRecovered,
   type SubscriptionRow,
 } from '../lib/stores/subscriptions.js';
-import { createSink, type Sink, type SinkDependencies } from '../lib/subscriptions/sinks/index.js';
+import { createSink } from '../lib/subscriptions/sinks/index.js';
+import type { Sink, SinkDependencies } from '../lib/subscriptions/sinks/sink.js';
 import { matches, reshape } from '../lib/subscriptions/transform.js';
+import { decodeAnnotationChanged } from '../lib/kafka/outbound.js';
 import { outboundTopic } from '../lib/kafka/topics.js';
 
 /**
@@ -47,37 +47,6 @@ const HEARTBEAT_MS = 3_000;
 
 export const subscriptionGroupId = (groupPrefix: string, tenant: string, id: string): string =>
   `${groupPrefix}-subscription-${tenant}-${id}`;
-
-/** The outbound topic is per tenant and keyed by qualified name; a change that says otherwise is not trusted. */
-export function decodeAnnotationChanged(
-  tenant: string,
-  message: Pick<KafkaMessage, 'key' | 'value'>,
-  maxBytes: number,
-): Decoded<AnnotationChanged> {
-  const { key, value } = message;
-  if (!value || value.length === 0)
-    return { ok: false, reason: 'empty message: expected an asset.annotation-changed event' };
-  if (value.length > maxBytes) return { ok: false, reason: `oversized message: ${value.length} bytes > ${maxBytes}` };
-  const json = parseJsonInput(value);
-  if (!json.ok) return json;
-  const parsed = AnnotationChanged.safeParse(json.value);
-  if (!parsed.success) return { ok: false, reason: `invalid event: ${z.prettifyError(parsed.error)}` };
-  const event = parsed.data;
-  if (event.tenant !== tenant) {
-    return {
-      ok: false,
-      reason: `tenant mismatch: the event claims ${JSON.stringify(event.tenant)} on tenant ${JSON.stringify(tenant)}'s outbound topic`,
-    };
-  }
-  const actual = key?.toString('utf8') ?? null;
-  if (actual !== event.payload.qualifiedName) {
-    return {
-      ok: false,
-      reason: `key mismatch: message key is ${JSON.stringify(actual)} but the event is about ${JSON.stringify(event.payload.qualifiedName)}`,
-    };
-  }
-  return { ok: true, event };
-}
 
 /** A connection refused on every address is an AggregateError with an empty message: its parts say what failed. */
 function describeError(error: unknown): string {

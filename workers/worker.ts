@@ -1,20 +1,24 @@
 import { Runtime } from '@temporalio/worker';
-import { createActivityDependencies } from './dependencies.js';
-import { createWorkers } from './createWorkers.js';
-import { loadConfigOrExit } from '../lib/platform/config.js';
 import { servicePrincipal } from '../lib/kafka/access.js';
 import { log } from '../lib/platform/log.js';
-import { startTelemetry } from '../lib/platform/telemetry.js';
+import { runProcess } from '../lib/platform/process.js';
+import { createWorkers } from './createWorkers.js';
+import { ACTIVITY_CLIENTS } from './dependencies.js';
 
-const telemetry = startTelemetry('metasync-worker');
-const config = loadConfigOrExit(process.env, { METASYNC_KAFKA_USERNAME: servicePrincipal('worker') });
-Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
-const deps = await createActivityDependencies(config);
-const workers = await createWorkers(deps);
-log.info('worker running', { taskQueues: workers.map((worker) => worker.options.taskQueue) });
-try {
-  await Promise.all(workers.map((worker) => worker.run()));
-} finally {
-  await deps.close();
-  await telemetry.shutdown();
-}
+await runProcess(
+  { name: 'worker', defaults: { METASYNC_KAFKA_USERNAME: servicePrincipal('worker') }, clients: ACTIVITY_CLIENTS },
+  async (deps) => {
+    // runProcess answers SIGINT and SIGTERM: it shuts the workers down, then closes their clients.
+    Runtime.install({ shutdownSignals: [] });
+    const workers = await createWorkers(deps);
+    log.info('worker running', { taskQueues: workers.map((worker) => worker.options.taskQueue) });
+    const running = Promise.all(workers.map((worker) => worker.run()));
+    return {
+      done: running,
+      async stop() {
+        for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
+        await running;
+      },
+    };
+  },
+);

@@ -10,37 +10,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { IncidentEvent, IncidentRecord } from '../lib/incidents/contracts.js';
-import type { MessageOrigin } from '../lib/kafka/deadLetters.js';
+import type { IncidentInput, IncidentRecord, IncidentRetry, IncidentSignal } from '../lib/incidents/contracts.js';
 import { rootCause } from '../lib/temporal/failures.js';
 import { applyIncidentEvent } from '../lib/incidents/applyEvent.js';
 
-export interface IncidentInput {
-  tenant: string;
-  incidentId: string;
-  /** Without news for this long, the workflow ends; the incident's next event starts it again. */
-  quietPeriodMs: number;
-  /** Events applied (or tries at one) before continuing as new, so a long-lived incident's history stays small. */
-  eventsPerRun?: number;
-  /** How hard each write is tried, and how long the workflow waits before trying a stuck event again. */
-  retry?: Partial<IncidentRetry>;
-}
-
-export interface IncidentRetry {
-  /** Attempts of each activity (about a minute and a half at the default), then the event counts as failed. */
-  attempts: number;
-  /** The first wait after an event could be neither saved nor dead-lettered; it doubles up to maxBackoffMs. */
-  firstBackoffMs: number;
-  maxBackoffMs: number;
-}
-
 const DEFAULT_RETRY: IncidentRetry = { attempts: 8, firstBackoffMs: 30_000, maxBackoffMs: 15 * 60_000 };
-
-export interface IncidentSignal {
-  event: IncidentEvent;
-  /** Where the bridge read the event, so a dead letter points back at it. */
-  origin: MessageOrigin;
-}
 
 export const incidentEventSignal = defineSignal<[IncidentSignal]>('incidentEvent');
 export const incidentQuery = defineQuery<IncidentRecord | null>('incident');

@@ -10,22 +10,11 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { PreparedRun } from '../activities/postgres.js';
-import type { CountsByType, ExtractManifest, IngestInput } from '../lib/ingest/contracts.js';
+import type { ExtractManifest, IngestInput, IngestProgress, PreparedRun, RunStatus } from '../lib/ingest/contracts.js';
 import { addCounts } from '../lib/ingest/counts.js';
 import { rootCause } from '../lib/temporal/failures.js';
 import { ContainersReadyAttribute } from '../lib/temporal/searchAttributes.js';
 import { ingestColumns } from './ingestColumns.js';
-
-export interface IngestProgress {
-  phase: 'preparing' | 'extracting' | 'containers' | 'columns' | 'completed' | 'failed' | 'cancelled';
-  /** True once every container is in the lake: from then on they can be queried. */
-  containersReady: boolean;
-  containers: { done: number; total: number };
-  columns: { done: number; total: number };
-  counts: CountsByType;
-  continuedAsNew: number;
-}
 
 /** What a run carries into its next incarnation: small and bounded, whatever the size of the estate. */
 export interface IngestCarry {
@@ -66,9 +55,8 @@ export async function ingestEstate(input: IngestInput, carry?: IngestCarry): Pro
     continuedAsNew: 0,
   };
   setHandler(ingestProgress, () => progress);
-  const run = { tenant, runId, kind: 'ingest', workflowId, connectionId, requestedBy: input.requestedBy };
-  const record = (status: 'running' | 'completed' | 'failed' | 'cancelled', error?: string) =>
-    recordRun({ ...run, status, counts: progress.counts, error });
+  const run = { tenant, runId, kind: 'ingest' as const, workflowId, connectionId, requestedBy: input.requestedBy };
+  const record = (status: RunStatus, error?: string) => recordRun({ ...run, status, counts: progress.counts, error });
 
   try {
     let prepared: PreparedRun;

@@ -9,41 +9,18 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { WalkScope } from '../activities/propagation.js';
-import type { AnnotationChange } from '../lib/propagation/contracts.js';
+import type {
+  AnnotationRequest,
+  ChangeInput,
+  ChangeOutcome,
+  ExpandInput,
+  ExpandResult,
+  PropagationInput,
+  PropagationStatus,
+  RetractResult,
+  WalkScope,
+} from '../lib/propagation/contracts.js';
 import { changeWorkflowId } from '../lib/temporal/workflowIds.js';
-
-/** A change asked of one asset, with the id it was asked under (a Kafka event id, an HTTP request's). */
-export interface AnnotationRequest {
-  change: AnnotationChange;
-  changeId: string;
-}
-
-/** What one change did, over its whole walk. */
-export interface ChangeOutcome {
-  changeId: string;
-  op: AnnotationChange['op'];
-  attribute: AnnotationChange['attribute'];
-  value: string;
-  /** Assets given the value (the source included), or refreshed when it was given again. */
-  reached: number;
-  /** Copies taken back: all of them on a removal, the stale ones (lineage gone since) on an addition. */
-  retracted: number;
-  /** Outbound events published. */
-  published: number;
-  /** The deepest level the walk got to. */
-  depth: number;
-  /** Set when the walk stopped at the policy's maxAssetsPerChange. */
-  truncated: boolean;
-  /** What the caller should know: the change did nothing and why, the asset is not in the catalog, the walk stopped. */
-  notes: string[];
-}
-
-export interface PropagationStatus {
-  pending: number;
-  current: string | null;
-  recent: ChangeOutcome[];
-}
 
 export const annotationChangeSignal = defineSignal<[AnnotationRequest]>('annotationChange');
 export const propagationStatusQuery = defineQuery<PropagationStatus>('status');
@@ -70,15 +47,6 @@ const RETRACT_PAGE = 2_000;
 const LEVELS_PER_RUN = 200;
 /** Change ids remembered, so a redelivered request is not applied twice. */
 const REMEMBERED_CHANGES = 500;
-
-export interface PropagationInput {
-  tenant: string;
-  qualifiedName: string;
-  /** Without a change for this long the workflow ends; the next change starts it again. */
-  idleMs?: number;
-  /** Changes handled before continuing as new. */
-  changesPerRun?: number;
-}
 
 interface PropagationCarry {
   pending: AnnotationRequest[];
@@ -121,11 +89,6 @@ export async function assetPropagation(input: PropagationInput, carry?: Propagat
   }
 }
 
-export interface ChangeInput extends AnnotationRequest {
-  tenant: string;
-  source: string;
-}
-
 interface WalkCarry {
   depth: number;
   outcome: ChangeOutcome;
@@ -141,130 +104,163 @@ export async function propagateChange(input: ChangeInput, carry?: WalkCarry): Pr
   const { tenant, source, change, changeId } = input;
   const rule = await propagationRule({ tenant, attribute: change.attribute, value: change.value });
   const scope: WalkScope = { tenant, source, attribute: change.attribute, value: change.value, changeId, rule };
-  const outcome: ChangeOutcome = carry?.outcome ?? {
-    changeId,
-    op: change.op,
-    attribute: change.attribute,
-    value: change.value,
-    reached: 0,
-    retracted: 0,
-    published: 0,
-    depth: 0,
-    truncated: false,
-    notes: [],
-  };
+  const outcome = carry?.outcome ?? noOutcomeYet(input);
 
   if (change.op === 'remove') {
-    const direct = await directValues({ tenant, qualifiedName: source, attribute: change.attribute });
-    if (!direct.includes(change.value)) {
-      outcome.notes.push(
-        `${change.attribute} ${JSON.stringify(change.value)} is not set on this asset itself, so there is nothing to remove here (a value it holds through lineage is removed at its source)`,
-      );
-    }
-    await retractAll(scope, outcome, false);
-    await dropCopies(scope);
+    await removeAtSource(scope, outcome);
     return outcome;
   }
-
   if (!carry) {
-    // One description per asset: a new one replaces the old, with everything the old one reached.
-    if (change.attribute === 'description') {
-      for (const old of await directValues({ tenant, qualifiedName: source, attribute: 'description' })) {
-        if (old === change.value) continue;
-        const oldScope = { ...scope, value: old };
-        await retractAll(oldScope, outcome, false);
-        await dropCopies(oldScope);
-      }
-    }
-    const given = await annotateSource(scope);
-    outcome.reached++;
-    outcome.published += given.published;
-    if (!given.inCatalog) {
-      outcome.notes.push(
-        'the asset is not in the catalog (yet): the value is kept under its name and shows when it lands',
-      );
-    }
-    if (!rule.propagate)
-      outcome.notes.push(`the policy does not propagate ${change.attribute} ${JSON.stringify(change.value)}`);
+    if (change.attribute === 'description') await replaceOldDescriptions(scope, outcome);
+    await giveToSource(scope, outcome);
   }
-
-  if (rule.propagate) {
-    let depth = carry?.depth ?? 0;
-    for (let levels = 0; depth < rule.maxDepth; levels++) {
-      if (outcome.truncated) {
-        outcome.notes.push(
-          `stopped after ${outcome.reached} assets: the policy's maxAssetsPerChange is ${rule.maxAssetsPerChange}`,
-        );
-        break;
-      }
-      if (levels >= LEVELS_PER_RUN || workflowInfo().continueAsNewSuggested) {
-        await continueAsNew<typeof propagateChange>(input, { depth, outcome });
-      }
-      const { count, bounds } = await levelSlices({ ...scope, depth, step: SLICE });
-      if (count === 0) break;
-      outcome.depth = depth;
-      if (count <= SLICE) {
-        const result = await expandLevel({
-          ...scope,
-          range: { depth, from: null, to: null },
-          pageSize: PAGE,
-          deepenUpTo: SLICE,
-          deepenForMs: 20_000,
-          budget: rule.maxAssetsPerChange - outcome.reached,
-        });
-        outcome.reached += result.reached;
-        outcome.published += result.published;
-        outcome.truncated ||= result.truncated;
-        depth = result.nextDepth;
-        // It may have walked several levels: the last it gave the value at is the one before it stopped.
-        if (result.reached > 0) outcome.depth = result.nextDepth - 1;
-      } else {
-        const edges = [null, ...bounds, null];
-        const slices = edges.slice(0, -1).map((from, i) => ({ depth, from, to: edges[i + 1] ?? null }));
-        // Each slice gets an equal share of what the policy still allows.
-        const budget = Math.floor((rule.maxAssetsPerChange - outcome.reached) / slices.length);
-        for (let i = 0; i < slices.length; i += SLICES_AT_ONCE) {
-          const results = await Promise.all(
-            slices.slice(i, i + SLICES_AT_ONCE).map((range, j) =>
-              executeChild(propagateSlice, {
-                workflowId: `${workflowInfo().workflowId}/depth-${depth}/slice-${i + j}`,
-                args: [{ ...scope, range, budget }],
-                searchAttributes: workflowInfo().searchAttributes,
-              }),
-            ),
-          );
-          for (const result of results) {
-            outcome.reached += result.reached;
-            outcome.published += result.published;
-            outcome.truncated ||= result.truncated;
-            if (result.reached > 0) outcome.depth = depth + 1;
-          }
-        }
-        depth++;
-      }
-    }
-  }
+  if (rule.propagate) await walkDownstream(input, scope, outcome, carry?.depth ?? 0);
   // Copies an earlier addition of this value made where lineage no longer leads (or the policy no longer lets it).
   await retractAll(scope, outcome, true);
   return outcome;
 }
 
+const noOutcomeYet = ({ change, changeId }: ChangeInput): ChangeOutcome => ({
+  changeId,
+  op: change.op,
+  attribute: change.attribute,
+  value: change.value,
+  reached: 0,
+  retracted: 0,
+  published: 0,
+  depth: 0,
+  truncated: false,
+  notes: [],
+});
+
+/** A removal: every copy the source gave is taken back, wherever it went. */
+async function removeAtSource(scope: WalkScope, outcome: ChangeOutcome): Promise<void> {
+  const direct = await directValues({ tenant: scope.tenant, qualifiedName: scope.source, attribute: scope.attribute });
+  if (!direct.includes(scope.value)) {
+    outcome.notes.push(
+      `${scope.attribute} ${JSON.stringify(scope.value)} is not set on this asset itself, so there is nothing to remove here (a value it holds through lineage is removed at its source)`,
+    );
+  }
+  await takeBackEverywhere(scope, outcome);
+}
+
+/** One description per asset: a new one replaces the old, with everything the old one reached. */
+async function replaceOldDescriptions(scope: WalkScope, outcome: ChangeOutcome): Promise<void> {
+  for (const old of await directValues({
+    tenant: scope.tenant,
+    qualifiedName: scope.source,
+    attribute: 'description',
+  })) {
+    if (old !== scope.value) await takeBackEverywhere({ ...scope, value: old }, outcome);
+  }
+}
+
+async function takeBackEverywhere(scope: WalkScope, outcome: ChangeOutcome): Promise<void> {
+  await retractAll(scope, outcome, false);
+  await dropCopies(scope);
+}
+
+/** The value on the source itself, whether or not it goes further. */
+async function giveToSource(scope: WalkScope, outcome: ChangeOutcome): Promise<void> {
+  const given = await annotateSource(scope);
+  outcome.reached++;
+  outcome.published += given.published;
+  if (!given.inCatalog) {
+    outcome.notes.push(
+      'the asset is not in the catalog (yet): the value is kept under its name and shows when it lands',
+    );
+  }
+  if (!scope.rule.propagate) {
+    outcome.notes.push(`the policy does not propagate ${scope.attribute} ${JSON.stringify(scope.value)}`);
+  }
+}
+
+/**
+ * Down the lineage, level by level from `depth`, until a level is empty, the policy's depth or its budget is
+ * reached. A narrow level is one activity; a wide one is cut into slices. The walk continues as new every
+ * LEVELS_PER_RUN levels.
+ */
+async function walkDownstream(input: ChangeInput, scope: WalkScope, outcome: ChangeOutcome, depth: number) {
+  const { rule } = scope;
+  for (let levels = 0; depth < rule.maxDepth; levels++) {
+    if (outcome.truncated) {
+      outcome.notes.push(
+        `stopped after ${outcome.reached} assets: the policy's maxAssetsPerChange is ${rule.maxAssetsPerChange}`,
+      );
+      return;
+    }
+    if (levels >= LEVELS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      await continueAsNew<typeof propagateChange>(input, { depth, outcome });
+    }
+    const { count, bounds } = await levelSlices({ ...scope, depth, step: SLICE });
+    if (count === 0) return;
+    outcome.depth = depth;
+    depth = count <= SLICE ? await narrowLevel(scope, depth, outcome) : await wideLevel(scope, depth, bounds, outcome);
+  }
+}
+
+/**
+ * A level of at most SLICE assets: one activity walks it, and the small levels after it from memory. Returns the
+ * depth the walk goes on from.
+ */
+async function narrowLevel(scope: WalkScope, depth: number, outcome: ChangeOutcome): Promise<number> {
+  const result = await expandLevel({
+    ...scope,
+    range: { depth, from: null, to: null },
+    pageSize: PAGE,
+    deepenUpTo: SLICE,
+    deepenForMs: 20_000,
+    budget: scope.rule.maxAssetsPerChange - outcome.reached,
+  });
+  addUp(outcome, result);
+  // It may have walked several levels: the last it gave the value at is the one before it stopped.
+  if (result.reached > 0) outcome.depth = result.nextDepth - 1;
+  return result.nextDepth;
+}
+
+/**
+ * A wider level: cut at `bounds` into slices of about SLICE assets, each walked by a propagateSlice child,
+ * SLICES_AT_ONCE at a time. Returns the depth the walk goes on from: the next level.
+ */
+async function wideLevel(scope: WalkScope, depth: number, bounds: string[], outcome: ChangeOutcome): Promise<number> {
+  const edges = [null, ...bounds, null];
+  const slices = edges.slice(0, -1).map((from, i) => ({ depth, from, to: edges[i + 1] ?? null }));
+  // Each slice gets an equal share of what the policy still allows.
+  const budget = Math.floor((scope.rule.maxAssetsPerChange - outcome.reached) / slices.length);
+  for (let i = 0; i < slices.length; i += SLICES_AT_ONCE) {
+    const results = await Promise.all(
+      slices.slice(i, i + SLICES_AT_ONCE).map((range, j) =>
+        executeChild(propagateSlice, {
+          workflowId: `${workflowInfo().workflowId}/depth-${depth}/slice-${i + j}`,
+          args: [{ ...scope, range, budget }],
+          searchAttributes: workflowInfo().searchAttributes,
+        }),
+      ),
+    );
+    for (const result of results) {
+      addUp(outcome, result);
+      if (result.reached > 0) outcome.depth = depth + 1;
+    }
+  }
+  return depth + 1;
+}
+
+function addUp(outcome: ChangeOutcome, result: ExpandResult): void {
+  outcome.reached += result.reached;
+  outcome.published += result.published;
+  outcome.truncated ||= result.truncated;
+}
+
 /** One slice of a wide level: the frontier assets whose names fall in the range, page by page. */
-export async function propagateSlice(
-  input: WalkScope & { range: { depth: number; from: string | null; to: string | null }; budget: number },
-) {
+export async function propagateSlice(input: WalkScope & Pick<ExpandInput, 'range' | 'budget'>): Promise<ExpandResult> {
   return expandLevel({ ...input, pageSize: PAGE, deepenUpTo: 0, deepenForMs: 0 });
 }
 
+/** Takes back the source's copies page by page: all of them, or (`staleOnly`) those this change did not reach. */
 async function retractAll(scope: WalkScope, outcome: ChangeOutcome, staleOnly: boolean): Promise<void> {
   let pageState: string | null = null;
   do {
-    const page: { retracted: number; published: number; next: string | null } = await retractCopies({
-      ...scope,
-      staleOnly,
-      pageSize: RETRACT_PAGE,
-      pageState,
-    });
+    const page: RetractResult = await retractCopies({ ...scope, staleOnly, pageSize: RETRACT_PAGE, pageState });
     outcome.retracted += page.retracted;
     outcome.published += page.published;
     pageState = page.next;

@@ -9,7 +9,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, SparkActivities } from '../activities/index.js';
-import type { SkeletonCompletedPayload, SkeletonInput } from '../lib/ingest/contracts.js';
+import type { RunStatus, SkeletonCompletedPayload, SkeletonInput } from '../lib/ingest/contracts.js';
 import { sparkTaskQueue } from '../lib/temporal/taskQueues.js';
 
 /** Kafka commands for a run that already exists arrive here instead of starting it again. */
@@ -38,7 +38,7 @@ export async function skeletonRun(input: SkeletonInput): Promise<SkeletonComplet
   let step = 'starting';
   setHandler(skeletonRequested, ({ eventId }) => void requestedBy.add(eventId));
   setHandler(skeletonStatus, () => ({ step, requestedBy: [...requestedBy] }));
-  const record = (status: 'running' | 'completed' | 'failed' | 'cancelled', counts: Record<string, number> = {}) =>
+  const record = (status: RunStatus, counts: Record<string, number> = {}) =>
     recordRun({ tenant, runId, kind: 'skeleton', workflowId, status, counts });
 
   try {

@@ -181,3 +181,25 @@ export async function childRunId(
   }
   return undefined;
 }
+
+export type IoFigures = Record<string, { calls: number; items: number; busyMs: number }>;
+
+/** Every meter's figures so far. */
+export const readMeters = (meters: IoMeters): IoFigures =>
+  Object.fromEntries(Object.entries(meters).map(([kind, meter]: [string, Meter]) => [kind, meter.read()]));
+
+/** What each meter counted between two readings. */
+export const ioBetween = (before: IoFigures, after: IoFigures): IoFigures =>
+  Object.fromEntries(
+    Object.entries(after).map(([kind, figures]) => {
+      const earlier = before[kind]!;
+      return [
+        kind,
+        {
+          calls: figures.calls - earlier.calls,
+          items: figures.items - earlier.items,
+          busyMs: figures.busyMs - earlier.busyMs,
+        },
+      ];
+    }),
+  );

@@ -6,7 +6,7 @@ import {
   MonteCarloMcon,
   MonteCarloSeverity,
 } from './monteCarlo/contracts.js';
-import { EventEnvelope } from '../kafka/envelope.js';
+import { EventEnvelope, MessageOrigin } from '../kafka/envelope.js';
 import { TenantId } from '../platform/ids.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -56,6 +56,35 @@ export const IncidentEvent = EventEnvelope.extend({
   payload: IncidentEventPayload,
 });
 export type IncidentEvent = z.infer<typeof IncidentEvent>;
+
+// ---------------------------------------------------------------------------------------------------------------
+// The incident workflow (one per tenant and incident): what the incident bridge starts it with and signals it.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** How hard the workflow tries each write, and how long it waits before trying a stuck event again. */
+export const IncidentRetry = z.object({
+  /** Attempts of each activity (about a minute and a half at the default), then the event counts as failed. */
+  attempts: z.number().int().positive(),
+  /** The first wait after an event could be neither saved nor dead-lettered; it doubles up to maxBackoffMs. */
+  firstBackoffMs: z.number().int().positive(),
+  maxBackoffMs: z.number().int().positive(),
+});
+export type IncidentRetry = z.infer<typeof IncidentRetry>;
+
+export const IncidentInput = z.object({
+  tenant: TenantId,
+  incidentId: z.string().min(1).max(200),
+  /** Without news for this long, the workflow ends; the incident's next event starts it again. */
+  quietPeriodMs: z.number().int().positive(),
+  /** Events applied (or tries at one) before continuing as new, so a long-lived incident's history stays small. */
+  eventsPerRun: z.number().int().positive().optional(),
+  retry: IncidentRetry.partial().optional(),
+});
+export type IncidentInput = z.infer<typeof IncidentInput>;
+
+/** One event for the workflow, with where the bridge read it, so a dead letter points back at it. */
+export const IncidentSignal = z.object({ event: IncidentEvent, origin: MessageOrigin });
+export type IncidentSignal = z.infer<typeof IncidentSignal>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Incidents in the lake: what the incident workflow keeps, and what reading an asset shows.

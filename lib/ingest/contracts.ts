@@ -100,6 +100,23 @@ export const EstateAsset = z.object({
 });
 export type EstateAsset = z.infer<typeof EstateAsset>;
 
+/** An asset ready for the lake, with the fingerprint the next run diffs against. */
+export const LoadedAsset = z.object({ asset: EstateAsset, fingerprint: z.string() });
+export type LoadedAsset = z.infer<typeof LoadedAsset>;
+
+/** A record that did not become an asset, kept in the lake's `rejections` with the reason. */
+export const Rejection = z.object({
+  /** Where it was read: the raw part (relative to the run) and the line. */
+  sourceRef: z.string(),
+  kind: z.string(),
+  /** Its path as JSON, or empty when it had none. */
+  path: z.string(),
+  reason: z.string(),
+  /** The record itself, cut short when long. */
+  record: z.string(),
+});
+export type Rejection = z.infer<typeof Rejection>;
+
 /** What each asset type went through in a run. */
 export const ChangeCounts = z.object({
   added: z.number().int().nonnegative(),
@@ -146,6 +163,60 @@ export const IngestInput = z.object({
   requestedBy: z.string().max(200).optional(),
 });
 export type IngestInput = z.infer<typeof IngestInput>;
+
+/** What a run needs before it extracts, resolved once (prepareIngestRun) and carried through the whole run. */
+export const PreparedRun = z.object({
+  sourceType: SourceType,
+  /** The last completed run of this connection: the baseline that added, updated and deleted are counted against. */
+  previousRunId: RunId.nullable(),
+});
+export type PreparedRun = z.infer<typeof PreparedRun>;
+
+/** One bucket of a run's containers, for the activity that loads it (loadContainerBucket). */
+export const ContainerBucketInput = PreparedRun.extend({
+  tenant: TenantId,
+  connectionId: z.string(),
+  runId: RunId,
+  bucket: z.number().int().nonnegative(),
+});
+export type ContainerBucketInput = z.infer<typeof ContainerBucketInput>;
+
+const Done = z.object({ done: z.number().int(), total: z.number().int() });
+
+/** What an ingestion run's workflow reports, live (its `progress` query), and returns at its end. */
+export const IngestProgress = z
+  .object({
+    phase: z.enum(['preparing', 'extracting', 'containers', 'columns', 'completed', 'failed', 'cancelled']),
+    /** True once every container is in the lake: from then on they can be queried. */
+    containersReady: z.boolean().describe('Every container is in the lake: they can be queried'),
+    containers: Done,
+    columns: Done,
+    counts: CountsByType,
+    continuedAsNew: z.number().int(),
+  })
+  .describe('What the run’s workflow reports, live');
+export type IngestProgress = z.infer<typeof IngestProgress>;
+
+// Runs: every run (skeleton or ingestion) has a row in PostgreSQL's `runs`, which its workflow keeps.
+
+export const RunStatus = z.enum(['running', 'completed', 'failed', 'cancelled']);
+export type RunStatus = z.infer<typeof RunStatus>;
+
+/** A run's row as its workflow records it (recordRun); recording the same state twice changes nothing. */
+export const RunRecord = z.object({
+  tenant: TenantId,
+  runId: RunId,
+  kind: z.enum(['skeleton', 'ingest']),
+  workflowId: z.string(),
+  connectionId: z.string().optional(),
+  status: RunStatus,
+  counts: z.record(z.string(), z.unknown()),
+  /** Why a failed run failed. */
+  error: z.string().optional(),
+  /** Who started the run; a record without it keeps the one already there. */
+  requestedBy: z.string().optional(),
+});
+export type RunRecord = z.infer<typeof RunRecord>;
 
 /** What the Spark jobs print as their last line, for the activity that submitted them. */
 export const SparkJobResult = z.object({

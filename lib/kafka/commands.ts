@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SkeletonRequested } from '../ingest/contracts.js';
 import { AnnotationRequested } from '../propagation/contracts.js';
-import { decodeEvent, type Decoded } from './decodeEvent.js';
+import { decodeEvent, keyedBy, type Decoded } from './decodeEvent.js';
 
 /** Commands accepted on the commands topic, by type. */
 export const Command = z.discriminatedUnion('type', [SkeletonRequested, AnnotationRequested]);
@@ -13,4 +13,11 @@ export const decodeCommand = (
   value: Buffer | null,
   maxBytes: number,
   topicTenant: string,
-): Decoded<Command> => decodeEvent(Command, (command) => command.tenant, { key, value }, maxBytes, topicTenant);
+): Decoded<Command> =>
+  decodeEvent(
+    Command,
+    keyedBy((command) => command.tenant),
+    { key, value },
+    maxBytes,
+    topicTenant,
+  );

@@ -2,16 +2,10 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { IHeaders, Producer } from 'kafkajs';
 import { createHash } from 'node:crypto';
 import type { TenantId } from '../platform/ids.js';
+import type { MessageOrigin } from './envelope.js';
 import { printable } from '../platform/jsonInput.js';
 import { deadLetterKey } from '../platform/objectKeys.js';
 import { topics } from './topics.js';
-
-/** Where a message was read from. */
-export interface MessageOrigin {
-  topic: string;
-  partition: number;
-  offset: string;
-}
 
 export interface RejectedMessage extends MessageOrigin {
   key: Buffer | null;

@@ -12,3 +12,11 @@ export const EventEnvelope = z.object({
   payload: z.unknown(),
 });
 export type EventEnvelope = z.infer<typeof EventEnvelope>;
+
+/** Where a message was read from: what a dead letter points back at. */
+export const MessageOrigin = z.object({
+  topic: z.string(),
+  partition: z.number().int().nonnegative(),
+  offset: z.string(),
+});
+export type MessageOrigin = z.infer<typeof MessageOrigin>;

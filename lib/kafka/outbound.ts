@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Kafka, Producer } from 'kafkajs';
-import type { AnnotationChanged, AnnotationChangedPayload } from '../propagation/contracts.js';
+import { AnnotationChanged, type AnnotationChangedPayload } from '../propagation/contracts.js';
+import type { TenantId } from '../platform/ids.js';
+import { decodeEvent, type Decoded } from './decodeEvent.js';
 import { CREATED_TOPIC_PARTITIONS, ensureTopic } from './ensureTopic.js';
 import { outboundTopic } from './topics.js';
 
@@ -73,3 +75,20 @@ export function outboundPublisher(
   };
 }
 export type OutboundPublisher = ReturnType<typeof outboundPublisher>;
+
+/** A change read back from a tenant's outbound topic, which is keyed by qualified name: a change that says otherwise is not trusted. */
+export const decodeAnnotationChanged = (
+  tenant: TenantId,
+  message: { key: Buffer | null; value: Buffer | null },
+  maxBytes: number,
+): Decoded<AnnotationChanged> =>
+  decodeEvent(
+    AnnotationChanged,
+    (event, key) =>
+      key === event.payload.qualifiedName
+        ? undefined
+        : `key mismatch: message key is ${JSON.stringify(key)} but the event is about ${JSON.stringify(event.payload.qualifiedName)}`,
+    message,
+    maxBytes,
+    tenant,
+  );

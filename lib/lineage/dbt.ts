@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import { type RawRecord } from '../ingest/contracts.js';
+import type { LoadedAsset, RawRecord } from '../ingest/contracts.js';
 import { DbtCatalog, DbtManifest, type DbtManifestNode, type DbtManifestSource, LineageEdge } from './contracts.js';
 import { mapRecord } from '../mapping/mapRecord.js';
 import type { RuleSet } from '../mapping/rules.js';
-import type { LoadedAsset } from '../stores/lake.js';
 import { distinctEdges } from './edges.js';
 import { relationName, tablePath, type NamingContext } from './names.js';
 

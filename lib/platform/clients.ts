@@ -89,3 +89,77 @@ export async function connectTemporal(config: Config['temporal']): Promise<Tempo
   const connection = await Connection.connect({ address: config.address });
   return new TemporalClient({ connection, namespace: config.namespace });
 }
+
+interface AllClients {
+  kafka: Kafka;
+  producer: Producer;
+  temporal: TemporalClient;
+  postgres: pg.Pool;
+  cassandra: cassandra.Client;
+  s3: S3Client;
+}
+
+/**
+ * The clients a process asks for: `kafka` names its Kafka client (`<clientId>-<kafka>`, as the config's principal),
+ * and `producer` (which needs it) an idempotent producer of that client; the others are wanted or not.
+ */
+export interface ClientChoice {
+  kafka?: string;
+  producer?: true;
+  temporal?: true;
+  postgres?: true;
+  cassandra?: true;
+  s3?: true;
+}
+
+/** The clients of a choice, connected, and one close() that lets go of them in the reverse order. */
+export type OpenedClients<C extends ClientChoice> = { [K in keyof C & keyof AllClients]: AllClients[K] } & {
+  close(): Promise<void>;
+};
+
+/**
+ * Connects the clients asked for, in a fixed order, so every process (and test) opens and closes them the same way.
+ * When one cannot connect, the ones already open are closed before the error goes on.
+ */
+export async function openClients<C extends ClientChoice>(config: Config, choice: C): Promise<OpenedClients<C>> {
+  const opened: Partial<AllClients> = {};
+  const closers: (() => Promise<void> | void)[] = [];
+  const close = async () => {
+    for (const closer of closers.splice(0).reverse()) await closer();
+  };
+  try {
+    if (choice.producer && choice.kafka === undefined) throw new Error('a producer needs a Kafka client: name it');
+    if (choice.kafka !== undefined) opened.kafka = createKafka(config.kafka, choice.kafka);
+    if (choice.producer && opened.kafka) {
+      const producer = createProducer(opened.kafka);
+      await producer.connect();
+      closers.push(() => producer.disconnect());
+      opened.producer = producer;
+    }
+    if (choice.temporal) {
+      const temporal = await connectTemporal(config.temporal);
+      closers.push(() => temporal.connection.close());
+      opened.temporal = temporal;
+    }
+    if (choice.postgres) {
+      const postgres = createPostgres(config.postgres);
+      closers.push(() => postgres.end());
+      opened.postgres = postgres;
+    }
+    if (choice.cassandra) {
+      const client = createCassandra(config.cassandra);
+      closers.push(() => client.shutdown());
+      await client.connect();
+      opened.cassandra = client;
+    }
+    if (choice.s3) {
+      const s3 = createS3(config.s3);
+      closers.push(() => s3.destroy());
+      opened.s3 = s3;
+    }
+  } catch (error) {
+    await close().catch(() => undefined); // the error that stopped the opening is the one to report
+    throw error;
+  }
+  return { ...(opened as OpenedClients<C>), close };
+}

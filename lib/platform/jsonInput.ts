@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * What MetaSync accepts as text and JSON from outside, whatever the contract: every string (and object key) is valid
  * Unicode without NUL, and documents nest at most MAX_JSON_DEPTH levels. PostgreSQL refuses NUL in text and jsonb,
@@ -106,4 +108,48 @@ export function parseJsonInput(bytes: Buffer | Uint8Array, what: 'body' | 'event
   }
   const problem = findInputProblem(value);
   return problem ? { ok: false, reason: `invalid ${what}: ${describeProblem(problem)}` } : { ok: true, value };
+}
+
+/** How a decoder names what it reads in its reasons: a Kafka message, or a body the API reads itself. */
+export interface InputDescription {
+  what: 'message' | 'body';
+  /** What the bytes should have been, e.g. "a JSON event envelope". */
+  expected: string;
+  /** More bytes than this are refused unread. */
+  maxBytes: number;
+}
+
+/** Bytes from outside as JSON MetaSync accepts, or why not: nothing at all, too many, or what parseJsonInput refuses. */
+export function readJsonInput(bytes: Buffer | null, input: InputDescription): ParsedJson {
+  const { what, expected, maxBytes } = input;
+  if (!bytes || bytes.length === 0) return { ok: false, reason: `empty ${what}: expected ${expected}` };
+  if (bytes.length > maxBytes) return { ok: false, reason: `oversized ${what}: ${bytes.length} bytes > ${maxBytes}` };
+  return parseJsonInput(bytes, what === 'body' ? 'body' : 'event');
+}
+
+export type DecodedInput<T> =
+  { ok: true; value: T } | { ok: false; reason: string; issues?: readonly z.core.$ZodIssue[] };
+
+/**
+ * A value read from outside held to its contract: refused as `${invalid}: <the issues>`, with the issues themselves
+ * for an answer that lists them.
+ */
+export function checkContract<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  invalid: string,
+): DecodedInput<z.infer<S>> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return { ok: false, reason: `${invalid}: ${z.prettifyError(parsed.error)}`, issues: parsed.error.issues };
+}
+
+/** Bytes from outside as a value of `schema` (readJsonInput, then checkContract), or why not. */
+export function decodeJsonInput<S extends z.ZodType>(
+  schema: S,
+  bytes: Buffer | null,
+  input: InputDescription & { invalid?: string },
+): DecodedInput<z.infer<S>> {
+  const json = readJsonInput(bytes, input);
+  return json.ok ? checkContract(schema, json.value, input.invalid ?? 'invalid event') : json;
 }

@@ -1,9 +1,14 @@
 import type { LineageEdge } from '../lineage/contracts.js';
-import type { ResolvedPropagation } from './contracts.js';
-import { extendPath, type Copy } from '../stores/annotations.js';
+import type { Copy, Reached, ResolvedPropagation } from './contracts.js';
 
-/** A copy about to be made, with the asset's type when lineage knows it (for the outbound event). */
-export type Reached = Copy & { assetType: string | null };
+/**
+ * A path keeps the source and at most this many last hops: a ten-thousand-deep chain must not store ten thousand
+ * names on each of its assets. A path is complete when its length is depth + 1.
+ */
+export const MAX_PATH = 64;
+
+export const extendPath = (path: readonly string[], next: string): string[] =>
+  path.length < MAX_PATH ? [...path, next] : [path[0]!, ...path.slice(path.length - MAX_PATH + 2), next];
 
 /**
  * Whether a value crosses from `upstream` to `downstream`, given every origin's row for that pair: a manual

@@ -1,31 +1,13 @@
 import type cassandra from 'cassandra-driver';
-import type { AnnotationAttribute, EffectiveAnnotation } from '../propagation/contracts.js';
+import type {
+  AnnotationAttribute,
+  Copy,
+  DepthRange,
+  EffectiveAnnotation,
+  StoredCopy,
+} from '../propagation/contracts.js';
 import { chunked, concurrentRunner, KEYS_PER_IN, rowStream } from './cql.js';
 import type { Page } from './lineage.js';
-
-/** A value one source gave one asset, and how it got there. */
-export interface Copy {
-  qualifiedName: string;
-  depth: number;
-  /** The source first, then the hops that led here; see MAX_PATH. */
-  path: string[];
-  /** Reached, but passes the value no further. */
-  terminal: boolean;
-}
-
-/** A copy as read back: with the change that last reached it. */
-export interface StoredCopy extends Copy {
-  changeId: string | null;
-}
-
-/**
- * A path keeps the source and at most this many last hops: a ten-thousand-deep chain must not store ten thousand
- * names on each of its assets. A path is complete when its length is depth + 1.
- */
-export const MAX_PATH = 64;
-
-export const extendPath = (path: readonly string[], next: string): string[] =>
-  path.length < MAX_PATH ? [...path, next] : [path[0]!, ...path.slice(path.length - MAX_PATH + 2), next];
 
 const INSERT_COPY = `INSERT INTO annotation_copies (tenant, source, attribute, value, depth, qualified_name, path,
   terminal, change_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`;
@@ -41,14 +23,6 @@ const SELECT_HOLDERS = `SELECT qualified_name, source, change_id FROM asset_anno
 const COPIES = 'FROM annotation_copies WHERE tenant = ? AND source = ? AND attribute = ? AND value = ?';
 const SELECT_ASSET = `SELECT attribute, value, source, path, depth FROM asset_annotations
   WHERE tenant = ? AND qualified_name = ?`;
-
-export interface DepthRange {
-  depth: number;
-  /** Inclusive lower bound of qualified names, or null from the first. */
-  from: string | null;
-  /** Exclusive upper bound, or null to the last. */
-  to: string | null;
-}
 
 /**
  * Annotations in the lake: `asset_annotations` says what each asset holds and from which sources;

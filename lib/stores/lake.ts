@@ -1,22 +1,9 @@
 import type cassandra from 'cassandra-driver';
-import type { EstateAsset } from '../ingest/contracts.js';
+import type { LoadedAsset, Rejection } from '../ingest/contracts.js';
 import { concurrentRunner } from './cql.js';
 
 /** A database has no parent; the listing by parent keys it under the empty string (a partition key can't be null). */
 export const ROOT_PARENT = '';
-
-export interface LoadedAsset {
-  asset: EstateAsset;
-  fingerprint: string;
-}
-
-export interface Rejection {
-  sourceRef: string;
-  kind: string;
-  path: string;
-  reason: string;
-  record: string;
-}
 
 const UPSERT_ASSET = `INSERT INTO assets (tenant, qualified_name, asset_type, name, parent_qualified_name, data_type,
   source_data_type, nullable, default_value, ordinal, comment, tags, properties, fingerprint, connection_id, run_id,

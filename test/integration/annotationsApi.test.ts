@@ -3,7 +3,8 @@ import type { Producer } from 'kafkajs';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { buildApi, type Api } from '../../api/server.js';
+import type { Api } from '../../api/dependencies.js';
+import { buildApi } from '../../api/server.js';
 import { changeOutcome } from '../../control/annotate.js';
 import {
   connectTemporal,

@@ -7,7 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { MONTE_CARLO_WEBHOOK_SOURCE } from '../../api/monteCarloWebhook.js';
-import { buildApi, type Api, type ApiDependencies } from '../../api/server.js';
+import type { Api, ApiDependencies } from '../../api/dependencies.js';
+import { buildApi } from '../../api/server.js';
 import {
   connectTemporal,
   createCassandra,

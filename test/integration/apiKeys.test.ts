@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it, mock } from 'node:test';
 import { z } from 'zod';
-import { buildApi, type Api } from '../../api/server.js';
+import type { Api } from '../../api/dependencies.js';
+import { buildApi } from '../../api/server.js';
 import {
   connectTemporal,
   createCassandra,

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import type { IncidentRecord } from '../../lib/incidents/contracts.js';
-import type { EstateAsset, EstateAssetType } from '../../lib/ingest/contracts.js';
+import type { EstateAsset, EstateAssetType, LoadedAsset } from '../../lib/ingest/contracts.js';
 import { containerQualifiedName, qualifiedName } from '../../lib/mapping/qualifiedName.js';
-import { lakeWriter, type LoadedAsset } from '../../lib/stores/lake.js';
+import { lakeWriter } from '../../lib/stores/lake.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { testConfig, uniqueId } from '../support/harness.js';
 

@@ -8,7 +8,8 @@ import { objectStore } from '../../lib/platform/objectStore.js';
 import { runSearchAttributes } from '../../lib/temporal/searchAttributes.js';
 import { saveConnection } from '../../lib/stores/connections.js';
 import { ingestWorkflowId } from '../../lib/temporal/workflowIds.js';
-import { ingestEstate, type IngestProgress } from '../../workflows/index.js';
+import type { IngestProgress } from '../../lib/ingest/contracts.js';
+import { ingestEstate } from '../../workflows/index.js';
 import { runWorkers, testConfig, uniqueId } from '../support/harness.js';
 import { lakeRows, qualifiedNames } from '../support/lake.js';
 

@@ -10,7 +10,8 @@ import { saveConnection } from '../../lib/stores/connections.js';
 import { lineageStore } from '../../lib/stores/lineage.js';
 import { runSearchAttributes } from '../../lib/temporal/searchAttributes.js';
 import { ingestWorkflowId } from '../../lib/temporal/workflowIds.js';
-import { ingestEstate, type IngestProgress } from '../../workflows/index.js';
+import type { IngestProgress } from '../../lib/ingest/contracts.js';
+import { ingestEstate } from '../../workflows/index.js';
 import { runWorkers, testConfig, uniqueId } from '../support/harness.js';
 import { sourceAdmin, sourceLogin } from '../support/postgresCluster.js';
 

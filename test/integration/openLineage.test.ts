@@ -6,7 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { OPENLINEAGE_HTTP_SOURCE } from '../../api/lineage.js';
 import { createApiKey } from '../../lib/stores/apiKeys.js';
-import { buildApi, type Api, type ApiDependencies } from '../../api/server.js';
+import type { Api, ApiDependencies } from '../../api/dependencies.js';
+import { buildApi } from '../../api/server.js';
 import {
   connectTemporal,
   createCassandra,

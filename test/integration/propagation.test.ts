@@ -13,7 +13,7 @@ import { annotationStore } from '../../lib/stores/annotations.js';
 import { lineageStore } from '../../lib/stores/lineage.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
 import { outboundTopic } from '../../lib/kafka/topics.js';
-import type { ChangeOutcome } from '../../workflows/propagation.js';
+import type { ChangeOutcome } from '../../lib/propagation/contracts.js';
 import { runWorkers, tailTopic, testConfig, uniqueId } from '../support/harness.js';
 import { dropTenantTopics } from '../support/kafka.js';
 

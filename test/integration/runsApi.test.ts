@@ -8,7 +8,8 @@ import { ConnectionIdAttribute, RunKindAttribute, TenantIdAttribute } from '../.
 import { parseApiKey } from '../../lib/stores/apiKeys.js';
 import { saveConnection } from '../../lib/stores/connections.js';
 import { ingestWorkflowId } from '../../lib/temporal/workflowIds.js';
-import type { ingestEstate, IngestProgress } from '../../workflows/index.js';
+import type { IngestProgress } from '../../lib/ingest/contracts.js';
+import type { ingestEstate } from '../../workflows/index.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { runWorkers, testConfig, uniqueId } from '../support/harness.js';
 

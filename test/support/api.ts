@@ -1,5 +1,6 @@
 import type { LightMyRequestResponse } from 'fastify';
-import { buildApi, type Api, type ApiDependencies } from '../../api/server.js';
+import type { Api, ApiDependencies } from '../../api/dependencies.js';
+import { buildApi } from '../../api/server.js';
 import {
   connectTemporal,
   createCassandra,

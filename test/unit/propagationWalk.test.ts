@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LineageEdge } from '../../lib/lineage/contracts.js';
 import { loadDefaultPolicy, resolvePropagation } from '../../lib/propagation/policy.js';
-import { nextCopies } from '../../lib/propagation/walk.js';
-import { extendPath, MAX_PATH, type Copy } from '../../lib/stores/annotations.js';
+import type { Copy } from '../../lib/propagation/contracts.js';
+import { extendPath, MAX_PATH, nextCopies } from '../../lib/propagation/walk.js';
 
 const rule = resolvePropagation(loadDefaultPolicy(), 'classification', 'PII');
 const at = (name: string, depth = 0, path = [name]): Copy => ({ qualifiedName: name, depth, path, terminal: false });

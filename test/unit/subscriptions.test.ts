@@ -9,7 +9,7 @@ import {
   pickName,
 } from '../../lib/subscriptions/sinks/postgresEnforcement.js';
 import { matches, reshape } from '../../lib/subscriptions/transform.js';
-import { decodeAnnotationChanged } from '../../workers/subscriptions.js';
+import { decodeAnnotationChanged } from '../../lib/kafka/outbound.js';
 
 const email = 'postgres://shop/app/public/customers/email';
 const event: AnnotationChanged = {

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { sinkTopicProblem, type KafkaSinkSpec } from '../contracts.js';
 import { ensureTopic } from '../../kafka/ensureTopic.js';
-import type { Sink, SinkContext, SinkDependencies } from './index.js';
+import type { Sink, SinkContext, SinkDependencies } from './sink.js';
 
 /**
  * Publishes each reshaped change to the subscription's topic (metasync.sink.<tenant>.<name>, which only that tenant

@@ -6,7 +6,7 @@ import { cannotConnect } from '../../extractors/errors.js';
 import { postgresClientConfig } from '../../extractors/postgres.js';
 import { log } from '../../platform/log.js';
 import { loadConnection } from '../../stores/connections.js';
-import type { Sink, SinkContext, SinkDependencies } from './index.js';
+import type { Sink, SinkContext, SinkDependencies } from './sink.js';
 
 /**
  * Enforces classifications where SQL runs: a restricted role loses SELECT on a column (or a table) that carries one
