@@ -5,7 +5,7 @@ import type { Extractor, ExtractorDeps } from './extractor.js';
 import { mysqlSource } from './mysql/index.js';
 import { ndjsonSource } from './ndjson/index.js';
 import { postgresSource } from './postgres/index.js';
-import type { OpenLineageNaming, Probed, SettingProblem, SourceScope } from './source.js';
+import type { OpenLineageNaming, Probed, SettingProblem, SourceScope, UriForm } from './source.js';
 
 /**
  * The sources MetaSync reads, one line each: a new source is its folder (lib/extractors/<type>/, exporting a
@@ -25,9 +25,6 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export const registryNamesEverySourceType: Same<Type, SourceType> = true;
 
 const byType = Object.fromEntries(SOURCES.map((source) => [source.type, source])) as unknown as ByType;
-
-/** The type names, in the registry's order: postgres, mysql, ndjson. */
-export const SOURCE_TYPES = SOURCES.map((source) => source.type);
 
 // zod's unions want tuples of schemas: these keep the registry's order and each member's own type.
 type Pluck<List extends readonly unknown[], K extends PropertyKey> = {
@@ -169,7 +166,7 @@ export function sourceFromUri(uri: string): { input: Record<string, unknown>; lo
 }
 
 /** The URI form a URI's scheme names, if any source has it. */
-export function uriForm(uri: string) {
+export function uriForm(uri: string): UriForm | undefined {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1]?.toLowerCase();
   return SOURCES.find((source) => scheme !== undefined && source.uri?.schemes.includes(scheme))?.uri;
 }
@@ -186,7 +183,7 @@ export const PASSWORD_URI_SCHEMES = and(
   SOURCES.flatMap((source) => (source.uri?.password ? [`${source.uri.schemes[0]}://`] : [])),
 );
 /** "postgres, mysql or ndjson" */
-export const SOURCE_TYPE_LIST = or(SOURCE_TYPES);
+export const SOURCE_TYPE_LIST = or(SOURCES.map((source) => source.type));
 
 /** The source type whose OpenLineage namespaces have this URL scheme (as URL.protocol gives it, "postgres:"). */
 export function openLineageNaming(protocol: string): (OpenLineageNaming & { sourceType: Type }) | undefined {
