@@ -1,13 +1,12 @@
 import { z } from 'zod';
-import { checkConnection, ConnectionCheck } from '../lib/extractors/connectionCheck.js';
-import { configuredDestinations } from '../lib/platform/destinations.js';
-import { dumpAccessProblem } from '../lib/extractors/dumpAccess.js';
 import {
-  MysqlConnection,
-  NdjsonConnection,
-  PostgresConnection,
-  SourceConnection,
-} from '../lib/extractors/sourceConnection.js';
+  checkConnection,
+  ConnectionCheck,
+  connectionFromBody,
+  SOURCE_TYPE_LIST,
+  sourceBodies,
+} from '../lib/extractors/index.js';
+import { configuredDestinations } from '../lib/platform/destinations.js';
 import { log } from '../lib/platform/log.js';
 import {
   ConnectionView,
@@ -21,25 +20,10 @@ import { sendError } from './errors.js';
 import { errorResponses, Slug, TenantParams } from './schemas.js';
 import type { Api, ApiDependencies } from './dependencies.js';
 
-const keptPassword = z
-  .string()
-  .optional()
-  .describe('Stored sealed, never shown. Left out on an existing connection of the same type: the stored one is kept');
-
 const ConnectionBody = z
-  .discriminatedUnion(
-    'type',
-    [
-      PostgresConnection.extend({ password: keptPassword }),
-      MysqlConnection.extend({ password: keptPassword }),
-      NdjsonConnection.extend({
-        secretAccessKey: NdjsonConnection.shape.secretAccessKey.describe(
-          'Stored sealed, never shown. Left out on an existing connection with the same accessKeyId: the stored one is kept',
-        ),
-      }),
-    ],
-    { error: (issue) => (issue.code === 'invalid_union' ? 'type must be postgres, mysql or ndjson' : undefined) },
-  )
+  .discriminatedUnion('type', sourceBodies, {
+    error: (issue) => (issue.code === 'invalid_union' ? `type must be ${SOURCE_TYPE_LIST}` : undefined),
+  })
   .describe(
     'How to reach the source. A PUT without password on an existing connection of the same type keeps the stored ' +
       'password, so a client can change the host without sending the secret again.',
@@ -111,43 +95,11 @@ export function registerConnectionRoutes(app: Api, deps: ApiDependencies): void 
     },
     async (request, reply) => {
       const { tenant, connectionId } = request.params;
-      const body = request.body;
-      // A file on the MetaSync hosts is not a tenant's to name: over the API, dumps come from S3.
-      if (body.type === 'ndjson' && body.uri.startsWith('file:')) {
-        return sendError(
-          reply,
-          400,
-          'invalid body: uri: file:/// sources are for local use (npm run connection); over the API, put the dump in S3 and use s3://',
-        );
-      }
-      let source: SourceConnection;
-      if (body.type === 'ndjson') {
-        // Like a password, the secret key of the tenant's own bucket is kept when left out (same access key).
-        const kept =
-          body.secretAccessKey === undefined && body.accessKeyId !== undefined
-            ? await loadConnection(postgres, deps.config.secretsKey, tenant, connectionId)
-            : undefined;
-        const secretAccessKey =
-          body.secretAccessKey ??
-          (kept?.type === 'ndjson' && kept.accessKeyId === body.accessKeyId ? kept.secretAccessKey : undefined);
-        source = NdjsonConnection.parse({ ...body, secretAccessKey });
-        const problem = dumpAccessProblem(source, tenant, deps.config.s3.bucket);
-        if (problem) return sendError(reply, 400, `invalid body: uri: ${problem}`);
-      } else {
-        let password = body.password;
-        if (password === undefined) {
-          const existing = await loadConnection(postgres, deps.config.secretsKey, tenant, connectionId);
-          if (existing?.type !== body.type) {
-            return sendError(
-              reply,
-              400,
-              `invalid body: password is required, as there is no ${body.type} connection ${connectionId} whose password to keep (send "" for none)`,
-            );
-          }
-          password = existing.password;
-        }
-        source = SourceConnection.parse({ ...body, password });
-      }
+      const stored = () => loadConnection(postgres, deps.config.secretsKey, tenant, connectionId);
+      const scope = { tenant, bucket: deps.config.s3.bucket, connectionId };
+      const given = await connectionFromBody(request.body, stored, scope);
+      if ('problem' in given) return sendError(reply, 400, `invalid body: ${given.problem}`);
+      const { source } = given;
       const { created, view } = await saveConnection(postgres, deps.config.secretsKey, tenant, connectionId, source);
       log.info(created ? 'connection created' : 'connection replaced', {
         requestId: request.id,

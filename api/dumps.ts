@@ -2,7 +2,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { z } from 'zod';
 import { createS3 } from '../lib/platform/clients.js';
-import { isSafeDumpName } from '../lib/extractors/dumpAccess.js';
+import { isSafeDumpName } from '../lib/extractors/ndjson/dumpAccess.js';
 import { log } from '../lib/platform/log.js';
 import { dumpsPrefix } from '../lib/platform/objectKeys.js';
 import { errorResponses, TenantParams } from './schemas.js';
@@ -28,7 +28,7 @@ const Upload = z.object({
 
 /**
  * The way a tenant puts an estate dump where its NDJSON connections may read it: a presigned S3 PUT URL for one
- * object under its own dumps prefix (lib/extractors/dumpAccess.ts), so the tenant never holds credentials of MetaSync's
+ * object under its own dumps prefix (lib/extractors/ndjson/dumpAccess.ts), so the tenant never holds credentials of MetaSync's
  * bucket and can write nowhere else in it.
  */
 export function registerDumpRoutes(app: Api, deps: ApiDependencies): void {

@@ -5,7 +5,7 @@ import type pg from 'pg';
 import { z } from 'zod';
 import { ingestEstate, ingestProgress } from '../workflows/index.js';
 import type { Config } from '../lib/platform/config.js';
-import { dumpAccessProblem } from '../lib/extractors/dumpAccess.js';
+import { connectionProblem } from '../lib/extractors/index.js';
 import {
   IngestInput,
   type CountsByType,
@@ -109,11 +109,11 @@ export async function startIngestRun(
     );
   }
   // A connection saved before the rule, or by a starter, is held to it here too (and the extractor checks again).
-  const problem = source.type === 'ndjson' ? dumpAccessProblem(source, tenant, config.s3.bucket) : undefined;
+  const problem = connectionProblem(source, { tenant, bucket: config.s3.bucket });
   if (problem) {
     throw new IngestRunError(
       'invalid',
-      `connection ${connectionId} cannot be ingested: ${problem} — change it with PUT /v1/tenants/${tenant}/connections/${connectionId}`,
+      `connection ${connectionId} cannot be ingested: ${problem.message} — change it with PUT /v1/tenants/${tenant}/connections/${connectionId}`,
     );
   }
 

@@ -1,19 +1,17 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import { createS3 } from '../lib/platform/clients.js';
-import { checkConnection } from '../lib/extractors/connectionCheck.js';
+import {
+  checkConnection,
+  connectionSummary,
+  errorMessage,
+  secretsOf,
+  SourceConnection,
+} from '../lib/extractors/index.js';
 import { configuredDestinations } from '../lib/platform/destinations.js';
 import { IngestInput } from '../lib/ingest/contracts.js';
 import { TenantId } from '../lib/platform/ids.js';
-import { errorMessage } from '../lib/extractors/errors.js';
-import { SourceConnection } from '../lib/extractors/sourceConnection.js';
-import {
-  deleteConnection,
-  listConnections,
-  loadConnection,
-  saveConnection,
-  type ConnectionView,
-} from '../lib/stores/connections.js';
+import { deleteConnection, listConnections, loadConnection, saveConnection } from '../lib/stores/connections.js';
 import { parseOptions, withTenant } from './cli.js';
 import { PASSWORD_FILE_HELP, SOURCE_OPTION_HELP, sourceFromOptions } from './sourceOption.js';
 
@@ -24,18 +22,6 @@ const AddOptions = Named.extend({ source: z.string().min(1), passwordFile: z.str
 function fail(message: string) {
   console.error(message);
   process.exitCode = 1;
-}
-
-/** Where the connection goes, as one line: never its password. */
-function where(view: ConnectionView): string {
-  switch (view.type) {
-    case 'postgres':
-      return `postgres ${view.user}@${view.host}:${view.port}/${view.database}${view.schemas ? ` schemas ${view.schemas.join(',')}` : ''}`;
-    case 'mysql':
-      return `mysql ${view.user}@${view.host}:${view.port}${view.databases ? ` databases ${view.databases.join(',')}` : ''}`;
-    case 'ndjson':
-      return `ndjson ${view.uri}`;
-  }
 }
 
 const program = new Command('connection').description(
@@ -78,8 +64,12 @@ program
       const connections = await listConnections(postgres, tenant);
       if (connections.length === 0) console.log(`tenant ${tenant} has no connections`);
       for (const view of connections) {
-        const password = view.type === 'ndjson' ? '' : view.passwordSet ? '  password set' : '  no password';
-        console.log(`${view.connectionId}  ${where(view)}${password}  updated ${view.updatedAt}`);
+        const password = !secretsOf(view.type).includes('password')
+          ? ''
+          : view.passwordSet
+            ? '  password set'
+            : '  no password';
+        console.log(`${view.connectionId}  ${connectionSummary(view)}${password}  updated ${view.updatedAt}`);
       }
     });
   });

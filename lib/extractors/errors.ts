@@ -94,3 +94,41 @@ export function tlsFailure(error: unknown, what: string, host: string): string |
   }
   return undefined;
 }
+
+/**
+ * How one source words what its driver threw (lib/extractors/<type>/failure.ts). `known` says the cases it knows,
+ * in words that say what to do; until the source answered, any other failure reads as `unanswered` says (for a
+ * server, one "cannot connect" whatever lay behind the port); after, it is passed on as is.
+ */
+export interface FailureWording<Config> {
+  known(error: unknown, config: Config): ExtractionError | undefined;
+  unanswered(error: unknown, config: Config): ExtractionError;
+  /** The config's secrets, masked out of every message in case a driver ever repeats one. */
+  secrets(config: Config): readonly (string | undefined)[];
+}
+
+/**
+ * The one path from a driver's error to what a tenant is told, taken by a source's extractor and by the connection
+ * check alike. `connected`: whether the source answered (a session is established, a dump's reading began).
+ */
+export function sourceFailure<C>(
+  wording: FailureWording<C>,
+  config: C,
+  error: unknown,
+  connected: false,
+): ExtractionError;
+export function sourceFailure<C>(wording: FailureWording<C>, config: C, error: unknown, connected: boolean): unknown;
+export function sourceFailure<C>(wording: FailureWording<C>, config: C, error: unknown, connected: boolean): unknown {
+  const failure =
+    error instanceof ExtractionError
+      ? error
+      : (wording.known(error, config) ?? (connected ? undefined : wording.unanswered(error, config)));
+  if (!failure) return error;
+  const message = wording.secrets(config).reduce<string>((text, secret) => mask(text, secret ?? ''), failure.message);
+  return message === failure.message ? failure : new ExtractionError(failure.code, message, { cause: failure.cause });
+}
+
+/** Replaces every occurrence of the secret; a very short one would mask half the message, and guards little. */
+export function mask(text: string, secret: string): string {
+  return secret.length < 4 ? text : text.split(secret).join('***');
+}

@@ -37,7 +37,7 @@ export interface Extractor {
 }
 
 export interface ExtractorDeps {
-  /** Whose source it is: a dump in MetaSync's bucket must be under this tenant's dumps prefix (lib/extractors/dumpAccess.ts). */
+  /** Whose source it is: a dump in MetaSync's bucket must be under this tenant's dumps prefix (lib/extractors/ndjson/dumpAccess.ts). */
   tenant: string;
   /** Checks every server an extractor connects to (a source database, a tenant's own S3 endpoint) first. */
   destinations: DestinationGuard;
@@ -61,6 +61,18 @@ export async function* validated(records: AsyncIterable<RawRecord>): AsyncGenera
     const parsed = RawRecord.safeParse(record);
     yield parsed.success ? record : rejection(position, zodIssues(parsed.error), JSON.stringify(record));
   }
+}
+
+/**
+ * An extractor whose every extraction is a fresh `read`, which registers what it holds open (connections, streams)
+ * with `open`, so that close() ends them.
+ */
+export function openingExtractor(
+  sourceType: SourceType,
+  read: (open: OpenResources) => AsyncIterable<Extracted>,
+): Extractor {
+  const open = new OpenResources();
+  return { sourceType, extract: () => read(open), close: () => open.closeAll() };
 }
 
 /** Closes whatever the open extractions registered: the shared `close()` of the extractors. */

@@ -4,6 +4,7 @@ import {
   type OpenLineageInputField,
   type OpenLineageRunEvent,
 } from './contracts.js';
+import { openLineageNaming } from '../extractors/registry.js';
 import { encodeSegment } from '../mapping/qualifiedName.js';
 import type { RuleSet } from '../mapping/rules.js';
 import type { ConnectionEndpoint } from '../stores/connections.js';
@@ -40,13 +41,6 @@ export type DatasetResolver = (namespace: string, name: string) => DatasetNames;
 
 export type OpenLineageEdges = { ok: true; edges: LineageEdge[] } | { ok: false; reason: string };
 
-const DEFAULT_PORTS: Record<string, number> = { postgres: 5432, mysql: 3306 };
-const SCHEMES: Record<string, ConnectionEndpoint['sourceType']> = {
-  'postgres:': 'postgres',
-  'postgresql:': 'postgres',
-  'mysql:': 'mysql',
-};
-
 /** Names datasets as the tenant's connections name their tables (see the module's comment). */
 export function datasetResolver(
   connections: readonly ConnectionEndpoint[],
@@ -71,24 +65,23 @@ function matchConnection(connections: readonly ConnectionEndpoint[], namespace: 
   } catch {
     return undefined;
   }
-  const sourceType = SCHEMES[url.protocol];
-  if (!sourceType || !url.hostname) return undefined;
-  const port = url.port ? Number(url.port) : DEFAULT_PORTS[sourceType];
+  const naming = openLineageNaming(url.protocol);
+  if (!naming || !url.hostname) return undefined;
+  const port = url.port ? Number(url.port) : naming.defaultPort;
   // A table name may hold dots; the database and schema before it may not (OpenLineage does not quote them).
-  const [database = '', ...rest] = name.split('.');
-  const schema = sourceType === 'postgres' ? (rest.shift() ?? '') : '';
-  const table = rest.join('.');
-  if (!database || !table || (sourceType === 'postgres' && !schema)) return undefined;
+  const names = name.split('.');
+  const containers = names.slice(0, naming.containers);
+  const table = names.slice(naming.containers).join('.');
+  if (containers.length < naming.containers || containers.includes('') || !table) return undefined;
+  // A connection that reads one database (PostgreSQL's) names it; one that reads many (MySQL's) has none.
   const found = connections.find(
     (connection) =>
-      connection.sourceType === sourceType &&
+      connection.sourceType === naming.sourceType &&
       connection.host?.toLowerCase() === url.hostname.toLowerCase() &&
       connection.port === port &&
-      (sourceType !== 'postgres' || connection.database === database),
+      (connection.database === null || connection.database === containers[0]),
   );
-  return (
-    found && { connection: found, path: sourceType === 'postgres' ? [database, schema, table] : [database, table] }
-  );
+  return found && { connection: found, path: [...containers, table] };
 }
 
 /** The edges a run event asserts, or why they cannot be named (a name too long for the lake, say). */

@@ -1,12 +1,12 @@
 import type pg from 'pg';
 import { z } from 'zod';
 import {
-  MysqlConnection,
-  NdjsonConnection,
-  PostgresConnection,
+  SECRET_FIELDS,
+  secretsOf,
   SourceConnection,
+  sourceViews,
   type SourceConnectionInput,
-} from '../extractors/sourceConnection.js';
+} from '../extractors/registry.js';
 import {
   noCounts,
   openSecret,
@@ -15,9 +15,6 @@ import {
   type ResealCounts,
   type SealingKeys,
 } from '../platform/secrets.js';
-
-/** The source fields that are secrets: sealed before they reach PostgreSQL, opened only where a source is read. */
-export const SECRET_FIELDS = ['password', 'secretAccessKey'] as const;
 
 /** Creates or replaces a connection; says whether it was created, and how it may now be shown. */
 export async function saveConnection(
@@ -63,25 +60,12 @@ export async function loadConnection(
   return SourceConnection.parse(source);
 }
 
-const stored = {
-  connectionId: z.string(),
-  passwordSet: z.boolean().describe('Whether a password is stored; the password itself is never shown'),
-  createdAt: z.iso.datetime({ offset: true }),
-  updatedAt: z.iso.datetime({ offset: true }),
-};
-
 /**
- * A connection as it may be shown: its settings without the secrets, and whether a password is set. The objects
- * stay strict and have no secret field, so a secret that slipped into one fails loudly instead of being shown.
+ * A connection as it may be shown: its settings without the secrets, and whether each secret is set (each source's
+ * view, lib/extractors/<type>/). The objects stay strict and have no secret field, so a secret that slipped into
+ * one fails loudly instead of being shown.
  */
-export const ConnectionView = z.discriminatedUnion('type', [
-  PostgresConnection.omit({ password: true }).extend(stored),
-  MysqlConnection.omit({ password: true }).extend(stored),
-  NdjsonConnection.omit({ secretAccessKey: true }).extend({
-    ...stored,
-    secretAccessKeySet: z.boolean().describe('Whether a secret key of your own bucket is stored; it is never shown'),
-  }),
-]);
+export const ConnectionView = z.discriminatedUnion('type', sourceViews);
 export type ConnectionView = z.infer<typeof ConnectionView>;
 
 interface ConnectionRow {
@@ -93,14 +77,20 @@ interface ConnectionRow {
 
 function toView(row: ConnectionRow): ConnectionView {
   const settings = { ...row.source };
-  const passwordSet = typeof settings['password'] === 'string';
-  const secretAccessKeySet = typeof settings['secretAccessKey'] === 'string';
+  const isSet = (field: string) => typeof settings[field] === 'string';
+  // Every view says whether a password is set; a source's other secrets each have their own flag.
+  const flags = Object.fromEntries(
+    secretsOf(settings['type'])
+      .filter((field) => field !== 'password')
+      .map((field) => [`${field}Set`, isSet(field)]),
+  );
+  const passwordSet = isSet('password');
   for (const field of SECRET_FIELDS) delete settings[field];
   return ConnectionView.parse({
     ...settings,
     connectionId: row.connection_id,
     passwordSet,
-    ...(settings['type'] === 'ndjson' && { secretAccessKeySet }),
+    ...flags,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   });

@@ -850,7 +850,7 @@ describe('MySQL/MariaDB extractor', () => {
 
 describe('NDJSON dump extractor', () => {
   const { s3, bucket } = extractorDeps;
-  // The tenant's own dumps: the only part of MetaSync's bucket its connections may name (lib/extractors/dumpAccess.ts).
+  // The tenant's own dumps: the only part of MetaSync's bucket its connections may name (lib/extractors/ndjson/dumpAccess.ts).
   const prefix = `${dumpsPrefix(tenant)}${run}`;
   let dir: string;
   const keys: string[] = [];

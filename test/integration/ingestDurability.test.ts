@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { connectTemporal, createCassandra, createPostgres, createS3 } from '../../lib/platform/clients.js';
 import type { IngestInput } from '../../lib/ingest/contracts.js';
 import { estateSize, generateEstate, type EstateShape } from '../support/estateGenerator.js';
-import { SourceConnection } from '../../lib/extractors/sourceConnection.js';
+import { SourceConnection } from '../../lib/extractors/index.js';
 import { rootCause } from '../../lib/temporal/failures.js';
 import { runObjectKeys } from '../../lib/platform/objectKeys.js';
 import { objectStore } from '../../lib/platform/objectStore.js';

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { connectTemporal, createCassandra, createPostgres } from '../../lib/platform/clients.js';
 import type { IngestInput } from '../../lib/ingest/contracts.js';
-import { SourceConnection } from '../../lib/extractors/sourceConnection.js';
+import { SourceConnection } from '../../lib/extractors/index.js';
 import { saveConnection } from '../../lib/stores/connections.js';
 import { lineageStore } from '../../lib/stores/lineage.js';
 import { runSearchAttributes } from '../../lib/temporal/searchAttributes.js';

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { createCassandra, createPostgres, createS3 } from '../../lib/platform/clients.js';
-import { SourceConnection } from '../../lib/extractors/sourceConnection.js';
+import { SourceConnection } from '../../lib/extractors/index.js';
 import { dbtObjectKeys, importDbt } from '../../lib/lineage/dbtImport.js';
 import { namingContext } from '../../lib/lineage/names.js';
 import { loadDefaultRules } from '../../lib/mapping/index.js';

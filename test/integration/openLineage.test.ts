@@ -17,7 +17,7 @@ import {
   createS3,
 } from '../../lib/platform/clients.js';
 import type { OpenLineageReceived } from '../../lib/lineage/contracts.js';
-import { SourceConnection } from '../../lib/extractors/sourceConnection.js';
+import { SourceConnection } from '../../lib/extractors/index.js';
 import { saveConnection } from '../../lib/stores/connections.js';
 import { incidentStore } from '../../lib/stores/incidents.js';
 import { lineageStore } from '../../lib/stores/lineage.js';

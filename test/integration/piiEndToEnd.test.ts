@@ -13,7 +13,7 @@ import {
   createS3,
 } from '../../lib/platform/clients.js';
 import type { AnnotationChange } from '../../lib/propagation/contracts.js';
-import { SourceConnection } from '../../lib/extractors/sourceConnection.js';
+import { SourceConnection } from '../../lib/extractors/index.js';
 import { runSearchAttributes } from '../../lib/temporal/searchAttributes.js';
 import { saveConnection } from '../../lib/stores/connections.js';
 import { saveSubscription } from '../../lib/stores/subscriptions.js';

@@ -4,7 +4,7 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { createPostgres } from '../../lib/platform/clients.js';
-import type { SourceConnection } from '../../lib/extractors/sourceConnection.js';
+import type { SourceConnection } from '../../lib/extractors/index.js';
 import {
   PUBLISHED_DEVELOPMENT_KEY,
   SealedWithUnknownKeyError,

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { failureMessage, mask } from '../../lib/extractors/connectionCheck.js';
+import { failureMessage } from '../../lib/extractors/connectionCheck.js';
+import { mask } from '../../lib/extractors/errors.js';
 import { DestinationRefused } from '../../lib/platform/destinations.js';
-import { SourceConnection } from '../../lib/extractors/sourceConnection.js';
+import { SourceConnection } from '../../lib/extractors/index.js';
 
 const postgres = SourceConnection.parse({
   type: 'postgres',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dumpAccessProblem, isSafeDumpName, s3Location } from '../../lib/extractors/dumpAccess.js';
-import { NdjsonConnection } from '../../lib/extractors/sourceConnection.js';
+import { dumpAccessProblem, isSafeDumpName, s3Location } from '../../lib/extractors/ndjson/dumpAccess.js';
+import { NdjsonConnection } from '../../lib/extractors/ndjson/connection.js';
 import { dumpsPrefix } from '../../lib/platform/objectKeys.js';
 
 const bucket = 'metasync';

@@ -2,8 +2,7 @@ import pg from 'pg';
 import type { z } from 'zod';
 import type { PostgresEnforcementSinkSpec } from '../contracts.js';
 import { configuredDestinations } from '../../platform/destinations.js';
-import { cannotConnect } from '../../extractors/errors.js';
-import { postgresClientConfig } from '../../extractors/postgres.js';
+import { postgresClientConfig } from '../../extractors/postgres/connection.js';
 import { log } from '../../platform/log.js';
 import { loadConnection } from '../../stores/connections.js';
 import type { Sink, SinkContext, SinkDependencies } from './sink.js';
@@ -175,14 +174,9 @@ export async function createPostgresEnforcementSink(
   }
   const { user } = connection;
   // The downstream is a tenant's destination like a source: the policy is checked, and the pool keeps the address.
-  const where = `PostgreSQL at ${connection.host}:${connection.port}`;
-  const address = await configuredDestinations(deps.config)
-    .pin(connection)
-    .catch((error: unknown) => {
-      throw new Error(cannotConnect(where), { cause: error });
-    });
+  const applicationName = `metasync-enforcement-${subscriptionId}`.slice(0, 63);
   const downstream = new pg.Pool({
-    ...postgresClientConfig(connection, `metasync-enforcement-${subscriptionId}`.slice(0, 63), address),
+    ...(await postgresClientConfig(connection, applicationName, configuredDestinations(deps.config))),
     max: 2,
     statement_timeout: 30_000,
     lock_timeout: 10_000,

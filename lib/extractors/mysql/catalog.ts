@@ -1,10 +1,9 @@
-import mysql, { type Connection, type ConnectionOptions, type SslOptions } from 'mysql2';
-import { connect } from 'node:net';
-import type { RawRecord } from '../ingest/contracts.js';
-import { DestinationRefused } from '../platform/destinations.js';
-import { ExtractionError, cannotConnect, errorCode, errorMessage, networkFailure, tlsFailure } from './errors.js';
-import { OpenResources, validated, type Extractor, type ExtractorDeps } from './extractor.js';
-import type { MysqlConnection, TlsSettings } from './sourceConnection.js';
+import mysql, { type Connection } from 'mysql2';
+import type { RawRecord } from '../../ingest/contracts.js';
+import { sourceFailure } from '../errors.js';
+import { openingExtractor, validated, type Extractor, type ExtractorDeps, type OpenResources } from '../extractor.js';
+import { mysqlClientConfig, SYSTEM_DATABASES, type MysqlConnection } from './connection.js';
+import { mysqlFailure } from './failure.js';
 
 /**
  * MySQL and MariaDB catalogs from information_schema, streamed row by row (mysql2 pauses the socket while the
@@ -15,9 +14,6 @@ import type { MysqlConnection, TlsSettings } from './sourceConnection.js';
  * table the user has no privilege on is not listed. It is not transactional either: an object changed while
  * the catalog is read may be seen before or after the change.
  */
-
-/** Databases the server keeps for itself. */
-const SYSTEM_DATABASES = ['mysql', 'information_schema', 'performance_schema', 'sys'];
 
 // Identifiers compare case-insensitively in information_schema, but table and database names are case-sensitive
 // on Linux: BINARY makes the order (and the joins on table names) exact and the same on every run.
@@ -110,41 +106,7 @@ interface ColumnRow {
 }
 
 export function createMysqlExtractor(source: MysqlConnection, deps: ExtractorDeps): Extractor {
-  const open = new OpenResources();
-  return {
-    sourceType: 'mysql',
-    extract: () => validated(readCatalog(source, deps, open)),
-    close: () => open.closeAll(),
-  };
-}
-
-/**
- * How MetaSync reaches a MySQL source, whoever connects (the extractor, the connection check): its socket goes to
- * `address`, the one the destination policy checked (DestinationGuard.pin), never to a second lookup of the name;
- * the name stays the host, for TLS to check the certificate against.
- */
-export const mysqlClientConfig = (source: MysqlConnection, address: string): ConnectionOptions => ({
-  host: source.host,
-  port: source.port,
-  stream: () => connect({ host: address, port: source.port }),
-  user: source.user,
-  password: source.password,
-  connectTimeout: source.connectTimeoutSeconds * 1000,
-  ssl: mysqlTls(source.tls),
-});
-
-/** mysql2's TLS options for a mode (it checks the certificate against the host when verifyIdentity is set). */
-function mysqlTls(tls: TlsSettings): SslOptions | undefined {
-  switch (tls.mode) {
-    case 'disable':
-      return undefined;
-    case 'require':
-      return { rejectUnauthorized: false };
-    case 'verify-ca':
-      return { rejectUnauthorized: true, verifyIdentity: false, ...(tls.ca && { ca: tls.ca }) };
-    case 'verify-full':
-      return { rejectUnauthorized: true, verifyIdentity: true, ...(tls.ca && { ca: tls.ca }) };
-  }
+  return openingExtractor('mysql', (open) => validated(readCatalog(source, deps, open)));
 }
 
 async function* readCatalog(
@@ -163,9 +125,8 @@ async function* readCatalog(
     if (connection) return idle && lost === undefined ? quit(connection) : connection.destroy();
   });
   try {
-    const address = await deps.destinations.pin(source);
     connection = mysql.createConnection({
-      ...mysqlClientConfig(source, address),
+      ...(await mysqlClientConfig(source, deps.destinations)),
       charset: 'utf8mb4_general_ci',
       supportBigNumbers: true,
     });
@@ -209,7 +170,7 @@ async function* readCatalog(
     idle = true;
   } catch (error) {
     idle = isStatementRefusal(error);
-    throw mysqlFailure(lost ?? error, source, connected);
+    throw sourceFailure(mysqlFailure, source, lost ?? error, connected);
   } finally {
     await close();
   }
@@ -304,63 +265,5 @@ async function* rows<Row>(connection: Connection, sql: string, values: unknown[]
     for await (const row of stream as AsyncIterable<Row>) yield row;
   } finally {
     stream.destroy();
-  }
-}
-
-const where = (source: MysqlConnection) => `MySQL at ${source.host}:${source.port}`;
-
-/**
- * Turns what the driver threw into an ExtractionError that says what to do. Until a session is established
- * (`connected`), anything but a MySQL server's own answer reads as one "cannot connect", whatever it was; after, an
- * error no case knows is passed on as is.
- */
-export function mysqlFailure(error: unknown, source: MysqlConnection, connected: boolean): unknown {
-  if (error instanceof ExtractionError) return error;
-  const user = JSON.stringify(source.user);
-  const because = { cause: error };
-  const unreachable = () => new ExtractionError('unreachable', cannotConnect(where(source)), because);
-  const tls = tlsFailure(error, where(source), source.host);
-  if (tls) return new ExtractionError('authentication', tls, because);
-  const lostConnection = errorCode(error) === 'PROTOCOL_CONNECTION_LOST';
-  if (error instanceof DestinationRefused || networkFailure(error) || lostConnection) return unreachable();
-  switch (errorCode(error)) {
-    case 'ER_ACCESS_DENIED_ERROR':
-    case 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR':
-    case 'ER_NOT_SUPPORTED_AUTH_MODE':
-      return new ExtractionError(
-        'authentication',
-        `${where(source)} did not accept user ${user} (${errorMessage(error)}) — check the user name and password`,
-        because,
-      );
-    case 'ER_HOST_NOT_PRIVILEGED':
-      return new ExtractionError(
-        'authentication',
-        `${where(source)} accepts no user from this host (${errorMessage(error)}) — create the user for this host (user@'%')`,
-        because,
-      );
-    case 'ER_DBACCESS_DENIED_ERROR':
-    case 'ER_TABLEACCESS_DENIED_ERROR':
-    case 'ER_SPECIFIC_ACCESS_DENIED_ERROR':
-      // For a user without global privileges, MySQL answers this for a database that does not exist as well.
-      return new ExtractionError(
-        'permission_denied',
-        `${where(source)}: user ${user} may not read it (${errorMessage(error)}) — grant it SELECT on the database, or check the name`,
-        because,
-      );
-    case 'ER_BAD_DB_ERROR':
-      return new ExtractionError(
-        'not_found',
-        `${where(source)}: ${errorMessage(error)} — check the source's databases`,
-        because,
-      );
-    case 'ER_CON_COUNT_ERROR':
-    case 'ER_SERVER_SHUTDOWN':
-      return new ExtractionError(
-        'unreachable',
-        `cannot use ${where(source)} now: ${errorMessage(error)} — retry later, or check the server`,
-        because,
-      );
-    default:
-      return connected ? error : unreachable();
   }
 }

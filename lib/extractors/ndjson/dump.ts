@@ -6,25 +6,28 @@ import { createInterface } from 'node:readline';
 import { Readable, pipeline } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createGunzip } from 'node:zlib';
-import { RawRecord } from '../ingest/contracts.js';
+import { RawRecord } from '../../ingest/contracts.js';
+import { errorMessage, ExtractionError, sourceFailure, zodIssues } from '../errors.js';
+import {
+  openingExtractor,
+  rejection,
+  type Extracted,
+  type Extractor,
+  type ExtractorDeps,
+  type OpenResources,
+} from '../extractor.js';
+import type { NdjsonConnection } from './connection.js';
 import { dumpAccessProblem, ownBucket, s3Location } from './dumpAccess.js';
-import { ExtractionError, cannotConnect, errorCode, errorMessage, networkFailure, zodIssues } from './errors.js';
-import { OpenResources, rejection, type Extracted, type Extractor, type ExtractorDeps } from './extractor.js';
-import type { NdjsonConnection } from './sourceConnection.js';
+import { dumpFailure } from './failure.js';
 
 /**
  * An estate dump: one RawRecord per line, from S3 or a local file, gzipped when its name ends in .gz. Read line by
  * line, so memory stays flat whatever its size. A line that is not a valid RawRecord is yielded as a rejection
  * with its line number; blank lines are skipped. The dump's own order is kept, containers first or not.
- * In MetaSync's bucket, only the tenant's own dumps may be read (lib/extractors/dumpAccess.ts).
+ * In MetaSync's bucket, only the tenant's own dumps may be read (dumpAccess.ts).
  */
 export function createNdjsonExtractor(source: NdjsonConnection, deps: ExtractorDeps): Extractor {
-  const open = new OpenResources();
-  return {
-    sourceType: 'ndjson',
-    extract: () => readDump(source, deps, open),
-    close: () => open.closeAll(),
-  };
+  return openingExtractor('ndjson', (open) => readDump(source, deps, open));
 }
 
 async function* readDump(
@@ -34,6 +37,8 @@ async function* readDump(
 ): AsyncGenerator<Extracted> {
   let body: Readable | undefined;
   let dump: DumpObject | undefined;
+  // Until the dump is open, a failure no case knows is still one the user must act on (see sourceFailure).
+  let reading = false;
   const close = open.add(() => {
     body?.destroy();
     dump?.close();
@@ -44,9 +49,10 @@ async function* readDump(
     } else {
       dump = await openDump(source, deps);
       const { Body } = await dump.client.send(new GetObjectCommand({ Bucket: dump.bucket, Key: dump.key }));
-      if (!(Body instanceof Readable)) throw new Error(`${source.uri}: the S3 client gave no readable stream`);
+      if (!(Body instanceof Readable)) throw new Error('the S3 client gave no readable stream');
       body = Body;
     }
+    reading = true;
     // pipeline, unlike pipe, passes an error of the body (a dropped S3 connection) on to the gunzip stream.
     const input = source.uri.endsWith('.gz') ? pipeline(body, createGunzip(), () => undefined) : body;
     let line = 0;
@@ -56,7 +62,7 @@ async function* readDump(
       yield parseLine(line, text);
     }
   } catch (error) {
-    throw dumpFailure(error, source);
+    throw sourceFailure(dumpFailure, source, error, reading);
   } finally {
     await close();
   }
@@ -108,45 +114,4 @@ export async function openDump(source: NdjsonConnection, deps: ExtractorDeps): P
     requestHandler: { httpAgent: new HttpAgent({ lookup }), httpsAgent: new HttpsAgent({ lookup }) },
   });
   return { client, bucket, key, close: () => client.destroy() };
-}
-
-// HeadObject has no body, so S3 names its failures by HTTP status only (NotFound, Forbidden).
-const S3_ERRORS: Record<string, [ExtractionError['code'], string]> = {
-  NoSuchKey: ['not_found', 'there is no such object — check the key'],
-  NotFound: ['not_found', 'there is no such object — check the key'],
-  NoSuchBucket: ['not_found', 'there is no such bucket — check the bucket name'],
-  AccessDenied: ['permission_denied', 'access denied — grant s3:GetObject on it'],
-  Forbidden: ['permission_denied', 'access denied — grant s3:GetObject on it'],
-  InvalidAccessKeyId: ['authentication', 'the access key is not known — check the S3 credentials'],
-  SignatureDoesNotMatch: ['authentication', 'the secret key is wrong — check the S3 credentials'],
-};
-
-const FILE_ERRORS: Record<string, [ExtractionError['code'], string]> = {
-  ENOENT: ['not_found', 'there is no such file — check the path'],
-  EACCES: ['permission_denied', 'permission denied — make the file readable by MetaSync'],
-  EPERM: ['permission_denied', 'permission denied — make the file readable by MetaSync'],
-  EISDIR: ['invalid_source', 'it is a directory — name a file'],
-  Z_DATA_ERROR: ['invalid_source', 'it is not valid gzip — check the file, or drop .gz from the name if plain'],
-  Z_BUF_ERROR: ['invalid_source', 'the gzip stream ends early — the dump is truncated'],
-};
-
-/**
- * Turns what reading a dump threw into an ExtractionError that says what to do. From a tenant's own S3 endpoint,
- * anything but an S3 server's own answer reads as one "cannot connect", whatever lay behind the endpoint.
- */
-export function dumpFailure(error: unknown, source: NdjsonConnection): unknown {
-  if (error instanceof ExtractionError) return error;
-  const because = { cause: error };
-  const known = S3_ERRORS[error instanceof Error ? error.name : ''] ?? FILE_ERRORS[errorCode(error) ?? ''];
-  if (known) return new ExtractionError(known[0], `cannot read ${source.uri}: ${known[1]}`, because);
-  if (ownBucket(source)) return new ExtractionError('unreachable', cannotConnect(`S3 at ${source.endpoint}`), because);
-  const network = networkFailure(error);
-  if (network) {
-    return new ExtractionError(
-      'unreachable',
-      `cannot reach S3 for ${source.uri}: ${network} — check the S3 endpoint and that it is running`,
-      because,
-    );
-  }
-  return error;
 }

@@ -1,5 +1,5 @@
-import type { NdjsonConnection } from './sourceConnection.js';
-import { dumpsPrefix } from '../platform/objectKeys.js';
+import { dumpsPrefix } from '../../platform/objectKeys.js';
+import type { NdjsonConnection } from './connection.js';
 
 /**
  * Which S3 objects a tenant's NDJSON connection may name. In MetaSync's bucket, only the tenant's own dumps prefix

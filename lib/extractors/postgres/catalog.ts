@@ -1,11 +1,10 @@
-import { isIP } from 'node:net';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
-import type { RawRecord } from '../ingest/contracts.js';
-import { DestinationRefused } from '../platform/destinations.js';
-import { ExtractionError, cannotConnect, errorCode, errorMessage, networkFailure, tlsFailure } from './errors.js';
-import { OpenResources, validated, type Extractor, type ExtractorDeps } from './extractor.js';
-import type { PostgresConnection, TlsSettings } from './sourceConnection.js';
+import type { RawRecord } from '../../ingest/contracts.js';
+import { ExtractionError, sourceFailure } from '../errors.js';
+import { openingExtractor, validated, type Extractor, type ExtractorDeps, type OpenResources } from '../extractor.js';
+import { postgresClientConfig, where, type PostgresConnection } from './connection.js';
+import { postgresFailure } from './failure.js';
 
 /**
  * PostgreSQL's catalog from pg_catalog, in one REPEATABLE READ snapshot (so a table dropped halfway through cannot
@@ -183,46 +182,7 @@ interface ColumnRow extends Record<string, Value> {
 const RELATION_KIND: Record<string, RawRecord['kind']> = { v: 'view', m: 'materialized_view' };
 
 export function createPostgresExtractor(source: PostgresConnection, deps: ExtractorDeps): Extractor {
-  const open = new OpenResources();
-  return {
-    sourceType: 'postgres',
-    extract: () => validated(readCatalog(source, deps, open)),
-    close: () => open.closeAll(),
-  };
-}
-
-/**
- * How MetaSync reaches a PostgreSQL source, whoever connects (the extractor, the connection check): at `address`,
- * the one the destination policy checked (DestinationGuard.pin), never at a second lookup of the host's name.
- */
-export const postgresClientConfig = (
-  source: PostgresConnection,
-  applicationName: string,
-  address: string,
-): pg.ClientConfig => ({
-  host: address,
-  port: source.port,
-  database: source.database,
-  user: source.user,
-  password: source.password,
-  ssl: postgresTls(source.tls, source.host),
-  connectionTimeoutMillis: source.connectTimeoutSeconds * 1000,
-  application_name: applicationName,
-});
-
-/** node-postgres's TLS options for a mode; `host` is the name (or address) the certificate must carry. */
-function postgresTls(tls: TlsSettings, host: string): pg.ClientConfig['ssl'] {
-  switch (tls.mode) {
-    case 'disable':
-      return false;
-    case 'require':
-      return { rejectUnauthorized: false };
-    case 'verify-ca':
-      return { rejectUnauthorized: true, ca: tls.ca, checkServerIdentity: () => undefined };
-    case 'verify-full':
-      // The connection goes to an address: the certificate is checked against the name the user gave.
-      return { rejectUnauthorized: true, ca: tls.ca, ...(isIP(host) === 0 && { servername: host }) };
-  }
+  return openingExtractor('postgres', (open) => validated(readCatalog(source, deps, open)));
 }
 
 async function* readCatalog(
@@ -236,8 +196,10 @@ async function* readCatalog(
   let connected = false;
   const close = open.add(() => client?.end().catch(() => undefined));
   try {
-    const address = await deps.destinations.pin(source);
-    client = new pg.Client({ ...postgresClientConfig(source, 'metasync-extractor', address), keepAlive: true });
+    client = new pg.Client({
+      ...(await postgresClientConfig(source, 'metasync-extractor', deps.destinations)),
+      keepAlive: true,
+    });
     client.on('error', (error) => {
       lost = error;
     });
@@ -288,7 +250,7 @@ async function* readCatalog(
     }
     await client.query('COMMIT');
   } catch (error) {
-    throw postgresFailure(lost ?? error, source, connected);
+    throw sourceFailure(postgresFailure, source, lost ?? error, connected);
   } finally {
     await close();
   }
@@ -319,57 +281,4 @@ async function requireSchemas(client: pg.Client, source: PostgresConnection, sch
     'not_found',
     `${where(source)}: database ${JSON.stringify(source.database)} has no schema ${names} — check the source's schemas`,
   );
-}
-
-const where = (source: PostgresConnection) => `PostgreSQL at ${source.host}:${source.port}`;
-
-/**
- * Turns what the driver threw into an ExtractionError that says what to do. Until a session is established
- * (`connected`), anything but a PostgreSQL server's own answer reads as one "cannot connect", whatever it was; after,
- * an error no case knows is passed on as is.
- */
-export function postgresFailure(error: unknown, source: PostgresConnection, connected: boolean): unknown {
-  if (error instanceof ExtractionError) return error;
-  const database = JSON.stringify(source.database);
-  const user = JSON.stringify(source.user);
-  const because = { cause: error };
-  const unreachable = () => new ExtractionError('unreachable', cannotConnect(where(source)), because);
-  const tls = tlsFailure(error, where(source), source.host);
-  if (tls) return new ExtractionError('authentication', tls, because);
-  if (error instanceof DestinationRefused || networkFailure(error)) return unreachable();
-  if (/timeout|terminated unexpectedly/i.test(errorMessage(error)) && errorCode(error) === undefined) {
-    return unreachable();
-  }
-  switch (errorCode(error)) {
-    case '28P01': // invalid_password
-    case '28000': // invalid_authorization_specification: no pg_hba.conf entry, unknown role
-      return new ExtractionError(
-        'authentication',
-        `${where(source)} did not accept user ${user} (${errorMessage(error)}) — check the user name and password`,
-        because,
-      );
-    case '42501': // insufficient_privilege, e.g. no CONNECT on the database
-      return new ExtractionError(
-        'permission_denied',
-        `${where(source)}: user ${user} may not read database ${database} (${errorMessage(error)}) — grant it CONNECT on the database`,
-        because,
-      );
-    case '3D000': // invalid_catalog_name
-      return new ExtractionError(
-        'not_found',
-        `${where(source)} has no database ${database} — check the database name`,
-        because,
-      );
-    case '57P01': // admin_shutdown
-    case '57P02': // crash_shutdown
-    case '57P03': // cannot_connect_now: starting up or shutting down
-    case '53300': // too_many_connections
-      return new ExtractionError(
-        'unreachable',
-        `cannot use ${where(source)} now: ${errorMessage(error)} — retry later, or check the server`,
-        because,
-      );
-    default:
-      return connected ? error : unreachable();
-  }
 }
