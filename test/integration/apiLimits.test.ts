@@ -8,7 +8,7 @@ import { MONTE_CARLO_SIGNATURE_HEADER, signMonteCarloBody } from '../../lib/inci
 import { deadLetterQuotaToday } from '../../lib/stores/deadLetterQuota.js';
 import { saveMonteCarloSecret } from '../../lib/stores/monteCarlo.js';
 import { startTestApi, type TestApi } from '../support/api.js';
-import { eventually, testConfig, uniqueId } from '../support/harness.js';
+import { eventually, testConfig, uniqueId, uniqueTenant } from '../support/harness.js';
 
 /**
  * The limits a public endpoint needs, on the real API with small limits: per client address, per tenant (counted
@@ -16,8 +16,8 @@ import { eventually, testConfig, uniqueId } from '../support/harness.js';
  * streams per key, and the daily dead-letter quota of rejected bodies per tenant.
  */
 
-const tenantA = uniqueId('limits-a').toLowerCase();
-const tenantB = uniqueId('limits-b').toLowerCase();
+const tenantA = uniqueTenant('limits-a');
+const tenantB = uniqueTenant('limits-b');
 const secret = 'limits-test-webhook-secret-000000000000';
 const monteCarloBody = readFileSync(new URL('../fixtures/montecarlo/anomaly-incident.json', import.meta.url));
 const openLineageEvent = JSON.parse(
@@ -136,7 +136,7 @@ describe('limits of the public endpoints', () => {
 
 describe('run-event streams per API key', () => {
   let api: TestApi;
-  const tenant = uniqueId('streams').toLowerCase();
+  const tenant = uniqueTenant('streams');
   const workflowId = `ingest/${tenant}/warehouse/run-open`;
 
   before(async () => {
