@@ -1,39 +1,22 @@
-import type { Client as TemporalClient } from '@temporalio/client';
 import type { Producer } from 'kafkajs';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { Api } from '../../api/dependencies.js';
-import { buildApi } from '../../api/server.js';
 import { changeOutcome } from '../../control/annotate.js';
-import {
-  connectTemporal,
-  createCassandra,
-  createKafka,
-  createPostgres,
-  createProducer,
-  createS3,
-} from '../../lib/platform/clients.js';
 import type { LineageEdge } from '../../lib/lineage/contracts.js';
 import type { AnnotationRequested } from '../../lib/propagation/contracts.js';
-import { createApiKey } from '../../lib/stores/apiKeys.js';
 import { annotationStore } from '../../lib/stores/annotations.js';
-import { incidentStore } from '../../lib/stores/incidents.js';
 import { lineageStore } from '../../lib/stores/lineage.js';
-import { saveTenant } from '../../lib/stores/tenants.js';
 import { inboundTopic, topics } from '../../lib/kafka/topics.js';
 import { createCommandBridge } from '../../workers/commandBridge.js';
-import type { Bridge } from '../../workers/topicBridge.js';
-import { eventually, runWorkers, tailTopic, testConfig, testGroup, uniqueId } from '../support/harness.js';
-import { dropTenantTopics, kafkaAs, tenantOnKafka, tenantTopics } from '../support/kafka.js';
+import { startTestApi, type TestApi } from '../support/api.js';
+import { eventually, testGroup, uniqueTenant, type Tail } from '../support/harness.js';
+import { openStack } from '../support/stack.js';
 
-const config = testConfig();
-const tenant = uniqueId('annotate').toLowerCase();
-const other = uniqueId('annotate-other').toLowerCase();
-const kafka = createKafka(config.kafka, 'annotations-api-test');
-const cassandra = createCassandra(config.cassandra);
-const postgres = createPostgres(config.postgres);
-const s3 = createS3(config.s3);
+const tenant = uniqueTenant('annotate');
+const other = uniqueTenant('annotate-other');
+const stack = openStack();
+const { cassandra, temporal } = stack;
 const annotations = annotationStore(cassandra);
 const lineage = lineageStore(cassandra);
 
@@ -52,15 +35,10 @@ const edge = (upstream: string, to: string): LineageEdge => ({
 });
 
 describe('annotating over HTTP (API keys) and Kafka, through the command bridge', () => {
-  let temporal: TemporalClient;
-  let workers: { stop(): Promise<void> };
-  let bridge: Bridge;
-  /** The tenant's own Kafka producer, the API's and the bridge's: each its own principal. */
+  let api: TestApi;
+  /** The tenant's own Kafka producer (the API and the bridge are each their own principal too). */
   let producer: Producer;
-  let apiProducer: Producer;
-  let bridgeProducer: Producer;
-  let app: Api;
-  let deadLetters: Awaited<ReturnType<typeof tailTopic>>;
+  let deadLetters: Tail;
   let annotateKey: string;
   let readOnlyKey: string;
   let otherKey: string;
@@ -68,58 +46,26 @@ describe('annotating over HTTP (API keys) and Kafka, through the command bridge'
   const holds = async (name: string) =>
     (await annotations.annotationsOf(tenant, name)).map((a) => `${a.attribute}=${a.value}`).sort();
   const post = (key: string, body: unknown, asTenant = tenant) =>
-    app.inject({
-      method: 'POST',
-      url: `/v1/tenants/${asTenant}/annotations`,
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      payload: JSON.stringify(body),
-    });
-  const get = (key: string, url: string) =>
-    app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${key}` } });
+    api.call(key, 'POST', `/v1/tenants/${asTenant}/annotations`, body);
+  const get = (key: string, url: string) => api.call(key, 'GET', url);
 
   before(async () => {
-    await saveTenant(postgres, tenant, 'Annotations API test');
-    await saveTenant(postgres, other, 'Another tenant');
-    annotateKey = (await createApiKey(postgres, { tenant, name: 'steward', scopes: ['annotate', 'read'] })).key;
-    readOnlyKey = (await createApiKey(postgres, { tenant, name: 'reader', scopes: ['read'] })).key;
-    otherKey = (await createApiKey(postgres, { tenant: other, name: 'intruder', scopes: ['admin'] })).key;
+    api = await startTestApi(stack, [tenant, other]);
+    annotateKey = await api.keyOf(tenant, ['annotate', 'read']);
+    readOnlyKey = await api.keyOf(tenant, ['read']);
+    otherKey = await api.keyOf(other, ['admin']);
     await lineage.upsertEdges(
       tenant,
       downstream.map((to) => edge(email, to)),
     );
-    temporal = await connectTemporal(config.temporal);
-    workers = await runWorkers(config);
-    producer = createProducer(kafkaAs(config, await tenantOnKafka(config, tenant)));
-    await tenantTopics(config, other);
-    apiProducer = createProducer(kafkaAs(config, 'api'));
-    const bridgeKafka = kafkaAs(config, 'bridge');
-    bridgeProducer = createProducer(bridgeKafka);
-    await Promise.all([producer.connect(), apiProducer.connect(), bridgeProducer.connect()]);
-    deadLetters = await tailTopic(kafka, topics.deadLetters);
-    bridge = createCommandBridge(
-      { config, kafka: bridgeKafka, producer: bridgeProducer, temporal, s3, postgres },
-      testGroup('annotation-bridge'),
-      { tenants: [tenant, other] },
-    );
-    await bridge.start();
-    const incidents = incidentStore(cassandra);
-    app = await buildApi({ config, postgres, producer: apiProducer, s3, incidents, cassandra, temporal });
+    await stack.workers();
+    producer = await stack.producer(await stack.tenantOnKafka(tenant));
+    await stack.tenantTopics(other);
+    deadLetters = await stack.tail(topics.deadLetters);
+    await stack.bridge(createCommandBridge, testGroup('annotation-bridge'), { tenants: [tenant, other] });
   });
 
-  after(async () => {
-    await app?.close();
-    await bridge?.stop();
-    await deadLetters?.stop();
-    await producer?.disconnect();
-    await apiProducer?.disconnect();
-    await bridgeProducer?.disconnect();
-    await dropTenantTopics(config, tenant, other);
-    await workers?.stop();
-    await temporal?.connection.close();
-    await cassandra.shutdown();
-    await postgres.end();
-    s3.destroy();
-  });
+  after(() => stack.close());
 
   it('POST /annotations queues the change (202), and it propagates; the actor is the key, not the body', async () => {
     const response = await post(annotateKey, {
@@ -176,12 +122,7 @@ describe('annotating over HTTP (API keys) and Kafka, through the command bridge'
       [
         'malformed JSON',
         400,
-        await app.inject({
-          method: 'POST',
-          url: `/v1/tenants/${tenant}/annotations`,
-          headers: { authorization: `Bearer ${annotateKey}`, 'content-type': 'application/json' },
-          payload: '{"op":',
-        }),
+        await api.call(annotateKey, 'POST', `/v1/tenants/${tenant}/annotations`, '{"op":'),
         /malformed JSON/,
       ],
     ];

@@ -1,22 +1,13 @@
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import type { KafkaMessage, Producer } from 'kafkajs';
+import type { KafkaMessage } from 'kafkajs';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { MONTE_CARLO_WEBHOOK_SOURCE } from '../../api/monteCarloWebhook.js';
-import type { Api, ApiDependencies } from '../../api/dependencies.js';
 import { buildApi } from '../../api/server.js';
-import {
-  connectTemporal,
-  createCassandra,
-  createKafka,
-  createPostgres,
-  createProducer,
-  createS3,
-} from '../../lib/platform/clients.js';
+import { createProducer } from '../../lib/platform/clients.js';
 import { AssetView, IncidentEvent, type IncidentRecord } from '../../lib/incidents/contracts.js';
 import { MonteCarloWebhook } from '../../lib/incidents/monteCarlo/contracts.js';
 import { containerQualifiedName } from '../../lib/mapping/qualifiedName.js';
@@ -27,25 +18,23 @@ import {
 } from '../../lib/incidents/monteCarlo/index.js';
 import { incidentStore } from '../../lib/stores/incidents.js';
 import { lakeWriter } from '../../lib/stores/lake.js';
-import { createApiKey } from '../../lib/stores/apiKeys.js';
 import { saveMonteCarloSecret } from '../../lib/stores/monteCarlo.js';
-import { saveTenant } from '../../lib/stores/tenants.js';
 import { inboundTopic, incidentKey, topics } from '../../lib/kafka/topics.js';
-import { eventually, tailTopic, testConfig, uniqueId } from '../support/harness.js';
-import { dropTenantTopics, kafkaAs, tenantTopics } from '../support/kafka.js';
+import { startTestApi, type TestApi } from '../support/api.js';
+import { eventually, testConfig, uniqueId, uniqueTenant, type Tail } from '../support/harness.js';
+import { kafkaAs } from '../support/kafka.js';
+import { openStack } from '../support/stack.js';
 
 // A small body limit, so the oversized case needs no megabyte body.
 const config = testConfig({ METASYNC_MAX_MESSAGE_BYTES: '65536' });
-const tenant = uniqueId('api').toLowerCase();
-const tenantWithoutSecret = uniqueId('api-nosecret').toLowerCase();
+const tenant = uniqueTenant('api');
+const tenantWithoutSecret = uniqueTenant('api-nosecret');
 const secret = randomBytes(42).toString('base64url');
 
 /** The test looks at the topics as Kafka's admin; the API produces as its own principal. */
-const kafka = createKafka(config.kafka, 'test');
+const stack = openStack(config);
+const { s3, cassandra, postgres } = stack;
 const incidentsTopic = inboundTopic(tenant, 'incidents');
-const s3 = createS3(config.s3);
-const cassandra = createCassandra(config.cassandra);
-const postgres = createPostgres(config.postgres);
 const incidents = incidentStore(cassandra);
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/montecarlo/${name}`, import.meta.url));
@@ -56,17 +45,14 @@ const key = incidentKey(tenant, incidentId);
 
 const ErrorBody = z.object({ error: z.string().min(1) });
 const Accepted = z.object({ eventId: z.string(), type: z.string() });
-type Tail = Awaited<ReturnType<typeof tailTopic>>;
 const header = (message: KafkaMessage, name: string) => message.headers?.[name]?.toString();
 const keyed = (tail: Tail) => tail.messages.filter((message) => message.key?.toString() === key);
 
 describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', () => {
-  let producer: Producer;
-  let app: Api;
+  let api: TestApi;
   let base: string;
   let inbound: Tail;
   let deadLetters: Tail;
-  let deps: ApiDependencies;
 
   const webhook = (body: Buffer | string, signature?: string, tenantInUrl = tenant) =>
     fetch(`${base}/v1/tenants/${tenantInUrl}/webhooks/monte-carlo`, {
@@ -97,31 +83,15 @@ describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', (
   }
 
   before(async () => {
-    await saveTenant(postgres, tenant);
+    api = await startTestApi(stack, [tenant, tenantWithoutSecret]);
     await saveMonteCarloSecret(postgres, config.secretsKey, tenant, secret);
-    await saveTenant(postgres, tenantWithoutSecret);
-    await tenantTopics(config, tenant);
-    producer = createProducer(kafkaAs(config, 'api'));
-    await producer.connect();
-    inbound = await tailTopic(kafka, incidentsTopic);
-    deadLetters = await tailTopic(kafka, topics.deadLetters);
-    deps = { config, postgres, producer, s3, incidents, cassandra, temporal: await connectTemporal(config.temporal) };
-    app = await buildApi(deps);
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+    await stack.tenantTopics(tenant);
+    inbound = await stack.tail(incidentsTopic);
+    deadLetters = await stack.tail(topics.deadLetters);
+    base = await api.app.listen({ host: '127.0.0.1', port: 0 });
   });
 
-  after(async () => {
-    await app?.close();
-    await inbound?.stop();
-    await deadLetters?.stop();
-    await producer?.disconnect();
-    await dropTenantTopics(config, tenant);
-    await deps?.temporal.connection.close();
-    await cassandra.shutdown();
-    await postgres.end();
-    s3.destroy();
-  });
+  after(() => stack.close());
 
   it('answers /healthz', async () => {
     const response = await fetch(`${base}/healthz`);
@@ -165,7 +135,7 @@ describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', (
   });
 
   it('refuses a missing or wrong signature with 401, producing and keeping nothing', async () => {
-    const tail = await tailTopic(kafka, incidentsTopic);
+    const tail = await stack.tail(incidentsTopic);
     try {
       const body = fixture('alert-update.json');
       const refused = [
@@ -197,7 +167,7 @@ describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', (
   });
 
   it('dead-letters a signed webhook that breaks the contract: 400 with the reason, raw bytes kept', async () => {
-    const tail = await tailTopic(kafka, incidentsTopic);
+    const tail = await stack.tail(incidentsTopic);
     try {
       const broken = { ...fixtureJson('anomaly-incident.json'), account: { name: 'no id' } };
       const body = Buffer.from(JSON.stringify(broken, null, 2));
@@ -252,7 +222,7 @@ describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', (
 
   it('answers 503 with a retry hint when Kafka does not take the event', async () => {
     // A real producer that was never connected: the send fails the way it does when the brokers are gone.
-    const cutOff = await buildApi({ ...deps, producer: createProducer(kafkaAs(config, 'api')) });
+    const cutOff = await buildApi({ ...api.deps, producer: createProducer(kafkaAs(config, 'api')) });
     try {
       const body = fixture('anomaly-incident.json');
       const response = await cutOff.inject({
@@ -311,7 +281,7 @@ describe('HTTP API: Monte Carlo webhooks in, assets with their incidents out', (
     };
 
     before(async () => {
-      ({ key: readKey } = await createApiKey(postgres, { tenant, name: 'api test', scopes: ['read'] }));
+      readKey = await api.keyOf(tenant, ['read']);
       await lakeWriter(cassandra).upsertAssets(tenant, connectionId, 'run-1', [
         {
           asset: {

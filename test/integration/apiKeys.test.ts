@@ -1,18 +1,8 @@
-import type { Client as TemporalClient } from '@temporalio/client';
 import type { LightMyRequestResponse } from 'fastify';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it, mock } from 'node:test';
 import { z } from 'zod';
-import type { Api } from '../../api/dependencies.js';
-import { buildApi } from '../../api/server.js';
-import {
-  connectTemporal,
-  createCassandra,
-  createPostgres,
-  createProducer,
-  createS3,
-} from '../../lib/platform/clients.js';
 import { AssetView } from '../../lib/incidents/contracts.js';
 import {
   API_KEY_CACHE_MS,
@@ -23,17 +13,14 @@ import {
   revokeApiKey,
   type ApiKeyScope,
 } from '../../lib/stores/apiKeys.js';
-import { incidentStore } from '../../lib/stores/incidents.js';
-import { saveTenant } from '../../lib/stores/tenants.js';
-import { testConfig, uniqueId } from '../support/harness.js';
-import { kafkaAs } from '../support/kafka.js';
+import { startTestApi, type TestApi } from '../support/api.js';
+import { uniqueTenant } from '../support/harness.js';
+import { openStack } from '../support/stack.js';
 
-const config = testConfig();
-const tenantA = uniqueId('keys-a').toLowerCase();
-const tenantB = uniqueId('keys-b').toLowerCase();
-const postgres = createPostgres(config.postgres);
-const cassandra = createCassandra(config.cassandra);
-const s3 = createS3(config.s3);
+const tenantA = uniqueTenant('keys-a');
+const tenantB = uniqueTenant('keys-b');
+const stack = openStack();
+const { postgres } = stack;
 
 const ErrorBody = z.strictObject({ error: z.string().min(1) });
 const RefusalLog = z.object({
@@ -50,14 +37,13 @@ const assetPath = (tenant: string) =>
   `/v1/tenants/${tenant}/assets/${encodeURIComponent('postgres://warehouse/sales/public/orders')}`;
 
 describe('API keys on the HTTP API', () => {
-  let app: Api;
-  let temporal: TemporalClient;
+  let api: TestApi;
   const unguardedRoutes: string[] = [];
   const keyOf = async (tenant: string, scopes: ApiKeyScope[], expiresAt: Date | null = null) =>
     (await createApiKey(postgres, { tenant, name: 'test', scopes, expiresAt })).key;
 
   const get = (url: string, authorization?: string) =>
-    app.inject({ method: 'GET', url, headers: authorization === undefined ? {} : { authorization } });
+    api.app.inject({ method: 'GET', url, headers: authorization === undefined ? {} : { authorization } });
 
   /** The request's answer and the refusal lines it logged, read from the real stderr stream as it is written. */
   async function getLogged(url: string, authorization?: string) {
@@ -90,36 +76,29 @@ describe('API keys on the HTTP API', () => {
   }
 
   before(async () => {
-    await saveTenant(postgres, tenantA);
-    await saveTenant(postgres, tenantB);
-    // The asset routes never produce: a producer that was never connected is enough.
-    const producer = createProducer(kafkaAs(config, 'api'));
-    temporal = await connectTemporal(config.temporal);
-    app = await buildApi({ config, postgres, producer, s3, incidents: incidentStore(cassandra), cassandra, temporal });
-    // A route as another module registers one, declaring its scope: it shows the principal it was given.
-    app.get('/v1/tenants/:tenant/whoami', { config: { scope: 'ingest' } }, (request) => ({ apiKey: request.apiKey }));
-    // Routes that would be open by omission are refused when they are added, before the API can start.
-    for (const [url, config] of [
-      ['/v1/whoami', { scope: 'read' as const }],
-      ['/v1/tenants/:tenant/unguarded', {}],
-    ] as const) {
-      try {
-        app.get(url, { config }, () => 'open');
-      } catch (error) {
-        unguardedRoutes.push(String(error));
-      }
-    }
-    await app.ready();
+    api = await startTestApi(stack, [tenantA, tenantB], {
+      routes(app) {
+        // A route as another module registers one, declaring its scope: it shows the principal it was given.
+        app.get('/v1/tenants/:tenant/whoami', { config: { scope: 'ingest' } }, (request) => ({
+          apiKey: request.apiKey,
+        }));
+        // Routes that would be open by omission are refused when they are added, before the API can start.
+        for (const [url, config] of [
+          ['/v1/whoami', { scope: 'read' as const }],
+          ['/v1/tenants/:tenant/unguarded', {}],
+        ] as const) {
+          try {
+            app.get(url, { config }, () => 'open');
+          } catch (error) {
+            unguardedRoutes.push(String(error));
+          }
+        }
+      },
+    });
+    stack.defer(() => postgres.query('DELETE FROM tenants WHERE tenant = ANY($1)', [[tenantA, tenantB]]));
   });
 
-  after(async () => {
-    await app?.close();
-    await temporal?.connection.close();
-    await cassandra.shutdown();
-    await postgres.query('DELETE FROM tenants WHERE tenant = ANY($1)', [[tenantA, tenantB]]);
-    await postgres.end();
-    s3.destroy();
-  });
+  after(() => stack.close());
 
   it('answers 200 to a key of the tenant with the scope, and records its use', async () => {
     const key = await keyOf(tenantA, ['read']);

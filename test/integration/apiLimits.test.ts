@@ -8,8 +8,7 @@ import { MONTE_CARLO_SIGNATURE_HEADER, signMonteCarloBody } from '../../lib/inci
 import { deadLetterQuotaToday } from '../../lib/stores/deadLetterQuota.js';
 import { saveMonteCarloSecret } from '../../lib/stores/monteCarlo.js';
 import { startTestApi, type TestApi } from '../support/api.js';
-import { eventually, testConfig, uniqueId } from '../support/harness.js';
-import { dropTenantTopics, tenantTopics } from '../support/kafka.js';
+import { eventually, testConfig, uniqueId, uniqueTenant } from '../support/harness.js';
 
 /**
  * The limits a public endpoint needs, on the real API with small limits: per client address, per tenant (counted
@@ -17,8 +16,8 @@ import { dropTenantTopics, tenantTopics } from '../support/kafka.js';
  * streams per key, and the daily dead-letter quota of rejected bodies per tenant.
  */
 
-const tenantA = uniqueId('limits-a').toLowerCase();
-const tenantB = uniqueId('limits-b').toLowerCase();
+const tenantA = uniqueTenant('limits-a');
+const tenantB = uniqueTenant('limits-b');
 const secret = 'limits-test-webhook-secret-000000000000';
 const monteCarloBody = readFileSync(new URL('../fixtures/montecarlo/anomaly-incident.json', import.meta.url));
 const openLineageEvent = JSON.parse(
@@ -52,13 +51,10 @@ describe('limits of the public endpoints', () => {
     keyB = await api.keyOf(tenantB, ['admin']);
     await saveMonteCarloSecret(api.deps.postgres, api.deps.config.secretsKey, tenantA, secret);
     // An accepted webhook goes to the tenant's own inbound topic, which onboarding would have made.
-    await tenantTopics(api.deps.config, tenantA);
+    await api.stack.tenantTopics(tenantA);
   });
 
-  after(async () => {
-    await api?.close();
-    await dropTenantTopics(testConfig(), tenantA);
-  });
+  after(() => api?.close());
 
   const get = (key: string | undefined, tenant: string, remoteAddress: string) =>
     api.app.inject({
@@ -140,7 +136,7 @@ describe('limits of the public endpoints', () => {
 
 describe('run-event streams per API key', () => {
   let api: TestApi;
-  const tenant = uniqueId('streams').toLowerCase();
+  const tenant = uniqueTenant('streams');
   const workflowId = `ingest/${tenant}/warehouse/run-open`;
 
   before(async () => {

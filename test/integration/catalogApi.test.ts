@@ -6,10 +6,10 @@ import type { EstateAsset, EstateAssetType, LoadedAsset } from '../../lib/ingest
 import { containerQualifiedName, qualifiedName } from '../../lib/mapping/qualifiedName.js';
 import { lakeWriter } from '../../lib/stores/lake.js';
 import { startTestApi, type TestApi } from '../support/api.js';
-import { testConfig, uniqueId } from '../support/harness.js';
+import { testConfig, uniqueTenant } from '../support/harness.js';
 
-const tenantA = uniqueId('cat-a').toLowerCase();
-const tenantB = uniqueId('cat-b').toLowerCase();
+const tenantA = uniqueTenant('cat-a');
+const tenantB = uniqueTenant('cat-b');
 const warehouse = { sourceType: 'postgres' as const, connectionId: 'warehouse' };
 const qn = (path: string[], context = warehouse) => containerQualifiedName(context, path);
 

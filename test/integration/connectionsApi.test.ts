@@ -14,12 +14,12 @@ import { ConnectionCheck } from '../../lib/extractors/connectionCheck.js';
 import { ConnectionView, saveConnection } from '../../lib/stores/connections.js';
 import { deleteSubscription, saveSubscription } from '../../lib/stores/subscriptions.js';
 import { startTestApi, type TestApi } from '../support/api.js';
-import { testConfig, uniqueId } from '../support/harness.js';
+import { testConfig, uniqueTenant } from '../support/harness.js';
 import { asSuperuser } from '../support/postgresCluster.js';
 
 const config = testConfig();
-const tenantA = uniqueId('conn-a').toLowerCase();
-const tenantB = uniqueId('conn-b').toLowerCase();
+const tenantA = uniqueTenant('conn-a');
+const tenantB = uniqueTenant('conn-b');
 const run = `${Date.now().toString(36)}_${process.pid}`;
 
 /** A role and a user of their own, with passwords no other text contains, so any leak of one is visible. */

@@ -5,13 +5,12 @@ import { z } from 'zod';
 import { API_KEY_CACHE_MS, createApiKey } from '../../lib/stores/apiKeys.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
 import { startTestApi, type TestApi } from '../support/api.js';
-import { testConfig, uniqueId } from '../support/harness.js';
-import { dropTenantTopics } from '../support/kafka.js';
+import { testConfig, uniqueTenant } from '../support/harness.js';
 
-const operatorTenant = uniqueId('op').toLowerCase();
+const operatorTenant = uniqueTenant('op');
 const config = testConfig({ METASYNC_OPERATOR_TENANT: operatorTenant });
-const tenant = uniqueId('cp').toLowerCase();
-const other = uniqueId('cp-other').toLowerCase();
+const tenant = uniqueTenant('cp');
+const other = uniqueTenant('cp-other');
 
 const ErrorBody = z.strictObject({ error: z.string().min(1) });
 const TenantView = z.object({ tenant: z.string(), displayName: z.string(), status: z.enum(['active', 'suspended']) });
@@ -42,15 +41,16 @@ describe('control plane: tenants, service accounts and API keys over the HTTP AP
 
   before(async () => {
     api = await startTestApi(config, [operatorTenant, other]);
+    // The tenant the operator creates below has topics on Kafka too.
+    api.stack.dropTopicsAtClose(tenant);
+    api.stack.defer(() =>
+      api.deps.postgres.query('DELETE FROM tenants WHERE tenant = ANY($1)', [[operatorTenant, tenant, other]]),
+    );
     operatorKey = (await createApiKey(api.deps.postgres, { tenant: operatorTenant, name: 'ops', scopes: ['admin'] }))
       .key;
   });
 
-  after(async () => {
-    await api.deps.postgres.query('DELETE FROM tenants WHERE tenant = ANY($1)', [[operatorTenant, tenant, other]]);
-    await dropTenantTopics(config, tenant);
-    await api.close();
-  });
+  after(() => api?.close());
 
   it('the operator creates a tenant and gets its first admin key and Kafka credential, once', async () => {
     const response = await api.call(operatorKey, 'POST', '/v1/tenants', { tenant, displayName: 'Control plane' });
@@ -174,7 +174,7 @@ describe('control plane: tenants, service accounts and API keys over the HTTP AP
 
     const self = await api.call(operatorKey, 'PATCH', `/v1/tenants/${operatorTenant}`, { suspended: true });
     assert.equal(self.statusCode, 409);
-    const unknown = await api.call(operatorKey, 'PATCH', `/v1/tenants/${uniqueId('nobody').toLowerCase()}`, {
+    const unknown = await api.call(operatorKey, 'PATCH', `/v1/tenants/${uniqueTenant('nobody')}`, {
       suspended: true,
     });
     assert.equal(unknown.statusCode, 404);

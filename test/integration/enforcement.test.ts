@@ -5,23 +5,24 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
-import { createKafka, createPostgres, createProducer, createS3 } from '../../lib/platform/clients.js';
+import type pg from 'pg';
 import type { AnnotationChanged, AnnotationChangedPayload } from '../../lib/propagation/contracts.js';
 import { ensureTopic } from '../../lib/kafka/ensureTopic.js';
+import { withKafkaAdmin } from '../../lib/kafka/provisioning.js';
 import { saveConnection } from '../../lib/stores/connections.js';
 import { saveSubscription, subscriptionStatuses, type SubscriptionStatus } from '../../lib/stores/subscriptions.js';
 import { outboundTopic, topics } from '../../lib/kafka/topics.js';
-import { createSubscribers, subscriptionGroupId } from '../../workers/subscriptions.js';
-import { eventually, tailTopic, testConfig, uniqueId } from '../support/harness.js';
-import { asService, kafkaAs } from '../support/kafka.js';
+import { subscriptionGroupId } from '../../workers/subscriptions.js';
+import { eventually, testConfig, uniqueId, uniqueTenant, type Tail } from '../support/harness.js';
 import {
+  asSourceRole,
   asSuperuser,
-  sourceAdmin,
+  queryAs,
   sourceLogin,
   startTestCluster,
   type TestCluster,
 } from '../support/postgresCluster.js';
+import { openStack, type Subscribers } from '../support/stack.js';
 
 /**
  * Subscriptions against the real services: changes produced on a tenant's outbound topic (as the propagation
@@ -30,18 +31,16 @@ import {
  */
 
 const config = testConfig({ METASYNC_KAFKA_GROUP_PREFIX: uniqueId('metasync-test-subscriptions') });
-const tenant = uniqueId('subs').toLowerCase();
+const tenant = uniqueTenant('subs');
 /** The Kafka sink's subscription reads its own tenant's topic, so the enforcement tests' changes stay out of it. */
-const feedTenant = uniqueId('feed').toLowerCase();
+const feedTenant = uniqueTenant('feed');
 const unique = uniqueId('').replace(/\W/g, '_').toLowerCase();
-/** The test publishes as Kafka's admin (standing in for the worker) and looks at topics as it. */
-const kafka = createKafka(config.kafka, 'subscriptions-test');
-/** The subscribers are their own principal, with their own producer (sinks and dead letters). */
-const subscribersKafka = kafkaAs(config, 'subscribers');
-const subscribersConfig = asService(config, 'subscribers');
-const sources = sourceAdmin(config);
-const s3 = createS3(config.s3);
-const postgres = createPostgres(config.postgres);
+/**
+ * The test publishes as Kafka's admin (standing in for the worker) and looks at topics as it; the subscribers are
+ * their own principal, with their own producer (sinks and dead letters).
+ */
+const stack = openStack(config);
+const { postgres } = stack;
 const outbound = outboundTopic(tenant);
 const feedOutbound = outboundTopic(feedTenant);
 
@@ -50,6 +49,8 @@ const analyst = `analyst${unique}`;
 const auditor = `auditor${unique}`;
 const ghost = `ghost${unique}`;
 const sinkTopic = `metasync.sink.${feedTenant}.pii-feed`;
+/** SQL in the downstream, as its owner. */
+const inShop = (sql: string) => asSourceRole(config, shopDb, sql);
 
 let sequence = 0;
 function changed(
@@ -82,27 +83,12 @@ function changed(
 }
 
 let producer: Producer;
-let subscribersProducer: Producer;
 async function publish(...events: AnnotationChanged[]): Promise<RecordMetadata[]> {
   return producer.send({
     topic: outboundTopic(events[0]!.tenant),
     acks: -1,
     messages: events.map((event) => ({ key: event.payload.qualifiedName, value: JSON.stringify(event) })),
   });
-}
-
-/** 'ok', or the SQLSTATE the query failed with, querying as `user`. */
-async function queryAs(connection: pg.ClientConfig, sql: string): Promise<string> {
-  const client = new pg.Client(connection);
-  await client.connect();
-  try {
-    await client.query(sql);
-    return 'ok';
-  } catch (error) {
-    return (error as { code?: string }).code ?? String(error);
-  } finally {
-    await client.end();
-  }
 }
 
 async function status(id: string, ofTenant = tenant): Promise<SubscriptionStatus> {
@@ -129,33 +115,38 @@ const starter = (args: string[], options: { reject?: boolean } = {}) =>
 const header = (message: KafkaMessage, name: string) => message.headers?.[name]?.toString();
 
 describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, dead letters', () => {
-  let subscribers: ReturnType<typeof createSubscribers>;
-  let deadLetters: Awaited<ReturnType<typeof tailTopic>>;
-  let shop: pg.Pool;
+  let subscribers: Subscribers;
+  let deadLetters: Tail;
 
   before(async () => {
-    producer = createProducer(kafka);
-    subscribersProducer = createProducer(subscribersKafka);
-    await Promise.all([producer.connect(), subscribersProducer.connect()]);
-    deadLetters = await tailTopic(kafka, topics.deadLetters);
-    // The subscribers start before the tenant has a subscription or an outbound topic: both arrive later.
-    subscribers = createSubscribers(
-      { config: subscribersConfig, kafka: subscribersKafka, producer: subscribersProducer, s3, postgres },
-      { tenant, pollMs: 500, maxBackoffMs: 1_000 },
-    );
-    await subscribers.start();
-
+    // What the subscribers leave behind, once they have stopped: rows, consumer groups and topics.
+    stack.defer(async () => {
+      for (const table of ['subscriptions', 'enforcement_restrictions', 'enforcement_baselines', 'connections']) {
+        await postgres.query(`DELETE FROM ${table} WHERE tenant = ANY($1)`, [[tenant, feedTenant]]);
+      }
+      const groups = [
+        ...['enforce-shop', 'enforce-replica', 'enforce-ghost'].map((id) =>
+          subscriptionGroupId(config.kafka.groupPrefix, tenant, id),
+        ),
+        subscriptionGroupId(config.kafka.groupPrefix, feedTenant, 'pii-feed'),
+      ];
+      await withKafkaAdmin(config, async (admin) => {
+        await admin.deleteGroups(groups).catch(() => undefined);
+        await admin.deleteTopics({ topics: [outbound, feedOutbound, sinkTopic] }).catch(() => undefined);
+      });
+    });
     // The downstream belongs to the stack's source role, which the sink connects as (it owns the tables it grants on).
-    await sources.query(`CREATE DATABASE ${shopDb}`);
-    shop = new pg.Pool({ ...sourceLogin(config), database: shopDb, max: 2 });
+    // Its roles go once the database has gone, with their grants in it.
+    stack.defer(() => asSuperuser(`DROP ROLE IF EXISTS ${analyst}, ${auditor}, ${ghost}`));
     await asSuperuser(`CREATE ROLE ${analyst} LOGIN PASSWORD 'analyst'`);
-    await shop.query(`
-      CREATE TABLE customers (id int PRIMARY KEY, name text, email text);
-      INSERT INTO customers VALUES (1, 'Ada', 'ada@example.com');
-      CREATE VIEW customer_contacts AS SELECT id, name, email FROM customers;
-      CREATE TABLE "Orders" (id int, "CardNumber" text);
-      GRANT SELECT ON customers, customer_contacts, "Orders" TO ${analyst};
-    `);
+    await stack.sourceDatabase(
+      shopDb,
+      `CREATE TABLE customers (id int PRIMARY KEY, name text, email text);
+       INSERT INTO customers VALUES (1, 'Ada', 'ada@example.com');
+       CREATE VIEW customer_contacts AS SELECT id, name, email FROM customers;
+       CREATE TABLE "Orders" (id int, "CardNumber" text);
+       GRANT SELECT ON customers, customer_contacts, "Orders" TO ${analyst};`,
+    );
     await saveConnection(postgres, config.secretsKey, tenant, 'shop', {
       type: 'postgres',
       host: '127.0.0.1',
@@ -165,34 +156,13 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
       password: sourceLogin(config).password,
       connectTimeoutSeconds: 5,
     });
+    producer = await stack.producer();
+    deadLetters = await stack.tail(topics.deadLetters);
+    // The subscribers start before the tenant has a subscription or an outbound topic: both arrive later.
+    subscribers = await stack.subscribers({ tenant, pollMs: 500, maxBackoffMs: 1_000 });
   });
 
-  after(async () => {
-    await subscribers?.stop();
-    await deadLetters?.stop();
-    await producer?.disconnect();
-    await subscribersProducer?.disconnect();
-    await shop?.end();
-    await sources.query(`DROP DATABASE IF EXISTS ${shopDb} WITH (FORCE)`);
-    await sources.end();
-    await asSuperuser(`DROP ROLE IF EXISTS ${analyst}, ${auditor}, ${ghost}`);
-    for (const table of ['subscriptions', 'enforcement_restrictions', 'enforcement_baselines', 'connections']) {
-      await postgres.query(`DELETE FROM ${table} WHERE tenant = ANY($1)`, [[tenant, feedTenant]]);
-    }
-    const admin = kafka.admin();
-    await admin.connect();
-    const groups = [
-      ...['enforce-shop', 'enforce-replica', 'enforce-ghost'].map((id) =>
-        subscriptionGroupId(config.kafka.groupPrefix, tenant, id),
-      ),
-      subscriptionGroupId(config.kafka.groupPrefix, feedTenant, 'pii-feed'),
-    ];
-    await admin.deleteGroups(groups).catch(() => undefined);
-    await admin.deleteTopics({ topics: [outbound, feedOutbound, sinkTopic] }).catch(() => undefined);
-    await admin.disconnect();
-    await postgres.end();
-    s3.destroy();
-  });
+  after(() => stack.close());
 
   describe('enforcement on the stack PostgreSQL', () => {
     const name = (path: string) => `postgres://shop/${shopDb}/public/${path}`;
@@ -298,7 +268,7 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
 
     before(async () => {
       await asSuperuser(`CREATE ROLE ${auditor} LOGIN PASSWORD 'secret'`);
-      await shop.query(`CREATE TABLE ledger (id int, iban text, amount numeric); GRANT SELECT ON ledger TO ${auditor}`);
+      await inShop(`CREATE TABLE ledger (id int, iban text, amount numeric); GRANT SELECT ON ledger TO ${auditor}`);
       await saveSubscription(postgres, tenant, 'enforce-ghost', {
         sink: { type: 'postgres-enforcement', connectionId: 'shop', restrictedRoles: [auditor, ghost] },
       });
@@ -335,7 +305,7 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
 
       // Once the role exists, the next change of the table reconciles it for that role as well.
       await asSuperuser(`CREATE ROLE ${ghost} LOGIN PASSWORD 'secret'`);
-      await shop.query(`GRANT SELECT ON ledger TO ${ghost}`);
+      await inShop(`GRANT SELECT ON ledger TO ${ghost}`);
       assert.equal(await as(ghost, 'SELECT iban FROM ledger'), 'ok');
       const delivered = await settledDelivered('enforce-ghost');
       await publish(changed(name('ledger/iban'), 'GDPR', 'added'));
@@ -425,10 +395,7 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
       assert.match(failing.lastError!, /ECONNREFUSED|connect|terminat/i);
       // Give the retries time to go round a few times: still nothing of the new changes may be committed.
       await new Promise((resolve) => setTimeout(resolve, 3_000));
-      const kafkaAdmin = kafka.admin();
-      await kafkaAdmin.connect();
-      const [committed] = await kafkaAdmin.fetchOffsets({ groupId, topics: [outbound] });
-      await kafkaAdmin.disconnect();
+      const [committed] = await withKafkaAdmin(config, (admin) => admin.fetchOffsets({ groupId, topics: [outbound] }));
       for (const { partition, baseOffset } of produced) {
         const offset = Number(committed!.partitions.find((p) => p.partition === partition)?.offset ?? -1);
         assert.ok(
@@ -464,25 +431,16 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
       change: 'added' | 'removed',
       more: Partial<AnnotationChangedPayload> = {},
     ) => changed(qualifiedName, value, change, more, feedTenant);
-    let feedSubscribers: ReturnType<typeof createSubscribers>;
 
     before(async () => {
-      feedSubscribers = createSubscribers(
-        { config: subscribersConfig, kafka: subscribersKafka, producer: subscribersProducer, s3, postgres },
-        { tenant: feedTenant, pollMs: 500, maxBackoffMs: 1_000 },
-      );
-      await feedSubscribers.start();
-    });
-
-    after(async () => {
-      await feedSubscribers?.stop();
+      await stack.subscribers({ tenant: feedTenant, pollMs: 500, maxBackoffMs: 1_000 });
     });
 
     it('delivers from the beginning what its filter keeps, reshaped; bad changes go to the dead-letter topic', async () => {
       // The propagation side creates the outbound topic before its first change, as it would for a new tenant.
-      await ensureTopic(kafka, feedOutbound);
-      await ensureTopic(kafka, sinkTopic);
-      const sink = await tailTopic(kafka, sinkTopic);
+      await ensureTopic(stack.kafka, feedOutbound);
+      await ensureTopic(stack.kafka, sinkTopic);
+      const sink = await stack.tail(sinkTopic);
       try {
         const phone = name('customers/phone');
         const email = feed(name('customers/email'), 'PII', 'added');

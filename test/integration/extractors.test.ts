@@ -11,7 +11,6 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { gzipSync } from 'node:zlib';
 import pg from 'pg';
-import { createS3 } from '../../lib/platform/clients.js';
 import type { EstateAsset, RawRecord, SourceType } from '../../lib/ingest/contracts.js';
 import { catalogEdges } from '../../lib/lineage/catalog.js';
 import { namingContext } from '../../lib/lineage/names.js';
@@ -25,8 +24,9 @@ import {
 } from '../../lib/extractors/index.js';
 import { configuredDestinations } from '../../lib/platform/destinations.js';
 import { dumpsPrefix } from '../../lib/platform/objectKeys.js';
-import { eventually, testConfig, uniqueId } from '../support/harness.js';
-import { sourceAdmin, sourceLogin } from '../support/postgresCluster.js';
+import { eventually, testConfig, uniqueId, uniqueTenant } from '../support/harness.js';
+import { sourceLogin } from '../support/postgresCluster.js';
+import { openStack } from '../support/stack.js';
 
 /**
  * The extractors against the real PostgreSQL, MariaDB and S3 of the stack. Every test makes its own databases,
@@ -35,15 +35,18 @@ import { sourceAdmin, sourceLogin } from '../support/postgresCluster.js';
  */
 
 const config = testConfig();
+const stack = openStack(config);
 const run = uniqueId('x').slice(2).replace(/-/g, '_');
 const fixture = (file: string) => readFile(new URL(`../fixtures/extractors/${file}`, import.meta.url), 'utf8');
-const tenant = uniqueId('ext').toLowerCase();
+const tenant = uniqueTenant('ext');
 const extractorDeps = {
   tenant,
   destinations: configuredDestinations(config),
-  s3: createS3(config.s3),
+  s3: stack.s3,
   bucket: config.s3.bucket,
 };
+
+after(() => stack.close());
 
 async function collect(source: SourceConnectionInput, deps: Parameters<typeof createExtractor>[1] = extractorDeps) {
   const extractor = createExtractor(source, deps);
@@ -97,36 +100,15 @@ async function silentServer() {
 
 describe('PostgreSQL extractor', () => {
   // The stack's role for source databases, which owns what it creates (MetaSync's runtime role may not create any).
-  const admin = sourceAdmin(config);
+  const admin = stack.sources;
   const login = sourceLogin(config);
   const source = (database: string, extra: Partial<SourceConnectionInput> = {}) =>
     ({ type: 'postgres', ...login, database, ...extra }) as SourceConnectionInput;
   const client = (database: string) => new pg.Client({ ...login, database });
-  const created: string[] = [];
 
   /** A fresh database (C collation, so the order of names is bytewise), with `sql` run inside it. */
-  async function database(what: string, sql = ''): Promise<string> {
-    const name = what.includes(' ') ? `${what} ${run}` : `ext_${what}_${run}`;
-    await admin.query(
-      `CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`,
-    );
-    created.push(name);
-    if (sql) {
-      const connection = client(name);
-      await connection.connect();
-      try {
-        await connection.query(sql);
-      } finally {
-        await connection.end();
-      }
-    }
-    return name;
-  }
-
-  after(async () => {
-    for (const name of created) await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
-    await admin.end();
-  });
+  const database = (what: string, sql = ''): Promise<string> =>
+    stack.sourceDatabase(what.includes(' ') ? `${what} ${run}` : `ext_${what}_${run}`, sql);
 
   const table = (kind: RawRecord['kind'], path: string[], attributes: RawRecord['attributes'] = {}): RawRecord => ({
     kind,

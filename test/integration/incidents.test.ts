@@ -1,16 +1,7 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import type { Client as TemporalClient } from '@temporalio/client';
 import type { Producer } from 'kafkajs';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  connectTemporal,
-  createCassandra,
-  createKafka,
-  createPostgres,
-  createProducer,
-  createS3,
-} from '../../lib/platform/clients.js';
 import type { IncidentEvent } from '../../lib/incidents/contracts.js';
 import { loadDefaultRules } from '../../lib/mapping/index.js';
 import { qualifiedNameFor } from '../../lib/incidents/monteCarlo/index.js';
@@ -21,19 +12,16 @@ import { inboundTopic, incidentKey, topics } from '../../lib/kafka/topics.js';
 import { incidentWorkflowId } from '../../lib/temporal/workflowIds.js';
 import { createIncidentBridge } from '../../workers/incidentBridge.js';
 import { incidentEventSignal, incidentLifecycle } from '../../workflows/index.js';
-import type { Bridge } from '../../workers/topicBridge.js';
-import { eventually, runWorkers, tailTopic, testConfig, testGroup, uniqueId } from '../support/harness.js';
+import { eventually, testConfig, testGroup, uniqueId, uniqueTenant } from '../support/harness.js';
 import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../support/incidents.js';
-import { dropTenantTopics, kafkaAs, tenantTopics } from '../support/kafka.js';
+import { openStack } from '../support/stack.js';
 
 const config = testConfig();
-const tenant = uniqueId('incidents').toLowerCase();
+const tenant = uniqueTenant('incidents');
 /** Has topics but no row in the control plane: its events are refused as an unknown tenant's. */
-const ghost = uniqueId('ghost').toLowerCase();
-const kafka = createKafka(config.kafka, 'incidents-test');
-const s3 = createS3(config.s3);
-const cassandra = createCassandra(config.cassandra);
-const postgres = createPostgres(config.postgres);
+const ghost = uniqueTenant('ghost');
+const stack = openStack(config);
+const { s3, cassandra, postgres, temporal } = stack;
 const incidents = incidentStore(cassandra);
 const tableName = (table: string) =>
   qualifiedNameFor(
@@ -43,42 +31,19 @@ const tableName = (table: string) =>
   );
 
 describe('Monte Carlo incidents through Kafka, the bridge and the incident workflow', () => {
-  let temporal: TemporalClient;
-  let workers: { stop(): Promise<void> };
-  let bridge: Bridge;
   let producer: Producer;
-  let bridgeProducer: Producer;
 
   before(async () => {
-    temporal = await connectTemporal(config.temporal);
-    workers = await runWorkers(config);
-    producer = createProducer(kafka);
-    await producer.connect();
+    await stack.workers();
+    producer = await stack.producer();
+    stack.dropTopicsAtClose(tenant);
     await tenantWithMonteCarlo(config, postgres, tenant);
-    await tenantTopics(config, ghost);
+    await stack.tenantTopics(ghost);
     // The bridge is its own principal; it serves only this file's tenants (their topics are new and empty).
-    const bridgeKafka = kafkaAs(config, 'bridge');
-    bridgeProducer = createProducer(bridgeKafka);
-    await bridgeProducer.connect();
-    bridge = createIncidentBridge(
-      { config, kafka: bridgeKafka, producer: bridgeProducer, temporal, s3, postgres },
-      testGroup('incident-bridge'),
-      { tenants: [tenant, ghost] },
-    );
-    await bridge.start();
+    await stack.bridge(createIncidentBridge, testGroup('incident-bridge'), { tenants: [tenant, ghost] });
   });
 
-  after(async () => {
-    await bridge?.stop();
-    await bridgeProducer?.disconnect();
-    await producer?.disconnect();
-    await dropTenantTopics(config, tenant, ghost);
-    await workers?.stop();
-    await temporal?.connection.close();
-    await cassandra.shutdown();
-    await postgres.end();
-    s3.destroy();
-  });
+  after(() => stack.close());
 
   it('follows an incident from opened to resolved on its asset, applying each event once', async () => {
     const id = uniqueId('inc-life');
@@ -192,7 +157,7 @@ describe('Monte Carlo incidents through Kafka, the bridge and the incident workf
   });
 
   it('dead-letters every kind of bad event with its reason and raw bytes, and moves on', async () => {
-    const dlq = await tailTopic(kafka, topics.deadLetters);
+    const dlq = await stack.tail(topics.deadLetters);
     const unknownTenant = incidentEvent(ghost, uniqueId('inc-x'), 0);
     const otherTenant = incidentEvent(tenant, uniqueId('inc-y'), 0);
     const poison = incidentEvent(tenant, uniqueId('inc-poison'), 0, {}, 'p'.repeat(70_000)); // a key Cassandra refuses

@@ -1,45 +1,31 @@
-import type { Client as TemporalClient } from '@temporalio/client';
 import type { Producer } from 'kafkajs';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  connectTemporal,
-  createCassandra,
-  createKafka,
-  createPostgres,
-  createProducer,
-  createS3,
-} from '../../lib/platform/clients.js';
-import type { Config } from '../../lib/platform/config.js';
 import type { IncidentEvent } from '../../lib/incidents/contracts.js';
 import { incidentStore } from '../../lib/stores/incidents.js';
 import { createIncidentBridge } from '../../workers/incidentBridge.js';
-import { eventually, runWorkers, testConfig, uniqueId } from '../support/harness.js';
+import { eventually, testConfig, uniqueId, uniqueTenant } from '../support/harness.js';
 import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../support/incidents.js';
-import { dropTenantTopics, kafkaAs } from '../support/kafka.js';
 import { spawnApp, spawnWorker } from '../support/processes.js';
+import { openStack } from '../support/stack.js';
 
 const INCIDENTS = 8;
 const EVENTS_PER_INCIDENT = 40;
 
-const kafka = createKafka(testConfig().kafka, 'incidents-durability-test');
-const s3 = createS3(testConfig().s3);
-const cassandra = createCassandra(testConfig().cassandra);
-const postgres = createPostgres(testConfig().postgres);
+const stack = openStack();
+const { postgres, cassandra } = stack;
 const incidents = incidentStore(cassandra);
-
-const tenants: string[] = [];
 
 /** Each scenario: its own task queue, consumer groups and tenant, whose topics are all its bridges read. */
 async function scenario(name: string) {
-  const tenant = uniqueId(name).toLowerCase();
+  const tenant = uniqueTenant(name);
   const config = testConfig({
     METASYNC_TASK_QUEUE: uniqueId(`metasync-${name}`),
     METASYNC_KAFKA_GROUP_PREFIX: uniqueId(`metasync-test-${name}`),
     METASYNC_BRIDGE_TENANTS: tenant,
   });
+  stack.dropTopicsAtClose(tenant);
   await tenantWithMonteCarlo(config, postgres, tenant);
-  tenants.push(tenant);
   return { config, tenant };
 }
 
@@ -80,27 +66,17 @@ async function assertEveryEventAppliedOnce(tenant: string) {
 }
 
 describe('incidents under failure', () => {
-  let temporal: TemporalClient;
   let producer: Producer;
 
   before(async () => {
-    temporal = await connectTemporal(testConfig().temporal);
-    producer = createProducer(kafka);
-    await producer.connect();
+    producer = await stack.producer();
   });
 
-  after(async () => {
-    await producer?.disconnect();
-    await dropTenantTopics(testConfig(), ...tenants);
-    await temporal?.connection.close();
-    await cassandra.shutdown();
-    await postgres.end();
-    s3.destroy();
-  });
+  after(() => stack.close());
 
   it('a bridge killed mid-stream and restarted applies every incident update exactly once', async () => {
     const { config, tenant } = await scenario('bridge-kill');
-    const workers = await runWorkers(config);
+    const workers = await stack.workers(config);
     let bridge = spawnApp('workers/bridge.ts', config, `test-bridge-${tenant}`);
     try {
       await produceSlowly(producer, stream(tenant), async () => {
@@ -119,10 +95,8 @@ describe('incidents under failure', () => {
 
   it('a worker killed mid-stream and restarted applies every incident update exactly once', async () => {
     const { config, tenant } = await scenario('worker-kill');
-    const deps = bridgeDependencies(config);
-    await deps.producer.connect();
-    const bridge = createIncidentBridge(deps, `${config.kafka.groupPrefix}-incident-bridge`);
-    await bridge.start();
+    // The in-process bridge as the bridge's principal, dead-lettering with its own producer.
+    const bridge = await stack.bridge(createIncidentBridge, `${config.kafka.groupPrefix}-incident-bridge`, { config });
     let worker = spawnWorker(config, `test-worker-${tenant}`);
     try {
       await produceSlowly(producer, stream(tenant), async () => {
@@ -136,13 +110,6 @@ describe('incidents under failure', () => {
       worker.kill('SIGTERM');
       await worker;
       await bridge.stop();
-      await deps.producer.disconnect();
     }
   });
-
-  /** The in-process bridge as the bridge's principal, dead-lettering with its own producer. */
-  const bridgeDependencies = (config: Config) => {
-    const bridgeKafka = kafkaAs(config, 'bridge');
-    return { config, kafka: bridgeKafka, producer: createProducer(bridgeKafka), temporal, s3, postgres };
-  };
 });

@@ -1,15 +1,7 @@
-import type { Client as TemporalClient } from '@temporalio/client';
 import type { Producer, RecordMetadata } from 'kafkajs';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import {
-  connectTemporal,
-  createCassandra,
-  createKafka,
-  createPostgres,
-  createProducer,
-  createS3,
-} from '../../lib/platform/clients.js';
+import { withKafkaAdmin } from '../../lib/kafka/provisioning.js';
 import { runSearchAttributes } from '../../lib/temporal/searchAttributes.js';
 import { incidentStore } from '../../lib/stores/incidents.js';
 import { inboundTopic, topics } from '../../lib/kafka/topics.js';
@@ -18,9 +10,9 @@ import { createIncidentBridge } from '../../workers/incidentBridge.js';
 import type { Bridge } from '../../workers/topicBridge.js';
 import { incidentLifecycle, incidentQuery } from '../../workflows/index.js';
 import { endpointOf, startCuttableProxy, viaProxy, type CuttableProxy } from '../support/cuttableProxy.js';
-import { eventually, runWorkers, tailTopic, testConfig, testGroup, uniqueId } from '../support/harness.js';
+import { eventually, testConfig, testGroup, uniqueId, uniqueTenant } from '../support/harness.js';
 import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../support/incidents.js';
-import { dropTenantTopics, kafkaAs, tenantTopics } from '../support/kafka.js';
+import { openStack } from '../support/stack.js';
 
 /**
  * The incident workflow holds the only copy of an event once the bridge committed its offset. Here the worker reaches
@@ -30,64 +22,38 @@ import { dropTenantTopics, kafkaAs, tenantTopics } from '../support/kafka.js';
  */
 
 const config = testConfig();
-const tenant = uniqueId('inc-rel').toLowerCase();
-const kafka = createKafka(config.kafka, 'incidents-reliability-test');
-const cassandra = createCassandra(config.cassandra);
-const postgres = createPostgres(config.postgres);
-const s3 = createS3(config.s3);
+const tenant = uniqueTenant('inc-rel');
+const stack = openStack(config);
+const { cassandra, postgres, temporal } = stack;
 const incidents = incidentStore(cassandra);
 const incidentsTopic = inboundTopic(tenant, 'incidents');
 
 describe('an incident workflow whose save and dead letter both fail', () => {
-  let temporal: TemporalClient;
   let postgresProxy: CuttableProxy;
   let s3Proxy: CuttableProxy;
-  let workers: { stop(): Promise<void> } | undefined;
   let bridge: Bridge;
   let producer: Producer;
-  let bridgeProducer: Producer;
 
   before(async () => {
-    temporal = await connectTemporal(config.temporal);
     postgresProxy = await startCuttableProxy(endpointOf(config.postgres.url));
     s3Proxy = await startCuttableProxy(endpointOf(config.s3.endpoint));
-    workers = await runWorkers(
+    stack.defer(() => Promise.all([postgresProxy.close(), s3Proxy.close()]));
+    await stack.workers(
       testConfig({
         METASYNC_POSTGRES_URL: viaProxy(config.postgres.url, postgresProxy),
         METASYNC_S3_ENDPOINT: viaProxy(config.s3.endpoint, s3Proxy),
       }),
     );
-    producer = createProducer(kafka);
-    await producer.connect();
+    // Whatever a test left cut is mended first, so the workers can stop.
+    stack.defer(() => Promise.all([postgresProxy.restore(), s3Proxy.restore()]).catch(() => undefined));
+    producer = await stack.producer();
     await tenantWithMonteCarlo(config, postgres, tenant);
-    await tenantTopics(config, tenant);
+    await stack.tenantTopics(tenant);
     // The bridge is its own principal; it serves only this file's tenant, whose topics are new and empty.
-    const bridgeKafka = kafkaAs(config, 'bridge');
-    bridgeProducer = createProducer(bridgeKafka);
-    await bridgeProducer.connect();
-    bridge = createIncidentBridge(
-      { config, kafka: bridgeKafka, producer: bridgeProducer, temporal, s3, postgres },
-      testGroup('incident-rel'),
-      { tenants: [tenant] },
-    );
-    await bridge.start();
+    bridge = await stack.bridge(createIncidentBridge, testGroup('incident-rel'), { tenants: [tenant] });
   });
 
-  after(async () => {
-    await postgresProxy?.restore().catch(() => undefined);
-    await s3Proxy?.restore().catch(() => undefined);
-    await bridge?.stop();
-    await bridgeProducer?.disconnect();
-    await producer?.disconnect();
-    await dropTenantTopics(config, tenant);
-    await workers?.stop();
-    await postgresProxy?.close();
-    await s3Proxy?.close();
-    await temporal?.connection.close();
-    await cassandra.shutdown();
-    await postgres.end();
-    s3.destroy();
-  });
+  after(() => stack.close());
 
   it('keeps the queued events through continue-as-new, and applies them all once PostgreSQL and S3 are back', async () => {
     const id = uniqueId('inc-stuck');
@@ -131,10 +97,8 @@ describe('an incident workflow whose save and dead letter both fail', () => {
     const { partition, baseOffset } = produced[0]!;
 
     // Kafka has let go of them: the bridge committed past all five once Temporal took the signals.
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      await eventually(
+    await withKafkaAdmin(config, (admin) =>
+      eventually(
         async () => {
           const [offsets] = await admin.fetchOffsets({ groupId: bridge.groupId, topics: [incidentsTopic] });
           const committed = Number(offsets!.partitions.find((p) => p.partition === partition)?.offset ?? -1);
@@ -142,10 +106,8 @@ describe('an incident workflow whose save and dead letter both fail', () => {
         },
         60_000,
         'the bridge committing the five events',
-      );
-    } finally {
-      await admin.disconnect();
-    }
+      ),
+    );
 
     // Neither saved nor dead-lettered, round after round: the workflow continues as new with its queue, and lives.
     await eventually(
@@ -202,7 +164,7 @@ describe('an incident workflow whose save and dead letter both fail', () => {
       30_000,
       'the workflow reading the lake',
     );
-    const deadLetters = await tailTopic(kafka, topics.deadLetters);
+    const deadLetters = await stack.tail(topics.deadLetters);
     await s3Proxy.cut();
     // A table name whose qualified name Cassandra refuses as a key: saving fails for good, and S3 is away.
     const poison = incidentEvent(tenant, id, 0, {}, 'p'.repeat(70_000));

@@ -1,7 +1,5 @@
-import type { Client as TemporalClient } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connectTemporal, createCassandra, createPostgres, createS3 } from '../../lib/platform/clients.js';
 import type { IngestInput, RawRecord } from '../../lib/ingest/contracts.js';
 import { estateSize, generateEstate, generatedColumn, type EstateShape } from '../support/estateGenerator.js';
 import { objectStore } from '../../lib/platform/objectStore.js';
@@ -10,11 +8,12 @@ import { saveConnection } from '../../lib/stores/connections.js';
 import { ingestWorkflowId } from '../../lib/temporal/workflowIds.js';
 import type { IngestProgress } from '../../lib/ingest/contracts.js';
 import { ingestEstate } from '../../workflows/index.js';
-import { runWorkers, testConfig, uniqueId } from '../support/harness.js';
+import { testConfig, uniqueTenant } from '../support/harness.js';
 import { lakeRows, qualifiedNames } from '../support/lake.js';
+import { openStack } from '../support/stack.js';
 
 const config = testConfig();
-const tenant = uniqueId('ingest').toLowerCase();
+const tenant = uniqueTenant('ingest');
 const connectionId = 'warehouse';
 const shape: EstateShape = { databases: 1, schemasPerDatabase: 2, tablesPerSchema: 5, columnsPerTable: 9 };
 const dumpKey = `tenants/${tenant}/dumps/estate.ndjson.gz`;
@@ -28,12 +27,11 @@ const options: IngestInput['options'] = {
   wavesPerRun: 1,
 };
 
-const s3 = createS3(config.s3);
-const store = objectStore(s3, config.s3.bucket);
-const cassandra = createCassandra(config.cassandra);
-const postgres = createPostgres(config.postgres);
+const stack = openStack(config);
+const { cassandra, postgres, temporal } = stack;
+const store = objectStore(stack.s3, config.s3.bucket);
 
-async function ingest(temporal: TemporalClient, runId: string, records: RawRecord[]): Promise<IngestProgress> {
+async function ingest(runId: string, records: RawRecord[]): Promise<IngestProgress> {
   await store.putNdjsonGz(
     dumpKey,
     records.map((record) => JSON.stringify(record)),
@@ -52,30 +50,21 @@ async function lakeRowsOf(records: RawRecord[]) {
 }
 
 describe('80-20 estate ingestion of an NDJSON dump', () => {
-  let temporal: TemporalClient;
-  let workers: { stop(): Promise<void> };
   const first = [...generateEstate(shape)];
   const size = estateSize(shape);
 
   before(async () => {
-    temporal = await connectTemporal(config.temporal);
-    workers = await runWorkers(config);
+    await stack.workers();
     await saveConnection(postgres, config.secretsKey, tenant, connectionId, {
       type: 'ndjson',
       uri: `s3://${config.s3.bucket}/${dumpKey}`,
     });
   });
 
-  after(async () => {
-    await workers?.stop();
-    await temporal?.connection.close();
-    await cassandra.shutdown();
-    await postgres.end();
-    s3.destroy();
-  });
+  after(() => stack.close());
 
   it('lands every container and column, in waves of Spark jobs, continuing as new between them', async () => {
-    const result = await ingest(temporal, 'run-1', first);
+    const result = await ingest('run-1', first);
     assert.equal(result.phase, 'completed');
     assert.equal(result.containersReady, true);
     assert.deepEqual(result.containers, { done: size.containers, total: size.containers });
@@ -115,7 +104,7 @@ describe('80-20 estate ingestion of an NDJSON dump', () => {
     second.push(generatedColumn(['db_0', 'schema_0', 'table_1'], 9)); // a new column
     second.push({ kind: 'column', path: ['db_0', 'schema_0', 'table_1', 'broken'], attributes: {} }); // no data type
 
-    const result = await ingest(temporal, 'run-2', second);
+    const result = await ingest('run-2', second);
     assert.equal(result.phase, 'completed');
     assert.deepEqual(result.counts['table'], { added: 0, updated: 0, unchanged: 9, deleted: 1, rejected: 0 });
     assert.deepEqual(result.counts['column'], {

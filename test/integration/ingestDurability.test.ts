@@ -1,7 +1,6 @@
-import { WorkflowFailedError, type Client as TemporalClient, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { connectTemporal, createCassandra, createPostgres, createS3 } from '../../lib/platform/clients.js';
 import type { IngestInput } from '../../lib/ingest/contracts.js';
 import { estateSize, generateEstate, type EstateShape } from '../support/estateGenerator.js';
 import { SourceConnection } from '../../lib/extractors/index.js';
@@ -12,9 +11,10 @@ import { runSearchAttributes } from '../../lib/temporal/searchAttributes.js';
 import { saveConnection } from '../../lib/stores/connections.js';
 import { ingestWorkflowId } from '../../lib/temporal/workflowIds.js';
 import { ingestEstate, ingestProgress } from '../../workflows/index.js';
-import { eventually, runWorkers, testConfig, uniqueId } from '../support/harness.js';
+import { eventually, testConfig, uniqueTenant } from '../support/harness.js';
 import { lakeRows, qualifiedNames } from '../support/lake.js';
 import { activeSparkApps, processesMentioning, sparkSubmitsMentioning, spawnWorker } from '../support/processes.js';
+import { openStack, type Stoppable } from '../support/stack.js';
 
 // Each test has its own task queue (so a worker killed here serves no other test) and its own tenant.
 const config = testConfig({ METASYNC_TASK_QUEUE: `metasync-durability-${process.pid}` });
@@ -30,14 +30,13 @@ const options: IngestInput['options'] = {
   wavesPerRun: 4,
 };
 
-const s3 = createS3(config.s3);
-const store = objectStore(s3, config.s3.bucket);
-const cassandra = createCassandra(config.cassandra);
-const postgres = createPostgres(config.postgres);
+const stack = openStack(config);
+const { cassandra, postgres, temporal } = stack;
+const store = objectStore(stack.s3, config.s3.bucket);
 
 /** A tenant with one connection: an NDJSON dump of `estate` unless another source is given. */
 async function tenantWithConnection(name: string, source?: SourceConnection) {
-  const tenant = uniqueId(name).toLowerCase();
+  const tenant = uniqueTenant(name);
   const dumpKey = `tenants/${tenant}/dumps/estate.ndjson.gz`;
   if (!source)
     await store.putNdjsonGz(
@@ -54,7 +53,7 @@ async function tenantWithConnection(name: string, source?: SourceConnection) {
   return tenant;
 }
 
-function startRun(temporal: TemporalClient, tenant: string): Promise<WorkflowHandle<typeof ingestEstate>> {
+function startRun(tenant: string): Promise<WorkflowHandle<typeof ingestEstate>> {
   return temporal.workflow.start(ingestEstate, {
     workflowId: ingestWorkflowId(tenant, 'warehouse', 'run-1'),
     taskQueue: config.temporal.taskQueue,
@@ -95,7 +94,7 @@ async function assertExactlyLanded(tenant: string, result: Awaited<ReturnType<ty
 }
 
 /** Attempts the run's Spark activities took, from the children's histories. */
-async function sparkAttempts(temporal: TemporalClient, tenant: string): Promise<number[]> {
+async function sparkAttempts(tenant: string): Promise<number[]> {
   const attempts: number[] = [];
   for await (const child of temporal.workflow.list({ query: `TenantId = '${tenant}'` })) {
     if (!child.workflowId.includes('/columns/')) continue;
@@ -109,23 +108,12 @@ async function sparkAttempts(temporal: TemporalClient, tenant: string): Promise<
 }
 
 describe('estate ingestion under failure', () => {
-  let temporal: TemporalClient;
-
-  before(async () => {
-    temporal = await connectTemporal(config.temporal);
-  });
-
-  after(async () => {
-    await temporal?.connection.close();
-    await cassandra.shutdown();
-    await postgres.end();
-    s3.destroy();
-  });
+  after(() => stack.close());
 
   it('a worker killed mid-run takes its Spark jobs with it, and after a restart the run lands every asset once', async () => {
     const tenant = await tenantWithConnection('durable-worker');
     const first = spawnWorker(config, `test-worker-${tenant}`);
-    const handle = await startRun(temporal, tenant);
+    const handle = await startRun(tenant);
     const jobs = await runningJobs(tenant);
     assert.equal(jobs.length, 2);
 
@@ -137,7 +125,7 @@ describe('estate ingestion under failure', () => {
     try {
       await assertExactlyLanded(tenant, await handle.result());
       assert.ok(
-        (await sparkAttempts(temporal, tenant)).some((attempt) => attempt > 1),
+        (await sparkAttempts(tenant)).some((attempt) => attempt > 1),
         'the jobs ran again',
       );
     } finally {
@@ -147,9 +135,9 @@ describe('estate ingestion under failure', () => {
   });
 
   describe('with an in-process worker', () => {
-    let workers: { stop(): Promise<void> };
+    let workers: Stoppable;
     before(async () => {
-      workers = await runWorkers(config);
+      workers = await stack.workers();
     });
     after(async () => {
       await workers?.stop();
@@ -157,19 +145,19 @@ describe('estate ingestion under failure', () => {
 
     it('a Spark job killed mid-run is retried, and the run lands every asset once', async () => {
       const tenant = await tenantWithConnection('durable-spark');
-      const handle = await startRun(temporal, tenant);
+      const handle = await startRun(tenant);
       const [victim] = await runningJobs(tenant);
       process.kill(victim!, 'SIGKILL');
 
       await assertExactlyLanded(tenant, await handle.result());
-      const attempts = await sparkAttempts(temporal, tenant);
+      const attempts = await sparkAttempts(tenant);
       assert.deepEqual(attempts.toSorted(), [1, 2], 'one job ran once, the killed one twice');
       await noProcessesOf(tenant, 10_000);
     });
 
     it('cancelling a run kills its Spark jobs before the run reports cancelled', async () => {
       const tenant = await tenantWithConnection('cancelled');
-      const handle = await startRun(temporal, tenant);
+      const handle = await startRun(tenant);
       await runningJobs(tenant);
 
       await handle.cancel();
@@ -216,7 +204,7 @@ describe('estate ingestion under failure', () => {
             ...source,
           }),
         );
-        const handle = await startRun(temporal, tenant);
+        const handle = await startRun(tenant);
         const failure = await handle.result().then(
           () => assert.fail('the run should fail'),
           (error: unknown) => error,

@@ -5,7 +5,6 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it, mock } from 'node:test';
 import { z } from 'zod';
-import { createKafka } from '../../lib/platform/clients.js';
 import type { LineageEdge, OpenLineageReceived } from '../../lib/lineage/contracts.js';
 import type { AnnotationRequested } from '../../lib/propagation/contracts.js';
 import { MONTE_CARLO_SIGNATURE_HEADER, signMonteCarloBody } from '../../lib/incidents/monteCarlo/index.js';
@@ -25,10 +24,8 @@ import {
 import { createCommandBridge } from '../../workers/commandBridge.js';
 import { createIncidentBridge } from '../../workers/incidentBridge.js';
 import { createLineageBridge } from '../../workers/lineageBridge.js';
-import type { Bridge } from '../../workers/topicBridge.js';
 import { startTestApi, type TestApi } from '../support/api.js';
-import { tailTopic, testConfig, testGroup, uniqueId } from '../support/harness.js';
-import { dropTenantTopics, kafkaAs, tenantTopics } from '../support/kafka.js';
+import { testConfig, testGroup, uniqueId, uniqueTenant, type Tail } from '../support/harness.js';
 import { incidentEvent } from '../support/incidents.js';
 
 /**
@@ -39,12 +36,11 @@ import { incidentEvent } from '../support/incidents.js';
  */
 
 const config = testConfig();
-const tenantA = uniqueId('iso-a').toLowerCase();
-const tenantB = uniqueId('iso-b').toLowerCase();
-const suspended = uniqueId('iso-s').toLowerCase();
+const tenantA = uniqueTenant('iso-a');
+const tenantB = uniqueTenant('iso-b');
+const suspended = uniqueTenant('iso-s');
 /** Has topics on Kafka but no row in the control plane. */
-const unknown = uniqueId('iso-u').toLowerCase();
-const kafka = createKafka(config.kafka, 'isolation-test');
+const unknown = uniqueTenant('iso-u');
 
 const assetB = 'postgres://warehouse/sales/public/customers';
 const columnB = `${assetB}/email`;
@@ -312,33 +308,20 @@ describe("tenant isolation: tenant A's credentials and events reach nothing of t
   });
 
   describe('inbound topics', () => {
-    let bridges: Bridge[] = [];
-    let deadLetters: Awaited<ReturnType<typeof tailTopic>>;
+    let deadLetters: Tail;
     const served = [tenantA, tenantB, suspended, unknown];
 
     before(async () => {
-      await tenantTopics(config, ...served);
+      const { stack } = api;
+      await stack.tenantTopics(...served);
+      deadLetters = await stack.tail(topics.deadLetters);
       // The bridges are the bridge's principal; the events below come from the API's (it may write any inbound topic).
-      const bridgeKafka = kafkaAs(config, 'bridge');
-      const { producer, temporal, s3, postgres, cassandra } = api.deps;
-      const deps = { config, kafka: bridgeKafka, producer, temporal, s3, postgres };
-      bridges = [
-        createCommandBridge(deps, testGroup('iso-commands'), { tenants: served }),
-        createIncidentBridge(deps, testGroup('iso-incidents'), { tenants: served }),
-        createLineageBridge({ ...deps, cassandra }, testGroup('iso-lineage'), { tenants: served }),
-      ];
-      deadLetters = await tailTopic(kafka, topics.deadLetters);
-    });
-
-    after(async () => {
-      for (const bridge of bridges) await bridge.stop();
-      await deadLetters?.stop();
-      await dropTenantTopics(config, ...served);
+      await stack.bridge(createCommandBridge, testGroup('iso-commands'), { tenants: served });
+      await stack.bridge(createIncidentBridge, testGroup('iso-incidents'), { tenants: served });
+      await stack.bridge(createLineageBridge, testGroup('iso-lineage'), { tenants: served });
     });
 
     it("dead-letters events on A's topics that claim B, and those of an unknown or suspended tenant; B is unchanged", async () => {
-      for (const bridge of bridges) await bridge.start();
-
       const annotation = (tenant: string, id: string): AnnotationRequested => ({
         id,
         type: 'asset.annotation-requested',

@@ -1,9 +1,6 @@
-import type { Client as TemporalClient } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
-import { connectTemporal, createCassandra, createPostgres } from '../../lib/platform/clients.js';
 import type { IngestInput } from '../../lib/ingest/contracts.js';
 import { SourceConnection } from '../../lib/extractors/index.js';
 import { saveConnection } from '../../lib/stores/connections.js';
@@ -12,8 +9,9 @@ import { runSearchAttributes } from '../../lib/temporal/searchAttributes.js';
 import { ingestWorkflowId } from '../../lib/temporal/workflowIds.js';
 import type { IngestProgress } from '../../lib/ingest/contracts.js';
 import { ingestEstate } from '../../workflows/index.js';
-import { runWorkers, testConfig, uniqueId } from '../support/harness.js';
-import { sourceAdmin, sourceLogin } from '../support/postgresCluster.js';
+import { testConfig, uniqueId, uniqueTenant } from '../support/harness.js';
+import { asSourceRole, sourceLogin } from '../support/postgresCluster.js';
+import { openStack } from '../support/stack.js';
 
 /**
  * Lineage from a PostgreSQL catalog, through a real ingestion run (workers in-process, Spark for the columns):
@@ -21,7 +19,7 @@ import { sourceAdmin, sourceLogin } from '../support/postgresCluster.js';
  */
 
 const config = testConfig();
-const tenant = uniqueId('lineage').toLowerCase();
+const tenant = uniqueTenant('lineage');
 const connectionId = 'warehouse';
 const database = `lineage_${uniqueId('db').slice(3).replace(/-/g, '_')}`;
 const options: IngestInput['options'] = {
@@ -32,25 +30,14 @@ const options: IngestInput['options'] = {
   wavesPerRun: 1,
 };
 
-const postgres = createPostgres(config.postgres);
-const cassandra = createCassandra(config.cassandra);
-const lineage = lineageStore(cassandra);
+const stack = openStack(config);
+const { postgres, temporal } = stack;
+const lineage = lineageStore(stack.cassandra);
 // The source database belongs to the stack's source role (MetaSync's runtime role may not create databases).
 const login = sourceLogin(config);
-const sources = sourceAdmin(config);
 const name = (...path: string[]) => `postgres://${connectionId}/${database}/${path.join('/')}`;
 
-async function sql(text: string): Promise<void> {
-  const client = new pg.Client({ ...login, database });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
-function ingest(temporal: TemporalClient, runId: string): Promise<IngestProgress> {
+function ingest(runId: string): Promise<IngestProgress> {
   return temporal.workflow.execute(ingestEstate, {
     workflowId: ingestWorkflowId(tenant, connectionId, runId),
     taskQueue: config.temporal.taskQueue,
@@ -63,31 +50,18 @@ const upstreamOf = async (downstream: string) =>
   (await lineage.upstreamOf(tenant, downstream)).items.map((edge) => `${edge.kind} ${edge.level} ${edge.upstream}`);
 
 describe('lineage from a PostgreSQL catalog, through ingestion', () => {
-  let temporal: TemporalClient;
-  let workers: { stop(): Promise<void> };
-
   before(async () => {
-    await sources.query(
-      `CREATE DATABASE ${pg.escapeIdentifier(database)} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`,
-    );
-    await sql(await readFile(new URL('../fixtures/extractors/postgres-estate.sql', import.meta.url), 'utf8'));
+    const estate = await readFile(new URL('../fixtures/extractors/postgres-estate.sql', import.meta.url), 'utf8');
+    await stack.sourceDatabase(database, estate);
     const source = SourceConnection.parse({ type: 'postgres', ...login, database });
     await saveConnection(postgres, config.secretsKey, tenant, connectionId, source);
-    temporal = await connectTemporal(config.temporal);
-    workers = await runWorkers(config);
+    await stack.workers();
   });
 
-  after(async () => {
-    await workers?.stop();
-    await temporal?.connection.close();
-    await sources.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(database)} WITH (FORCE)`);
-    await sources.end();
-    await postgres.end();
-    await cassandra.shutdown();
-  });
+  after(() => stack.close());
 
   it('writes the edges of views and foreign keys, and deletes a dropped view’s on the next run', async () => {
-    const first = await ingest(temporal, 'run-1');
+    const first = await ingest('run-1');
     assert.equal(first.phase, 'completed');
     // 9 from views (3 relations read, 6 columns copied), 9 from 4 foreign keys (4 tables, 5 columns).
     assert.deepEqual(first.counts['lineage'], { added: 18, updated: 0, unchanged: 0, deleted: 0, rejected: 0 });
@@ -116,8 +90,8 @@ describe('lineage from a PostgreSQL catalog, through ingestion', () => {
       `foreign_key column ${name('shop', 'customers', 'id')}`,
     ]);
 
-    await sql('DROP VIEW shop.customer_orders');
-    const second = await ingest(temporal, 'run-2');
+    await asSourceRole(config, database, 'DROP VIEW shop.customer_orders');
+    const second = await ingest('run-2');
     assert.equal(second.phase, 'completed');
     assert.deepEqual(second.counts['lineage'], { added: 0, updated: 0, unchanged: 14, deleted: 4, rejected: 0 });
     assert.deepEqual(await upstreamOf(name('shop', 'customer_orders')), []);

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { createCassandra, createPostgres, createS3 } from '../../lib/platform/clients.js';
 import { SourceConnection } from '../../lib/extractors/index.js';
 import { dbtObjectKeys, importDbt } from '../../lib/lineage/dbtImport.js';
 import { namingContext } from '../../lib/lineage/names.js';
@@ -13,18 +12,18 @@ import { saveConnection } from '../../lib/stores/connections.js';
 import { lakeWriter } from '../../lib/stores/lake.js';
 import { lineageStore } from '../../lib/stores/lineage.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
-import { testConfig, uniqueId } from '../support/harness.js';
+import { testConfig, uniqueTenant } from '../support/harness.js';
 import { lakeRows } from '../support/lake.js';
+import { openStack } from '../support/stack.js';
 
 /** `npm run lineage:dbt` and the import behind it, against the real PostgreSQL, S3 and Cassandra. */
 
 const config = testConfig();
-const tenant = uniqueId('dbt').toLowerCase();
+const tenant = uniqueTenant('dbt');
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const fixture = (file: string) => `${root}test/fixtures/dbt/${file}`;
-const postgres = createPostgres(config.postgres);
-const cassandra = createCassandra(config.cassandra);
-const s3 = createS3(config.s3);
+const stack = openStack(config);
+const { postgres, cassandra, s3 } = stack;
 const lineage = lineageStore(cassandra);
 const name = (schema: string, table: string) => `postgres://warehouse/analytics/${schema}/${table}`;
 
@@ -49,11 +48,7 @@ describe('dbt lineage import', () => {
     await saveConnection(postgres, config.secretsKey, tenant, 'warehouse', source);
   });
 
-  after(async () => {
-    await postgres.end();
-    await cassandra.shutdown();
-    s3.destroy();
-  });
+  after(() => stack.close());
 
   it('imports a manifest and its catalog from the command line: edges, columns, archived artifacts', async () => {
     const run = await starter(

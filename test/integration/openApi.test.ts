@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { startTestApi, type TestApi } from '../support/api.js';
+import { uniqueTenant } from '../support/harness.js';
 
 const Operation = z.object({
   summary: z.string().min(1),
@@ -67,7 +68,7 @@ describe('the OpenAPI document, generated from the zod schemas the routes valida
     const document = Document.parse(raw);
     const body = document.paths['/v1/tenants/{tenant}/api-keys']?.['post'];
     assert.ok(body, 'POST api-keys is documented');
-    const tenant = `openapi-${Date.now().toString(36)}`;
+    const tenant = uniqueTenant('openapi');
     await api.deps.postgres.query('INSERT INTO tenants (tenant, display_name) VALUES ($1, $1)', [tenant]);
     try {
       const key = await api.keyOf(tenant, ['admin']);

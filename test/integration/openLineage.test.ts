@@ -1,32 +1,18 @@
-import type { Client as TemporalClient } from '@temporalio/client';
 import type { KafkaMessage, Producer } from 'kafkajs';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
 import { OPENLINEAGE_HTTP_SOURCE } from '../../api/lineage.js';
-import { createApiKey } from '../../lib/stores/apiKeys.js';
-import type { Api, ApiDependencies } from '../../api/dependencies.js';
-import { buildApi } from '../../api/server.js';
-import {
-  connectTemporal,
-  createCassandra,
-  createKafka,
-  createPostgres,
-  createProducer,
-  createS3,
-} from '../../lib/platform/clients.js';
 import type { OpenLineageReceived } from '../../lib/lineage/contracts.js';
 import { SourceConnection } from '../../lib/extractors/index.js';
 import { saveConnection } from '../../lib/stores/connections.js';
-import { incidentStore } from '../../lib/stores/incidents.js';
 import { lineageStore } from '../../lib/stores/lineage.js';
-import { saveTenant } from '../../lib/stores/tenants.js';
 import { inboundTopic, lineageKey, openLineageMessage, topics } from '../../lib/kafka/topics.js';
 import { createLineageBridge } from '../../workers/lineageBridge.js';
-import type { Bridge } from '../../workers/topicBridge.js';
-import { eventually, tailTopic, testConfig, testGroup, uniqueId } from '../support/harness.js';
-import { dropTenantTopics, kafkaAs, tenantTopics } from '../support/kafka.js';
+import { startTestApi, type TestApi } from '../support/api.js';
+import { eventually, testConfig, testGroup, uniqueId, uniqueTenant, type Tail } from '../support/harness.js';
+import { openStack } from '../support/stack.js';
 
 /**
  * OpenLineage run events through Kafka and the lineage bridge into Cassandra, posted over HTTP or produced
@@ -35,13 +21,10 @@ import { dropTenantTopics, kafkaAs, tenantTopics } from '../support/kafka.js';
  */
 
 const config = testConfig();
-const tenant = uniqueId('openlineage').toLowerCase();
-const kafka = createKafka(config.kafka, 'openlineage-test');
+const tenant = uniqueTenant('openlineage');
 const lineageTopic = inboundTopic(tenant, 'lineage');
-const s3 = createS3(config.s3);
-const cassandra = createCassandra(config.cassandra);
-const postgres = createPostgres(config.postgres);
-const lineage = lineageStore(cassandra);
+const stack = openStack(config);
+const lineage = lineageStore(stack.cassandra);
 
 const sparkComplete = z
   .record(z.string(), z.unknown())
@@ -65,18 +48,14 @@ const upstreamOf = async (downstream: string) =>
   (await lineage.upstreamOf(tenant, downstream)).items.map((edge) => edge.upstream).sort();
 
 describe('OpenLineage run events into the lake', () => {
-  let temporal: TemporalClient;
+  let api: TestApi;
   let producer: Producer;
-  let apiProducer: Producer;
-  let bridgeProducer: Producer;
-  let bridge: Bridge;
-  let app: Api;
-  let deadLetters: Awaited<ReturnType<typeof tailTopic>>;
+  let deadLetters: Tail;
   let ingestKey: string;
   let readKey: string;
 
   before(async () => {
-    await saveTenant(postgres, tenant);
+    api = await startTestApi(stack, [tenant]);
     // Where the events' postgres://db.example.com:5432 datasets live: the host need not answer, only match.
     const source = SourceConnection.parse({
       type: 'postgres',
@@ -85,51 +64,16 @@ describe('OpenLineage run events into the lake', () => {
       user: 'etl',
       password: 'not-used',
     });
-    await saveConnection(postgres, config.secretsKey, tenant, 'warehouse', source);
-    temporal = await connectTemporal(config.temporal);
-    await tenantTopics(config, tenant);
-    producer = createProducer(kafka);
-    apiProducer = createProducer(kafkaAs(config, 'api'));
-    const bridgeKafka = kafkaAs(config, 'bridge');
-    bridgeProducer = createProducer(bridgeKafka);
-    await Promise.all([producer.connect(), apiProducer.connect(), bridgeProducer.connect()]);
-    await cassandra.connect();
-    deadLetters = await tailTopic(kafka, topics.deadLetters);
-    bridge = createLineageBridge(
-      { config, kafka: bridgeKafka, producer: bridgeProducer, temporal, s3, postgres, cassandra },
-      testGroup('lineage-bridge'),
-      { tenants: [tenant] },
-    );
-    await bridge.start();
-
-    const deps: ApiDependencies = {
-      config,
-      postgres,
-      producer: apiProducer,
-      s3,
-      incidents: incidentStore(cassandra),
-      cassandra,
-      temporal,
-    };
-    app = await buildApi(deps);
-    ingestKey = (await createApiKey(postgres, { tenant, name: 'openlineage', scopes: ['ingest'] })).key;
-    readKey = (await createApiKey(postgres, { tenant, name: 'reader', scopes: ['read'] })).key;
-    await app.ready();
+    await saveConnection(stack.postgres, config.secretsKey, tenant, 'warehouse', source);
+    await stack.tenantTopics(tenant);
+    producer = await stack.producer();
+    deadLetters = await stack.tail(topics.deadLetters);
+    await stack.bridge(createLineageBridge, testGroup('lineage-bridge'), { tenants: [tenant] });
+    ingestKey = await api.keyOf(tenant, ['ingest']);
+    readKey = await api.keyOf(tenant, ['read']);
   });
 
-  after(async () => {
-    await app?.close();
-    await bridge?.stop();
-    await deadLetters?.stop();
-    await producer?.disconnect();
-    await apiProducer?.disconnect();
-    await bridgeProducer?.disconnect();
-    await dropTenantTopics(config, tenant);
-    await temporal?.connection.close();
-    await cassandra.shutdown();
-    await postgres.end();
-    s3.destroy();
-  });
+  after(() => stack.close());
 
   it('writes the edges of a COMPLETE event produced to Kafka, named as ingestion names the tables', async () => {
     await producer.send({ topic: lineageTopic, acks: -1, messages: [openLineageMessage(envelope(sparkComplete))] });
@@ -182,13 +126,7 @@ describe('OpenLineage run events into the lake', () => {
       inputs: [{ namespace: 'postgres://db.example.com:5432', name: 'sales.public.payments' }],
       outputs: [{ namespace: 'postgres://db.example.com:5432', name: 'sales.public.refunds' }],
     };
-    const post = (body: unknown) =>
-      app.inject({
-        method: 'POST',
-        url: `/v1/tenants/${tenant}/lineage`,
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${ingestKey}` },
-        payload: JSON.stringify(body),
-      });
+    const post = (body: object) => api.call(ingestKey, 'POST', `/v1/tenants/${tenant}/lineage`, body);
     const accepted = await post(event);
     assert.equal(accepted.statusCode, 202, accepted.body);
     const { eventId } = z.object({ eventId: z.string().startsWith('openlineage-') }).parse(accepted.json());
@@ -205,12 +143,7 @@ describe('OpenLineage run events into the lake', () => {
 
   it('answers 400 with the issues to an HTTP event that breaks the spec, and keeps it as a dead letter', async () => {
     const body = JSON.stringify({ ...sparkComplete, eventTime: 'yesterday' });
-    const refused = await app.inject({
-      method: 'POST',
-      url: `/v1/tenants/${tenant}/lineage`,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${ingestKey}` },
-      payload: body,
-    });
+    const refused = await api.call(ingestKey, 'POST', `/v1/tenants/${tenant}/lineage`, body);
     assert.equal(refused.statusCode, 400);
     const answer = z
       .object({ error: z.string(), issues: z.array(z.object({ path: z.array(z.unknown()) })) })
@@ -224,19 +157,9 @@ describe('OpenLineage run events into the lake', () => {
   });
 
   it('refuses a key of another tenant and a key without the ingest scope', async () => {
-    const asOther = await app.inject({
-      method: 'POST',
-      url: '/v1/tenants/no-such-tenant/lineage',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${ingestKey}` },
-      payload: JSON.stringify(sparkComplete),
-    });
+    const asOther = await api.call(ingestKey, 'POST', '/v1/tenants/no-such-tenant/lineage', sparkComplete);
     assert.equal(asOther.statusCode, 403);
-    const readOnly = await app.inject({
-      method: 'POST',
-      url: `/v1/tenants/${tenant}/lineage`,
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${readKey}` },
-      payload: JSON.stringify(sparkComplete),
-    });
+    const readOnly = await api.call(readKey, 'POST', `/v1/tenants/${tenant}/lineage`, sparkComplete);
     assert.equal(readOnly.statusCode, 403);
   });
 });

@@ -1,17 +1,7 @@
-import type { Client as TemporalClient } from '@temporalio/client';
-import type { Producer } from 'kafkajs';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { changeOutcome, requestAnnotation } from '../../control/annotate.js';
-import {
-  connectTemporal,
-  createCassandra,
-  createPostgres,
-  createProducer,
-  createS3,
-} from '../../lib/platform/clients.js';
 import type { AnnotationChange } from '../../lib/propagation/contracts.js';
 import { SourceConnection } from '../../lib/extractors/index.js';
 import { runSearchAttributes } from '../../lib/temporal/searchAttributes.js';
@@ -19,11 +9,10 @@ import { saveConnection } from '../../lib/stores/connections.js';
 import { saveSubscription } from '../../lib/stores/subscriptions.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
 import { ingestWorkflowId } from '../../lib/temporal/workflowIds.js';
-import { createSubscribers } from '../../workers/subscriptions.js';
 import { ingestEstate } from '../../workflows/index.js';
-import { eventually, runWorkers, testConfig, uniqueId } from '../support/harness.js';
-import { asService, dropTenantTopics, kafkaAs } from '../support/kafka.js';
-import { asSuperuser, sourceAdmin, sourceLogin } from '../support/postgresCluster.js';
+import { eventually, testConfig, uniqueId, uniqueTenant } from '../support/harness.js';
+import { asSuperuser, queryAs, sourceLogin } from '../support/postgresCluster.js';
+import { openStack } from '../support/stack.js';
 
 /**
  * The whole outbound story on the real stack: a PostgreSQL database is ingested (its view lineage with it), a
@@ -32,41 +21,21 @@ import { asSuperuser, sourceAdmin, sourceLogin } from '../support/postgresCluste
  */
 
 const config = testConfig();
-const tenant = uniqueId('pii-e2e').toLowerCase();
+const tenant = uniqueTenant('pii-e2e');
 const suffix = uniqueId('db').slice(3).replace(/-/g, '_');
 const database = `pii_${suffix}`;
 const analyst = `analyst_${suffix}`;
 const connectionId = 'shop';
-const postgres = createPostgres(config.postgres);
-const cassandra = createCassandra(config.cassandra);
-/** The subscribers run as their own Kafka principal, reading what the worker's principal published. */
-const kafka = kafkaAs(config, 'subscribers');
-const s3 = createS3(config.s3);
+const stack = openStack(config);
+const { postgres, temporal } = stack;
 // The shop database belongs to the stack's source role: the extractor reads it, and the sink grants in it, as it.
 const login = sourceLogin(config);
-const sources = sourceAdmin(config);
 const name = (...path: string[]) => `postgres://${connectionId}/${database}/public/${path.join('/')}`;
 
 /** 'ok', or the SQLSTATE the query failed with (42501: permission denied). */
-async function asAnalyst(sql: string): Promise<string> {
-  const client = new pg.Client({ ...login, database, user: analyst, password: 'analyst' });
-  await client.connect();
-  try {
-    await client.query(sql);
-    return 'ok';
-  } catch (error) {
-    return (error as { code?: string }).code ?? String(error);
-  } finally {
-    await client.end();
-  }
-}
+const asAnalyst = (sql: string) => queryAs({ ...login, database, user: analyst, password: 'analyst' }, sql);
 
 describe('PII end to end: ingestion, lineage, propagation, outbound, enforcement in PostgreSQL', () => {
-  let temporal: TemporalClient;
-  let workers: { stop(): Promise<void> };
-  let producer: Producer;
-  let subscribers: ReturnType<typeof createSubscribers>;
-
   const annotate = async (op: AnnotationChange['op']) => {
     const change = {
       qualifiedName: name('customers', 'email'),
@@ -81,49 +50,30 @@ describe('PII end to end: ingestion, lineage, propagation, outbound, enforcement
 
   before(async () => {
     await saveTenant(postgres, tenant, 'PII end to end');
-    await sources.query(`CREATE DATABASE ${database}`);
+    // Dropped after the database, where it holds grants.
+    stack.defer(() => asSuperuser(`DROP ROLE IF EXISTS ${analyst}`));
     await asSuperuser(`CREATE ROLE ${analyst} LOGIN PASSWORD 'analyst'`);
-    const shop = new pg.Client({ ...login, database });
-    await shop.connect();
-    await shop.query(`
-      CREATE TABLE customers (id int PRIMARY KEY, name text, email text);
-      INSERT INTO customers VALUES (1, 'Ada', 'ada@example.com');
-      CREATE TABLE orders (id int PRIMARY KEY, customer_id int REFERENCES customers (id), total numeric);
-      CREATE VIEW customer_contacts AS SELECT id, name, email FROM customers;
-      GRANT SELECT ON customers, orders, customer_contacts TO ${analyst};
-    `);
-    await shop.end();
+    await stack.sourceDatabase(
+      database,
+      `CREATE TABLE customers (id int PRIMARY KEY, name text, email text);
+       INSERT INTO customers VALUES (1, 'Ada', 'ada@example.com');
+       CREATE TABLE orders (id int PRIMARY KEY, customer_id int REFERENCES customers (id), total numeric);
+       CREATE VIEW customer_contacts AS SELECT id, name, email FROM customers;
+       GRANT SELECT ON customers, orders, customer_contacts TO ${analyst};`,
+    );
     const source = SourceConnection.parse({ type: 'postgres', ...login, database });
     await saveConnection(postgres, config.secretsKey, tenant, connectionId, source);
     await saveSubscription(postgres, tenant, 'enforce-shop', {
       sink: { type: 'postgres-enforcement', connectionId, restrictedRoles: [analyst] },
     });
-
-    temporal = await connectTemporal(config.temporal);
-    workers = await runWorkers(config);
-    producer = createProducer(kafka);
-    await producer.connect();
-    subscribers = createSubscribers(
-      { config: asService(config, 'subscribers'), kafka, producer, s3, postgres },
-      { tenant, pollMs: 500 },
-    );
-    await subscribers.start();
+    stack.defer(() => postgres.query('DELETE FROM subscriptions WHERE tenant = $1', [tenant]));
+    // The worker makes the tenant's outbound topic; the subscribers read it as their own Kafka principal.
+    stack.dropTopicsAtClose(tenant);
+    await stack.workers();
+    await stack.subscribers({ tenant, pollMs: 500 });
   });
 
-  after(async () => {
-    await subscribers?.stop();
-    await producer?.disconnect();
-    await workers?.stop();
-    await temporal?.connection.close();
-    await sources.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-    await sources.end();
-    await asSuperuser(`DROP ROLE IF EXISTS ${analyst}`);
-    await postgres.query('DELETE FROM subscriptions WHERE tenant = $1', [tenant]);
-    await dropTenantTopics(config, tenant);
-    await postgres.end();
-    await cassandra.shutdown();
-    s3.destroy();
-  });
+  after(() => stack.close());
 
   it('a PII column and the view column copying it become unreadable for the restricted role, and readable again', async () => {
     const run = await temporal.workflow.execute(ingestEstate, {

@@ -1,10 +1,8 @@
-import type { Client as TemporalClient } from '@temporalio/client';
 import type { KafkaMessage } from 'kafkajs';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { changeOutcome, requestAnnotation } from '../../control/annotate.js';
-import { connectTemporal, createCassandra, createKafka, createPostgres } from '../../lib/platform/clients.js';
 import { type LineageEdge } from '../../lib/lineage/contracts.js';
 import { AnnotationChanged, type AnnotationChange, type PropagationPolicy } from '../../lib/propagation/contracts.js';
 import { ensureTopic } from '../../lib/kafka/ensureTopic.js';
@@ -14,14 +12,13 @@ import { lineageStore } from '../../lib/stores/lineage.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
 import { outboundTopic } from '../../lib/kafka/topics.js';
 import type { ChangeOutcome } from '../../lib/propagation/contracts.js';
-import { runWorkers, tailTopic, testConfig, uniqueId } from '../support/harness.js';
-import { dropTenantTopics } from '../support/kafka.js';
+import { testConfig, uniqueTenant, type Tail } from '../support/harness.js';
+import { openStack } from '../support/stack.js';
 
 const config = testConfig();
-const tenant = uniqueId('propagation').toLowerCase();
-const kafka = createKafka(config.kafka, 'propagation-test');
-const cassandra = createCassandra(config.cassandra);
-const postgres = createPostgres(config.postgres);
+const tenant = uniqueTenant('propagation');
+const stack = openStack(config);
+const { cassandra, postgres, temporal } = stack;
 const annotations = annotationStore(cassandra);
 const lineage = lineageStore(cassandra);
 
@@ -44,9 +41,7 @@ const edge = (upstream: string, downstream: string, extra: Partial<LineageEdge> 
 });
 
 describe('propagation of annotations along lineage, on Temporal, Cassandra and Kafka', () => {
-  let temporal: TemporalClient;
-  let workers: { stop(): Promise<void> };
-  let outbound: Awaited<ReturnType<typeof tailTopic>>;
+  let outbound: Tail;
 
   const change = async (
     qualifiedName: string,
@@ -83,20 +78,13 @@ describe('propagation of annotations along lineage, on Temporal, Cassandra and K
 
   before(async () => {
     await saveTenant(postgres, tenant, 'Propagation test');
-    temporal = await connectTemporal(config.temporal);
-    workers = await runWorkers(config);
-    await ensureTopic(kafka, outboundTopic(tenant));
-    outbound = await tailTopic(kafka, outboundTopic(tenant));
+    await stack.workers();
+    stack.dropTopicsAtClose(tenant);
+    await ensureTopic(stack.kafka, outboundTopic(tenant));
+    outbound = await stack.tail(outboundTopic(tenant));
   });
 
-  after(async () => {
-    await outbound?.stop();
-    await dropTenantTopics(config, tenant);
-    await workers?.stop();
-    await temporal?.connection.close();
-    await cassandra.shutdown();
-    await postgres.end();
-  });
+  after(() => stack.close());
 
   it('carries a column classification to the downstream columns only, with attribution, and publishes each once', async () => {
     const n = namer();

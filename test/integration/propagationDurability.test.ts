@@ -1,18 +1,16 @@
-import type { Client as TemporalClient } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { changeOutcome, requestAnnotation } from '../../control/annotate.js';
-import { connectTemporal, createCassandra, createKafka, createPostgres } from '../../lib/platform/clients.js';
 import { type LineageEdge } from '../../lib/lineage/contracts.js';
 import { AnnotationChanged } from '../../lib/propagation/contracts.js';
 import { ensureTopic } from '../../lib/kafka/ensureTopic.js';
 import { lineageStore } from '../../lib/stores/lineage.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
 import { outboundTopic } from '../../lib/kafka/topics.js';
-import { eventually, tailTopic, testConfig, uniqueId } from '../support/harness.js';
-import { dropTenantTopics } from '../support/kafka.js';
+import { eventually, testConfig, uniqueId, uniqueTenant, type Tail } from '../support/harness.js';
 import { spawnWorker } from '../support/processes.js';
+import { openStack } from '../support/stack.js';
 
 /** Two levels (hub → 200 → 100 each), so the walk is mid-way through many activities when the worker dies. */
 const BRANCHES = 200;
@@ -20,10 +18,9 @@ const LEAVES_PER_BRANCH = 100;
 const ASSETS = 1 + BRANCHES + BRANCHES * LEAVES_PER_BRANCH;
 
 const config = testConfig({ METASYNC_TASK_QUEUE: uniqueId('metasync-propagation-kill') });
-const tenant = uniqueId('propagation-kill').toLowerCase();
-const kafka = createKafka(config.kafka, 'propagation-durability-test');
-const cassandra = createCassandra(config.cassandra);
-const postgres = createPostgres(config.postgres);
+const tenant = uniqueTenant('propagation-kill');
+const stack = openStack(config);
+const { cassandra, postgres, temporal } = stack;
 
 const copiesCount = async (source: string) => {
   const result = await cassandra.execute(
@@ -51,23 +48,16 @@ const holdings = async (names: readonly string[]) => {
 };
 
 describe('propagation under failure', () => {
-  let temporal: TemporalClient;
-  let outbound: Awaited<ReturnType<typeof tailTopic>>;
+  let outbound: Tail;
 
   before(async () => {
     await saveTenant(postgres, tenant, 'Propagation durability test');
-    temporal = await connectTemporal(config.temporal);
-    await ensureTopic(kafka, outboundTopic(tenant));
-    outbound = await tailTopic(kafka, outboundTopic(tenant));
+    stack.dropTopicsAtClose(tenant);
+    await ensureTopic(stack.kafka, outboundTopic(tenant));
+    outbound = await stack.tail(outboundTopic(tenant));
   });
 
-  after(async () => {
-    await outbound?.stop();
-    await dropTenantTopics(config, tenant);
-    await temporal?.connection.close();
-    await cassandra.shutdown();
-    await postgres.end();
-  });
+  after(() => stack.close());
 
   it('a worker killed mid-walk and restarted gives every asset the value once, and every change is published', async () => {
     const name = (path: string) => `test://${tenant}/${path}`;

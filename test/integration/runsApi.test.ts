@@ -11,11 +11,11 @@ import { ingestWorkflowId } from '../../lib/temporal/workflowIds.js';
 import type { IngestProgress } from '../../lib/ingest/contracts.js';
 import type { ingestEstate } from '../../workflows/index.js';
 import { startTestApi, type TestApi } from '../support/api.js';
-import { runWorkers, testConfig, uniqueId } from '../support/harness.js';
+import { testConfig, uniqueTenant } from '../support/harness.js';
 
 const config = testConfig();
-const tenantA = uniqueId('runs').toLowerCase();
-const tenantB = uniqueId('runs-other').toLowerCase();
+const tenantA = uniqueTenant('runs');
+const tenantB = uniqueTenant('runs-other');
 const connectionId = 'warehouse';
 // Small, so a run is one Spark job: the runs API is under test here, not the ingestion.
 const shape: EstateShape = { databases: 1, schemasPerDatabase: 1, tablesPerSchema: 3, columnsPerTable: 4 };
@@ -50,7 +50,6 @@ function parseEvents(stream: string): SentEvent[] {
 
 describe('ingestion runs over the HTTP API', () => {
   let api: TestApi;
-  let workers: { stop(): Promise<void> };
   let baseUrl: string;
   const keys = { ingestA: '', readA: '', ingestB: '' };
   const runsA = (path = '') => `/v1/tenants/${tenantA}/runs${path}`;
@@ -61,7 +60,7 @@ describe('ingestion runs over the HTTP API', () => {
 
   before(async () => {
     api = await startTestApi(config, [tenantA, tenantB]);
-    workers = await runWorkers(config);
+    await api.stack.workers();
     baseUrl = await api.app.listen({ port: 0, host: '127.0.0.1' }); // SSE is watched over a real socket
     const store = objectStore(api.deps.s3, config.s3.bucket);
     for (const tenant of [tenantA, tenantB]) {
@@ -80,10 +79,7 @@ describe('ingestion runs over the HTTP API', () => {
     keys.ingestB = await api.keyOf(tenantB, ['ingest', 'read']);
   });
 
-  after(async () => {
-    await workers?.stop();
-    await api?.close();
-  });
+  after(() => api?.close());
 
   it('starts a run, streams its progress to the end, and its row matches the final progress', async () => {
     const started = await start(keys.ingestA, tenantA, { runId: 'run-1' });

@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
-import { createPostgres } from '../../lib/platform/clients.js';
 import type { SourceConnection } from '../../lib/extractors/index.js';
 import {
   PUBLISHED_DEVELOPMENT_KEY,
@@ -14,7 +13,8 @@ import {
 import { loadConnection, saveConnection } from '../../lib/stores/connections.js';
 import { loadMonteCarloSecret, saveMonteCarloSecret } from '../../lib/stores/monteCarlo.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
-import { testConfig, uniqueId } from '../support/harness.js';
+import { uniqueTenant } from '../support/harness.js';
+import { openStack } from '../support/stack.js';
 
 /**
  * A key rotation on the real control-plane database: values sealed under the old key (and in the first, v1, form)
@@ -23,10 +23,10 @@ import { testConfig, uniqueId } from '../support/harness.js';
  */
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const config = testConfig();
-const postgres = createPostgres(config.postgres);
-const tenant = uniqueId('rotation').toLowerCase();
-const bystander = uniqueId('rotation-bystander').toLowerCase();
+const stack = openStack();
+const { postgres } = stack;
+const tenant = uniqueTenant('rotation');
+const bystander = uniqueTenant('rotation-bystander');
 const [oldKey, newKey] = [randomBytes(32), randomBytes(32)];
 const before = sealingKeys(oldKey);
 const during = sealingKeys(newKey, [oldKey]);
@@ -96,7 +96,7 @@ const rotate = (tenants: string[], keys: { current: Buffer; previous: Buffer[] }
   });
 
 describe('sealing key rotation', () => {
-  after(() => postgres.end());
+  after(() => stack.close());
 
   it('re-seals every value under the new key while old and new values keep opening', async () => {
     await saveTenant(postgres, tenant);

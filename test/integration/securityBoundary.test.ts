@@ -1,5 +1,5 @@
-import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { WorkflowFailedError, type Client as TemporalClient } from '@temporalio/client';
+import { CreateBucketCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { WorkflowFailedError } from '@temporalio/client';
 import { execa } from 'execa';
 import type { LightMyRequestResponse } from 'fastify';
 import mysql from 'mysql2/promise';
@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import { connectTemporal } from '../../lib/platform/clients.js';
+import { createS3 } from '../../lib/platform/clients.js';
 import { loadConfig, type Config } from '../../lib/platform/config.js';
 import { checkConnection, ConnectionCheck } from '../../lib/extractors/connectionCheck.js';
 import { IngestInput, type RawRecord } from '../../lib/ingest/contracts.js';
@@ -31,8 +31,8 @@ import { createSink } from '../../lib/subscriptions/sinks/index.js';
 import { ingestWorkflowId } from '../../lib/temporal/workflowIds.js';
 import { ingestEstate } from '../../workflows/index.js';
 import { startTestApi, type TestApi } from '../support/api.js';
-import { runWorkers, testConfig, uniqueId } from '../support/harness.js';
-import { sourceAdmin, sourceLogin } from '../support/postgresCluster.js';
+import { testConfig, uniqueId, uniqueTenant } from '../support/harness.js';
+import { sourceLogin } from '../support/postgresCluster.js';
 import { startTestS3, type TestS3 } from '../support/s3Server.js';
 
 /**
@@ -55,8 +55,8 @@ const strict: Config = loadConfig(
     ),
   ),
 );
-const tenantA = uniqueId('sec-a').toLowerCase();
-const tenantB = uniqueId('sec-b').toLowerCase();
+const tenantA = uniqueTenant('sec-a');
+const tenantB = uniqueTenant('sec-b');
 const run = uniqueId('sec').replace(/\W/g, '_').toLowerCase();
 const bucket = dev.s3.bucket;
 const mariadbPort = Number(process.env['METASYNC_TEST_MARIADB_PORT'] ?? 3306);
@@ -247,10 +247,9 @@ describe('the tenant boundary where MetaSync reaches out for a tenant', () => {
     });
 
     it("refuses it in the extractor as well: a run started past the API ingests nothing of B's", async () => {
-      const workers = await runWorkers(dev);
-      let temporal: TemporalClient | undefined;
+      const workers = await devApi.stack.workers();
       try {
-        temporal = await connectTemporal(dev.temporal);
+        const { temporal } = devApi.deps;
         const runId = 'run-past-the-api';
         const handle = await temporal.workflow.start(ingestEstate, {
           workflowId: ingestWorkflowId(tenantA, 'b-existing', runId),
@@ -269,7 +268,6 @@ describe('the tenant boundary where MetaSync reaches out for a tenant', () => {
         assert.equal(await store.exists(keys.manifest), false, 'no manifest');
         for await (const part of store.list(keys.rawPrefix)) assert.fail(`B's dump was copied into ${part}`);
       } finally {
-        await temporal?.connection.close();
         await workers.stop();
       }
       await assert.rejects(
@@ -297,12 +295,8 @@ describe('the tenant boundary where MetaSync reaches out for a tenant', () => {
 
       before(async () => {
         theirs = await startTestS3();
-        const client = new S3Client({
-          endpoint: theirs.endpoint,
-          region: 'us-east-1',
-          forcePathStyle: true,
-          credentials: { accessKeyId: theirs.accessKeyId, secretAccessKey: theirs.secretAccessKey },
-        });
+        const { endpoint, accessKeyId, secretAccessKey } = theirs;
+        const client = createS3({ ...dev.s3, endpoint, region: 'us-east-1', accessKeyId, secretAccessKey });
         await client.send(new CreateBucketCommand({ Bucket: 'their-bucket' }));
         await client.send(
           new PutObjectCommand({ Bucket: 'their-bucket', Key: key, Body: ndjson(estateOf('their_db')) }),
@@ -543,7 +537,6 @@ describe('the tenant boundary where MetaSync reaches out for a tenant', () => {
 
   describe('TLS to source databases, per connection', () => {
     const database = `tls_${run}`;
-    const admin = sourceAdmin(dev);
     let postgresCa: string;
     let mariadbCa: string;
     const tlsUser = `tls_${run}`.slice(0, 32);
@@ -568,7 +561,7 @@ describe('the tenant boundary where MetaSync reaches out for a tenant', () => {
     });
 
     before(async () => {
-      await admin.query(`CREATE DATABASE ${database}`);
+      await devApi.stack.sourceDatabase(database);
       const { stdout } = await execa('runuser', [
         '-u',
         'postgres',
@@ -602,8 +595,6 @@ describe('the tenant boundary where MetaSync reaches out for a tenant', () => {
     });
 
     after(async () => {
-      await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-      await admin.end();
       const server = await mysql.createConnection(mariadbAdmin);
       await server.query(`DROP DATABASE IF EXISTS ${database}`);
       await server.query("DROP USER IF EXISTS ?@'%'", [tlsUser]);
@@ -639,7 +630,7 @@ describe('the tenant boundary where MetaSync reaches out for a tenant', () => {
         try {
           for await (const item of extractor.extract()) {
             assert.ok('kind' in item && item.kind === 'database');
-            const { rows } = await admin.query<{ ssl: boolean }>(
+            const { rows } = await devApi.stack.sources.query<{ ssl: boolean }>(
               `SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
                WHERE a.datname = $1 AND a.application_name = 'metasync-extractor'`,
               [database],

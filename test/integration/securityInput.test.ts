@@ -1,12 +1,12 @@
-import type { KafkaMessage, Producer } from 'kafkajs';
+import type { KafkaMessage } from 'kafkajs';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { z } from 'zod';
-import { createKafka, createProducer } from '../../lib/platform/clients.js';
 import type { OpenLineageReceived } from '../../lib/lineage/contracts.js';
 import type { AnnotationRequested } from '../../lib/propagation/contracts.js';
 import { MONTE_CARLO_SIGNATURE_HEADER, signMonteCarloBody } from '../../lib/incidents/monteCarlo/index.js';
+import { withKafkaAdmin } from '../../lib/kafka/provisioning.js';
 import { saveMonteCarloSecret } from '../../lib/stores/monteCarlo.js';
 import { inboundTopic, incidentKey, lineageKey, topics } from '../../lib/kafka/topics.js';
 import { createCommandBridge } from '../../workers/commandBridge.js';
@@ -14,9 +14,8 @@ import { createIncidentBridge } from '../../workers/incidentBridge.js';
 import { createLineageBridge } from '../../workers/lineageBridge.js';
 import type { Bridge } from '../../workers/topicBridge.js';
 import { startTestApi, type TestApi } from '../support/api.js';
-import { eventually, tailTopic, testConfig, testGroup, uniqueId } from '../support/harness.js';
+import { eventually, testConfig, testGroup, uniqueId, uniqueTenant, type Tail } from '../support/harness.js';
 import { incidentEvent } from '../support/incidents.js';
-import { dropTenantTopics, kafkaAs, tenantTopics } from '../support/kafka.js';
 
 /**
  * Hostile input never answers 500. Every route of the API's own OpenAPI document is called with a valid key and, in
@@ -26,11 +25,10 @@ import { dropTenantTopics, kafkaAs, tenantTopics } from '../support/kafka.js';
  * strings, and must dead-letter them with the reason and move on.
  */
 
-const operatorTenant = uniqueId('hostile-op').toLowerCase();
+const operatorTenant = uniqueTenant('hostile-op');
 const config = testConfig({ METASYNC_OPERATOR_TENANT: operatorTenant });
-const tenant = uniqueId('hostile').toLowerCase();
+const tenant = uniqueTenant('hostile');
 const secret = 'hostile-input-webhook-secret-0000000000';
-const kafka = createKafka(config.kafka, 'security-input-test');
 
 const openLineageEvent = JSON.parse(
   readFileSync(new URL('../fixtures/openlineage/spark-complete.json', import.meta.url), 'utf8'),
@@ -312,36 +310,23 @@ describe('hostile input: a 400 naming the field, never a 500', () => {
 
   describe('inbound Kafka topics', () => {
     let bridges: Bridge[] = [];
-    let deadLetters: Awaited<ReturnType<typeof tailTopic>>;
+    let deadLetters: Tail;
 
-    let bridgeProducer: Producer;
     const [commandsTopic, incidentsTopic, lineageTopic] = (['commands', 'incidents', 'lineage'] as const).map((kind) =>
       inboundTopic(tenant, kind),
     ) as [string, string, string];
 
     before(async () => {
-      const { temporal, s3, postgres, cassandra } = api.deps;
-      await tenantTopics(config, tenant);
+      const { stack } = api;
+      await stack.tenantTopics(tenant);
+      deadLetters = await stack.tail(topics.deadLetters);
       // The bridges are their own principal, serving only this file's tenant, whose topics are new and empty.
-      const bridgeKafka = kafkaAs(config, 'bridge');
-      bridgeProducer = createProducer(bridgeKafka);
-      await bridgeProducer.connect();
-      const deps = { config, kafka: bridgeKafka, producer: bridgeProducer, temporal, s3, postgres };
       const only = { tenants: [tenant] };
       bridges = [
-        createCommandBridge(deps, testGroup('hostile-commands'), only),
-        createIncidentBridge(deps, testGroup('hostile-incidents'), only),
-        createLineageBridge({ ...deps, cassandra }, testGroup('hostile-lineage'), only),
+        await stack.bridge(createCommandBridge, testGroup('hostile-commands'), only),
+        await stack.bridge(createIncidentBridge, testGroup('hostile-incidents'), only),
+        await stack.bridge(createLineageBridge, testGroup('hostile-lineage'), only),
       ];
-      deadLetters = await tailTopic(kafka, topics.deadLetters);
-      for (const bridge of bridges) await bridge.start();
-    });
-
-    after(async () => {
-      for (const bridge of bridges) await bridge.stop();
-      await bridgeProducer?.disconnect();
-      await deadLetters?.stop();
-      await dropTenantTopics(config, tenant);
     });
 
     it('dead-letters hostile events with the field in the reason, and the bridges move on', async () => {
@@ -434,9 +419,7 @@ describe('hostile input: a 400 naming the field, never a 500', () => {
         assert.ok(kept.headers?.['dlq-archive-key'], `${id}: archived in S3`);
       }
       // Past every hostile event: each bridge committed beyond the last one it was given.
-      const admin = kafka.admin();
-      await admin.connect();
-      try {
+      await withKafkaAdmin(config, async (admin) => {
         for (const [where, { partition, offset }] of offsets) {
           const topic = where.slice(0, where.lastIndexOf('/'));
           const groupId = bridges[[commandsTopic, incidentsTopic, lineageTopic].indexOf(topic)]!.groupId;
@@ -450,9 +433,7 @@ describe('hostile input: a 400 naming the field, never a 500', () => {
             `${groupId} past offset ${offset} of ${where}`,
           );
         }
-      } finally {
-        await admin.disconnect();
-      }
+      });
     });
   });
 });

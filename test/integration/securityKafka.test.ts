@@ -15,9 +15,10 @@ import { inboundTopic, outboundTopic, sinkTopicPrefix, topics, type InboundKind 
 import { createCommandBridge } from '../../workers/commandBridge.js';
 import type { Bridge } from '../../workers/topicBridge.js';
 import { startTestApi, type TestApi } from '../support/api.js';
-import { tailTopic, testConfig, testGroup, uniqueId } from '../support/harness.js';
-import { dropTenantTopics, kafkaAs, tenantOnKafka } from '../support/kafka.js';
+import { testConfig, testGroup, uniqueTenant, type Tail } from '../support/harness.js';
+import { kafkaAs } from '../support/kafka.js';
 import { processesMentioning } from '../support/processes.js';
+import { openStack } from '../support/stack.js';
 
 /**
  * Kafka knows who is producing: every client logs in (SASL/SCRAM), and the broker's ACLs let each principal do only
@@ -27,15 +28,15 @@ import { processesMentioning } from '../support/processes.js';
  * subscription's sink, and a record on A's own topic that claims B is dead-lettered with the reason.
  */
 
-const operator = uniqueId('kop').toLowerCase();
+const operator = uniqueTenant('kop');
 const config = testConfig({ METASYNC_OPERATOR_TENANT: operator });
-const tenantA = uniqueId('ka').toLowerCase();
-const tenantB = uniqueId('kb').toLowerCase();
+const tenantA = uniqueTenant('ka');
+const tenantB = uniqueTenant('kb');
 /** Created while the bridge runs, to measure how soon a new tenant's first event is read. */
-const tenantC = uniqueId('kc').toLowerCase();
+const tenantC = uniqueTenant('kc');
 /** The test looks (dead letters, offsets) as Kafka's admin. */
-const admin = createKafka(config.kafka, 'security-test');
-const kafkaAdmin = admin.admin();
+const stack = openStack(config);
+const kafkaAdmin = stack.kafka.admin();
 
 type Who = Service | 'tenant A' | 'tenant B';
 const sinkA = `${sinkTopicPrefix(tenantA)}probe`;
@@ -79,12 +80,17 @@ describe('Kafka: who may write and read each topic', () => {
   let clients: Record<Who, Kafka>;
   const producers: Partial<Record<Who, Producer>> = {};
   let bridge: Bridge;
-  let bridgeProducer: Producer;
-  let deadLetters: Awaited<ReturnType<typeof tailTopic>>;
+  let deadLetters: Tail;
 
   before(async () => {
+    stack.defer(() =>
+      stack.postgres.query('DELETE FROM tenants WHERE tenant = ANY($1)', [[operator, tenantA, tenantB, tenantC]]),
+    );
     await kafkaAdmin.connect();
-    api = await startTestApi(config, [operator]);
+    stack.defer(() => kafkaAdmin.disconnect());
+    // A and C are onboarded below: their topics go at the end too.
+    stack.dropTopicsAtClose(tenantA, tenantC);
+    api = await startTestApi(stack, [operator]);
     const operatorKey = (await createApiKey(api.deps.postgres, { tenant: operator, name: 'ops', scopes: ['admin'] }))
       .key;
     // A is onboarded as an operator does it, through the API, which answers with its Kafka credential once.
@@ -94,7 +100,7 @@ describe('Kafka: who may write and read each topic', () => {
       .object({ kafka: z.object({ username: z.string(), password: z.string() }) })
       .parse(created.json());
     await saveTenant(api.deps.postgres, tenantB);
-    credentials = { 'tenant A': kafkaOfA.kafka, 'tenant B': await tenantOnKafka(config, tenantB) };
+    credentials = { 'tenant A': kafkaOfA.kafka, 'tenant B': await stack.tenantOnKafka(tenantB) };
     clients = {
       'tenant A': kafkaAs(config, credentials['tenant A']),
       'tenant B': kafkaAs(config, credentials['tenant B']),
@@ -103,39 +109,17 @@ describe('Kafka: who may write and read each topic', () => {
       worker: kafkaAs(config, 'worker'),
       subscribers: kafkaAs(config, 'subscribers'),
     };
-    deadLetters = await tailTopic(admin, topics.deadLetters);
-    const bridgeKafka = kafkaAs(config, 'bridge');
-    bridgeProducer = createProducer(bridgeKafka);
-    await bridgeProducer.connect();
-    bridge = createCommandBridge(
-      { ...api.deps, kafka: bridgeKafka, producer: bridgeProducer },
-      testGroup('security-commands'),
-      { tenants: [tenantA, tenantB, tenantC] },
-    );
-    await bridge.start();
+    deadLetters = await stack.tail(topics.deadLetters);
+    bridge = await stack.bridge(createCommandBridge, testGroup('security-commands'), {
+      tenants: [tenantA, tenantB, tenantC],
+    });
   });
 
-  after(async () => {
-    await bridge?.stop();
-    await bridgeProducer?.disconnect();
-    for (const producer of Object.values(producers)) await producer.disconnect();
-    await deadLetters?.stop();
-    await kafkaAdmin.disconnect();
-    await dropTenantTopics(config, tenantA, tenantB, tenantC);
-    await api.deps.postgres.query('DELETE FROM tenants WHERE tenant = ANY($1)', [
-      [operator, tenantA, tenantB, tenantC],
-    ]);
-    await api?.close();
-  });
+  after(() => stack.close());
 
   /** One idempotent producer per principal, kept across attempts: a refused send must not spoil the next one. */
   async function produceAs(who: Who, topic: string): Promise<string> {
-    let producer = producers[who];
-    if (!producer) {
-      producer = createProducer(clients[who]);
-      await producer.connect();
-      producers[who] = producer;
-    }
+    const producer = (producers[who] ??= await stack.producer(clients[who]));
     try {
       await producer.send({ topic, acks: -1, messages: [{ key: 'security-probe', value: '{}' }] });
       return 'ok';

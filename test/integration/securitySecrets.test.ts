@@ -1,19 +1,18 @@
-import type { Client as TemporalClient } from '@temporalio/client';
 import { execa } from 'execa';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { z } from 'zod';
-import { connectTemporal } from '../../lib/platform/clients.js';
 import { signMonteCarloBody, MONTE_CARLO_SIGNATURE_HEADER } from '../../lib/incidents/monteCarlo/index.js';
 import type { ingestEstate } from '../../workflows/index.js';
-import { eventually, testConfig, uniqueId } from '../support/harness.js';
+import { eventually, testConfig, uniqueTenant } from '../support/harness.js';
+import { freePort } from '../support/postgresCluster.js';
 import { sparkSubmitsMentioning } from '../support/processes.js';
 import { findLeaks, tenantHistories, type Leak } from '../support/secretScan.js';
+import { openStack } from '../support/stack.js';
 
 /**
  * A full run with real processes, every secret of it chosen here: the source's password, the webhook secret, the
@@ -25,7 +24,9 @@ import { findLeaks, tenantHistories, type Leak } from '../support/secretScan.js'
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const config = testConfig();
-const tenant = uniqueId('secrets').toLowerCase();
+const stack = openStack(config);
+const { temporal } = stack;
+const tenant = uniqueTenant('secrets');
 const sourceRole = `src_${tenant.replaceAll('-', '_')}`;
 const sourceDatabase = `src_${tenant.replaceAll('-', '_')}`;
 const account = '9a59c6f1-203a-4c72-8cd7-132db7f21b92'; // the Monte Carlo fixture's account
@@ -40,14 +41,6 @@ const secrets: Record<string, string> = {
 /** Superuser SQL on the stack's cluster, through stdin: a password in `psql -c` would be in ps itself. */
 const asSuperuser = (sql: string) =>
   execa('runuser', ['-u', 'postgres', '--', 'psql', '-q', '-p', '5432', '-v', 'ON_ERROR_STOP=1'], { input: sql });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /**
  * Every command line on the machine, sampled until stopped: what `ps -eo args` shows anyone (-ww: not cut). Each line
@@ -144,7 +137,6 @@ const waitForLine = (output: () => string, text: string, what: string) =>
   eventually(() => (output().includes(text) ? true : undefined), 120_000, what);
 
 describe('secrets stay off command lines, logs and workflow histories', () => {
-  let temporal: TemporalClient;
   const texts: Record<string, string> = {};
   let apiBase: string;
   let env: Record<string, string>;
@@ -153,7 +145,6 @@ describe('secrets stay off command lines, logs and workflow histories', () => {
   let ps: ReturnType<typeof samplePs>;
 
   before(async () => {
-    temporal = await connectTemporal(config.temporal);
     // The source: a database of the stack's PostgreSQL that only a role with this test's password may read.
     await asSuperuser(
       `CREATE ROLE ${sourceRole} LOGIN PASSWORD '${secrets['source password']}';
@@ -198,7 +189,7 @@ describe('secrets stay off command lines, logs and workflow histories', () => {
       app?.child.kill('SIGTERM');
       await app?.child;
     }
-    await temporal?.connection.close();
+    await stack.close();
     await asSuperuser(`DROP DATABASE IF EXISTS ${sourceDatabase} WITH (FORCE); DROP ROLE IF EXISTS ${sourceRole};`);
   });
 

@@ -1,18 +1,8 @@
 import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
-import type { Client as TemporalClient } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
-import type { Producer } from 'kafkajs';
-import {
-  connectTemporal,
-  createCassandra,
-  createKafka,
-  createPostgres,
-  createProducer,
-  createS3,
-} from '../../lib/platform/clients.js';
 import type { SkeletonRequested } from '../../lib/ingest/contracts.js';
 import { sampleEstate, sampleEstateSize } from '../../lib/ingest/sampleEstate.js';
 import { TenantIdAttribute } from '../../lib/temporal/searchAttributes.js';
@@ -20,23 +10,20 @@ import { saveTenant } from '../../lib/stores/tenants.js';
 import { inboundTopic, topics } from '../../lib/kafka/topics.js';
 import { skeletonWorkflowId } from '../../lib/temporal/workflowIds.js';
 import { createCommandBridge } from '../../workers/commandBridge.js';
-import type { Bridge } from '../../workers/topicBridge.js';
-import { eventually, runWorkers, tailTopic, testConfig, testGroup, uniqueId } from '../support/harness.js';
-import { dropTenantTopics, kafkaAs, tenantOnKafka } from '../support/kafka.js';
+import { eventually, testConfig, testGroup, uniqueTenant, type Tail } from '../support/harness.js';
+import { openStack } from '../support/stack.js';
 
 // A small message limit, so the oversized case needs no multi-megabyte message.
 const config = testConfig({ METASYNC_MAX_MESSAGE_BYTES: '65536' });
-const tenant = uniqueId('skel').toLowerCase();
-const otherTenant = uniqueId('other').toLowerCase();
+const tenant = uniqueTenant('skel');
+const otherTenant = uniqueTenant('other');
 const runId = 'run-1';
 const tables = 3;
 const columnsPerTable = 4;
 const workflowId = skeletonWorkflowId(tenant, runId);
 
-const kafka = createKafka(config.kafka, 'test');
-const s3 = createS3(config.s3);
-const cassandra = createCassandra(config.cassandra);
-const postgres = createPostgres(config.postgres);
+const stack = openStack(config);
+const { s3, cassandra, postgres, temporal } = stack;
 
 const command: SkeletonRequested = {
   id: randomUUID(),
@@ -60,32 +47,17 @@ const badMessages: { value: Buffer; reason: RegExp }[] = [
 ];
 
 describe('walking skeleton: a Kafka command runs through S3, Spark, Cassandra, Kafka and PostgreSQL', () => {
-  let temporal: TemporalClient;
-  let producer: Producer;
-  let bridgeProducer: Producer;
-  let bridge: Bridge;
-  let workers: { stop(): Promise<void> };
-  let events: Awaited<ReturnType<typeof tailTopic>>;
-  let deadLetters: Awaited<ReturnType<typeof tailTopic>>;
+  let events: Tail;
+  let deadLetters: Tail;
 
   before(async () => {
     await saveTenant(postgres, tenant);
-    temporal = await connectTemporal(config.temporal);
     // The command comes from the tenant's own Kafka principal, onto its own commands topic.
-    producer = createProducer(kafkaAs(config, await tenantOnKafka(config, tenant)));
-    await producer.connect();
-    events = await tailTopic(kafka, topics.events);
-    deadLetters = await tailTopic(kafka, topics.deadLetters);
-    workers = await runWorkers(config);
-    const bridgeKafka = kafkaAs(config, 'bridge');
-    bridgeProducer = createProducer(bridgeKafka);
-    await bridgeProducer.connect();
-    bridge = createCommandBridge(
-      { config, kafka: bridgeKafka, producer: bridgeProducer, temporal, s3, postgres },
-      testGroup('command-bridge'),
-      { tenants: [tenant] },
-    );
-    await bridge.start();
+    const producer = await stack.producer(await stack.tenantOnKafka(tenant));
+    events = await stack.tail(topics.events);
+    deadLetters = await stack.tail(topics.deadLetters);
+    await stack.workers();
+    await stack.bridge(createCommandBridge, testGroup('command-bridge'), { tenants: [tenant] });
 
     await producer.send({
       topic: inboundTopic(tenant, 'commands'),
@@ -108,19 +80,7 @@ describe('walking skeleton: a Kafka command runs through S3, Spark, Cassandra, K
     await temporal.workflow.getHandle(workflowId).result();
   });
 
-  after(async () => {
-    await bridge?.stop();
-    await events?.stop();
-    await deadLetters?.stop();
-    await workers?.stop();
-    await producer?.disconnect();
-    await bridgeProducer?.disconnect();
-    await dropTenantTopics(config, tenant);
-    await temporal?.connection.close();
-    await cassandra.shutdown();
-    await postgres.end();
-    s3.destroy();
-  });
+  after(() => stack.close());
 
   it('completes in Temporal once, findable by its tenant', async () => {
     const description = await temporal.workflow.getHandle(workflowId).describe();

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createPostgres } from '../../lib/platform/clients.js';
 import type { RawRecord } from '../../lib/ingest/contracts.js';
 import { loadDefaultRules, mapRecord, RulesError } from '../../lib/mapping/index.js';
 import { effectiveRules, saveTenantRules } from '../../lib/mapping/tenantRules.js';
 import { migratePostgres } from '../../lib/stores/migrate.js';
-import { testConfig, uniqueId } from '../support/harness.js';
+import { uniqueTenant } from '../support/harness.js';
+import { openStack } from '../support/stack.js';
 
-const config = testConfig();
-const postgres = createPostgres(config.postgres);
-const tenant = uniqueId('rules');
+const stack = openStack();
+const { config, postgres } = stack;
+const tenant = uniqueTenant('rules');
 const column: RawRecord = {
   kind: 'column',
   path: ['Shop', 'Orders', 'Total_Amount'],
@@ -20,7 +20,7 @@ describe('tenant mapping rules in PostgreSQL', () => {
   before(() => migratePostgres(config.postgres));
   after(async () => {
     await postgres.query('DELETE FROM mapping_rule_sets WHERE tenant = $1', [tenant]);
-    await postgres.end();
+    await stack.close();
   });
 
   it('gives a tenant without overrides the default rules', async () => {

@@ -1,6 +1,7 @@
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { loadConfig, type Config } from '../../lib/platform/config.js';
+import { TenantId } from '../../lib/platform/ids.js';
 import { createActivityDependencies } from '../../workers/dependencies.js';
 import { createWorkers } from '../../workers/createWorkers.js';
 import { asService } from './kafka.js';
@@ -22,6 +23,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 }
 
 export const uniqueId = (prefix: string): string => `${prefix}-${Date.now().toString(36)}-${process.pid}`;
+
+/** A tenant of this run: lowercase and a valid TenantId, so it can name topics, S3 prefixes, keys and workflows. */
+export const uniqueTenant = (prefix: string): TenantId => TenantId.parse(uniqueId(prefix.toLowerCase()));
 
 /** Runs this checkout's workers in-process, as the worker's Kafka principal, until `stop`; only warnings show. */
 export async function runWorkers(config: Config): Promise<{ stop(): Promise<void> }> {
@@ -74,6 +78,8 @@ export async function tailTopic(kafka: Kafka, topic: string) {
     stop: () => consumer.disconnect(),
   };
 }
+
+export type Tail = Awaited<ReturnType<typeof tailTopic>>;
 
 /** Polls until `probe` returns something, or fails naming what it waited for. */
 export async function eventually<T>(

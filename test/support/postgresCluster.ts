@@ -37,6 +37,31 @@ export function sourceLogin(config: Config) {
 export const sourceAdmin = (config: Config): pg.Pool =>
   new pg.Pool({ ...sourceLogin(config), database: 'postgres', max: 2 });
 
+/** Runs `sql` in one of the source role's databases, as that role. */
+export async function asSourceRole(config: Config, database: string, sql: string): Promise<void> {
+  const client = new pg.Client({ ...sourceLogin(config), database });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** 'ok', or the SQLSTATE the query failed with (42501: permission denied), querying as `connection` says. */
+export async function queryAs(connection: pg.ClientConfig, sql: string): Promise<string> {
+  const client = new pg.Client(connection);
+  await client.connect();
+  try {
+    await client.query(sql);
+    return 'ok';
+  } catch (error) {
+    return (error as { code?: string }).code ?? String(error);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Runs SQL as the superuser of the stack's cluster (MetaSync's roles may not create roles). */
 export async function asSuperuser(sql: string, port = 5432): Promise<void> {
   await asPostgres('psql', ['-q', '-p', String(port), '-v', 'ON_ERROR_STOP=1', '-c', sql]);
