@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../lib/platform/config.js';
 import { SparkJobResult } from '../lib/ingest/contracts.js';
@@ -34,11 +34,13 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
   const { spark, s3, cassandra } = config;
 
   function submitArguments(input: SparkJobInput): string[] {
-    const jars = readdirSync(spark.jarsDir)
-      .filter((file) => file.endsWith('.jar'))
-      .map((file) => `${spark.jarsDir}/${file}`);
     const [cassandraHost, cassandraPort] = (cassandra.contactPoints[0] ?? '127.0.0.1:9042').split(':');
     const conf: Record<string, string> = {
+      // The s3a and Cassandra connector jars go on the class paths from folders the driver and every worker already
+      // have, not as --jars: those would be copied into the Spark worker's work folder for every job (~290 MB each,
+      // kept until the worker's cleanup removes them). The driver runs here (client mode); executors on the workers.
+      'spark.driver.extraClassPath': `${spark.jarsDir}/*`,
+      'spark.executor.extraClassPath': `${spark.executorJarsDir}/*`,
       'spark.hadoop.fs.s3a.endpoint': s3.endpoint,
       'spark.hadoop.fs.s3a.path.style.access': 'true',
       'spark.hadoop.fs.s3a.connection.ssl.enabled': String(s3.endpoint.startsWith('https:')),
@@ -52,8 +54,8 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
     return [
       '--master', spark.master,
       '--name', `metasync-${input.job}-${input.label}`,
-      '--jars', jars.join(','),
-      // The mapping rules engine the jobs share with the TypeScript path.
+      // The mapping rules engine the jobs share with the TypeScript path: small, and shipped with each job so that
+      // executors run the rules of the checkout that submitted it.
       '--py-files', fileURLToPath(new URL('../spark/metasync_rules.py', import.meta.url)),
       ...Object.entries(conf).flatMap(([key, value]) => ['--conf', `${key}=${value}`]),
       fileURLToPath(new URL(`../spark/${input.job}.py`, import.meta.url)),
@@ -64,12 +66,19 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
     ];
   }
 
-  /** The command as a failure shows it: redacted, and the jar list (the same on every run) named, not listed. */
+  /** Without its jars a job would fail deep in Spark (no s3a filesystem); say what is missing and how to get it. */
+  function checkJars(): void {
+    const jars = existsSync(spark.jarsDir) ? readdirSync(spark.jarsDir).filter((file) => file.endsWith('.jar')) : [];
+    if (jars.length === 0) {
+      throw ApplicationFailure.create({
+        message: `no Spark jars in ${spark.jarsDir} (METASYNC_SPARK_JARS_DIR): run bash stack/up.sh spark, which fetches them`,
+      });
+    }
+  }
+
+  /** The command as a failure shows it: redacted. */
   function shownCommand(args: string[]): string {
-    const shown = redactCommandLine(args).map((arg, i) =>
-      args[i - 1] === '--jars' ? `<${arg.split(',').length} jars in ${spark.jarsDir}>` : arg,
-    );
-    return bounded([spark.submit, ...shown].join(' '), 2_000);
+    return bounded([spark.submit, ...redactCommandLine(args)].join(' '), 2_000);
   }
 
   return {
@@ -82,6 +91,7 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
       const started = Date.now();
       const beat = setInterval(() => context.heartbeat({ elapsedMs: Date.now() - started }), HEARTBEAT_MS);
       try {
+        checkJars();
         const args = submitArguments(input);
         const run = await execa(spark.submit, args, {
           // The S3 credentials go through the environment, which only the job's own user can read (/proc/<pid>/

@@ -122,6 +122,9 @@ const EnvSchema = z.object({
     .string()
     .min(1)
     .default(join(cacheDir, 'jars', 'spark')),
+  // The same jars' folder on every Spark worker, where executors load them from: nothing is copied per job. The
+  // stack's worker shares this machine's cache; on a cluster, install the jars on each node and name the folder.
+  METASYNC_SPARK_EXECUTOR_JARS_DIR: z.string().min(1).optional(),
   METASYNC_SPARK_JOB_TIMEOUT_SECONDS: positiveInt.default(1800),
   METASYNC_JAVA_HOME: z.string().min(1).default('/usr/lib/jvm/java-17-openjdk-amd64'),
   METASYNC_MAX_MESSAGE_BYTES: positiveInt.default(1_048_576),
@@ -303,6 +306,7 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       submit: env.METASYNC_SPARK_SUBMIT,
       python: env.METASYNC_SPARK_PYTHON,
       jarsDir: env.METASYNC_SPARK_JARS_DIR,
+      executorJarsDir: env.METASYNC_SPARK_EXECUTOR_JARS_DIR ?? env.METASYNC_SPARK_JARS_DIR,
       jobTimeoutMs: env.METASYNC_SPARK_JOB_TIMEOUT_SECONDS * 1000,
       javaHome: env.METASYNC_JAVA_HOME,
     },

@@ -1,6 +1,7 @@
 # Spark 3.5 standalone: one master (spark://127.0.0.1:7077, UI :8080) and one worker (2 cores, 4g),
 # run from PyPI's pyspark (it ships the whole Spark runtime) on Java 17. Extra jars (s3a, Cassandra
-# connector) come from stack/maven/spark.pom.xml and are handed to spark-submit as local --jars.
+# connector) come from stack/maven/spark.pom.xml into $SPARK_JARS_DIR; jobs put that folder on the driver's and
+# the executors' class path (the worker runs on this machine), so no job copies them into the work folder.
 # Sourced by stack/services.sh; lib.sh provides the helpers.
 
 PYSPARK_VERSION=3.5.7
@@ -22,7 +23,8 @@ _spark_env() {
   export PYSPARK_PYTHON="$VENV/bin/python"
   # Master and worker only schedule; the default 1g heap each is more than they need.
   export SPARK_DAEMON_MEMORY=512m
-  # Executors leave their stdout/stderr and fetched jars (~300 MB per app) under the work dir.
+  # Executors leave their stdout/stderr and the job's --py-files (tens of KB per application) under the work
+  # dir; the worker removes the folders of finished applications a day after their last write.
   export SPARK_WORKER_OPTS="-Dspark.worker.cleanup.enabled=true -Dspark.worker.cleanup.appDataTtl=86400"
 }
 
@@ -78,18 +80,12 @@ spark_where() {
   echo "master $SPARK_MASTER_URL, ui http://127.0.0.1:$SPARK_UI_PORT, logs .stack/logs/spark-*.log"
 }
 
-# spark_jars: the comma-separated --jars list for spark-submit.
-spark_jars() {
-  local jars=("$SPARK_JARS_DIR"/*.jar)
-  local IFS=,
-  echo "${jars[*]}"
-}
-
 # spark_submit ARGS...: spark-submit against the stack's cluster with the stack's jars and config,
 # e.g. spark_submit spark/load_assets.py --input s3a://metasync/x.ndjson.gz --tenant t --run-id r
 # The jobs take the S3 credentials from the environment (this machine's secret), never from arguments.
 spark_submit() {
   _spark_env
   AWS_ACCESS_KEY_ID=metasync AWS_SECRET_ACCESS_KEY="$(cat "$(stack_secret s3-secret-key)")" \
-    "$VENV/bin/spark-submit" --master "$SPARK_MASTER_URL" --jars "$(spark_jars)" "$@"
+    "$VENV/bin/spark-submit" --master "$SPARK_MASTER_URL" \
+    --conf "spark.driver.extraClassPath=$SPARK_JARS_DIR/*" --conf "spark.executor.extraClassPath=$SPARK_JARS_DIR/*" "$@"
 }

@@ -41,6 +41,8 @@ describe('configuration', () => {
     assert.equal(config.postgres.url, 'postgres://metasync:metasync@127.0.0.1:5432/metasync_production');
     assert.equal(config.s3.bucket, 'metasync');
     assert.equal(config.spark.master, 'spark://127.0.0.1:7077');
+    // The stack's Spark worker shares this machine's jar folder, so executors load the jars from where they are.
+    assert.equal(config.spark.executorJarsDir, config.spark.jarsDir);
   });
 
   it('reads lists and numbers from the environment', () => {
@@ -48,9 +50,11 @@ describe('configuration', () => {
       ...machine(),
       METASYNC_KAFKA_BROKERS: 'a:9092, b:9093',
       METASYNC_SPARK_JOB_TIMEOUT_SECONDS: '60',
+      METASYNC_SPARK_EXECUTOR_JARS_DIR: '/opt/metasync/jars',
     });
     assert.deepEqual(config.kafka.brokers, ['a:9092', 'b:9093']);
     assert.equal(config.spark.jobTimeoutMs, 60_000);
+    assert.equal(config.spark.executorJarsDir, '/opt/metasync/jars');
   });
 
   it('names every wrong variable, what it expects and what it got', () => {
