@@ -31,17 +31,9 @@ from pyspark import StorageLevel
 from pyspark.broadcast import Broadcast
 from pyspark.sql import Column, DataFrame, Row, SparkSession, Window
 from pyspark.sql import functions as F
-from pyspark.sql.types import (
-    ArrayType,
-    BooleanType,
-    IntegerType,
-    MapType,
-    StringType,
-    StructField,
-    StructType,
-)
 
 import metasync_rules
+from column_frames import MAPPED_SCHEMA, STATE_SCHEMA, Storage
 from job_owner import exit_when_owner_dies
 from load_assets import apply_local_defaults  # the driver runs from spark/, so the sibling job is importable
 
@@ -52,43 +44,6 @@ RAW_PART = re.compile(r"/(raw/columns/b(\d+)/[^/]+)$")
 # on a small run means hundreds of empty tasks per write.
 RAW_BYTES_PER_PARTITION = 16 << 20
 STATUSES = ("added", "updated", "unchanged", "deleted")
-
-MAPPED_SCHEMA = StructType(
-    [
-        StructField("bucket", IntegerType(), False),
-        StructField("source_ref", StringType(), False),
-        StructField("part", StringType(), False),
-        StructField("line_number", IntegerType(), False),
-        StructField("ok", BooleanType(), False),
-        # set when ok
-        StructField("qualified_name", StringType()),  # also set for rejections whose path was valid
-        StructField("asset_type", StringType()),
-        StructField("name", StringType()),
-        StructField("parent_qualified_name", StringType()),
-        StructField("data_type", StringType()),
-        StructField("source_data_type", StringType()),
-        StructField("nullable", BooleanType()),
-        StructField("default_value", StringType()),
-        StructField("ordinal", IntegerType()),
-        StructField("comment", StringType()),
-        StructField("tags", ArrayType(StringType(), False)),
-        StructField("properties", MapType(StringType(), StringType(), False)),
-        StructField("fingerprint", StringType()),
-        # set when rejected
-        StructField("kind", StringType()),
-        StructField("path", StringType()),
-        StructField("reason", StringType()),
-        StructField("record", StringType()),
-    ]
-)
-STATE_SCHEMA = StructType(
-    [
-        StructField("qualified_name", StringType(), False),
-        StructField("asset_type", StringType(), False),
-        StructField("fingerprint", StringType(), False),
-        StructField("parent_qualified_name", StringType()),
-    ]
-)
 
 
 def parse_args() -> argparse.Namespace:
@@ -111,23 +66,6 @@ def parse_args() -> argparse.Namespace:
     args.run_prefix = args.run_prefix.rstrip("/")
     args.previous_run_prefix = args.previous_run_prefix.rstrip("/") if args.previous_run_prefix else None
     return args
-
-
-class Storage:
-    """S3 listings through Hadoop's FileSystem, with the session's s3a settings (which --conf or defaults set)."""
-
-    def __init__(self, spark: SparkSession, uri: str) -> None:
-        self.jvm = spark.sparkContext._jvm
-        hadoop_conf = spark._jsparkSession.sessionState().newHadoopConf()
-        self.fs = self.jvm.org.apache.hadoop.fs.Path(uri).getFileSystem(hadoop_conf)
-
-    def glob(self, pattern: str) -> dict[str, int]:
-        """Paths matching the pattern, with their sizes in bytes."""
-        found = self.fs.globStatus(self.jvm.org.apache.hadoop.fs.Path(pattern))
-        return {status.getPath().toString(): status.getLen() for status in (found or [])}
-
-    def exists(self, uri: str) -> bool:
-        return bool(self.fs.exists(self.jvm.org.apache.hadoop.fs.Path(uri)))
 
 
 def refuse_constant(name: str) -> None:

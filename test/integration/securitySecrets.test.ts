@@ -8,7 +8,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import { signMonteCarloBody, MONTE_CARLO_SIGNATURE_HEADER } from '../../lib/incidents/monteCarlo/index.js';
 import type { ingestEstate } from '../../workflows/index.js';
-import { eventually, testConfig, uniqueTenant } from '../support/harness.js';
+import { eventually, testConfig, uniqueTenant, whatItIsDoing } from '../support/harness.js';
 import { freePort } from '../support/postgresCluster.js';
 import { sparkSubmitsMentioning } from '../support/processes.js';
 import { findLeaks, tenantHistories, type Leak } from '../support/secretScan.js';
@@ -279,18 +279,29 @@ describe('secrets stay off command lines, logs and workflow histories', () => {
     took('the tenant, its connection, webhook secret and key set up; the run started');
 
     // One Spark job fails: its driver is killed while it runs, and the activity's retry loads the columns.
+    // A run that ends before any Spark job fails the test at once; one still without a job after the wait fails it
+    // with what the run and its children were doing.
+    const run = temporal.workflow.getHandle<typeof ingestEstate>(workflowId);
+    let polls = 0;
     const [driver] = await eventually(
-      () => {
+      async () => {
         const pids = sparkSubmitsMentioning(tenant);
-        return pids.length > 0 ? pids : undefined;
+        if (pids.length > 0) return pids;
+        if (++polls % 20 === 0 && (await run.describe()).status.name !== 'RUNNING') {
+          throw new Error(`the run ended before any Spark job:\n${await whatItIsDoing(temporal, workflowId)}`);
+        }
+        return undefined;
       },
-      180_000,
+      240_000,
       `a Spark job of ${tenant}`,
-    );
+    ).catch(async (error: unknown) => {
+      if (error instanceof Error && error.message.startsWith('the run ended')) throw error;
+      throw new Error(`${String(error)}; the run:\n${await whatItIsDoing(temporal, workflowId)}`);
+    });
     await new Promise((resolve) => setTimeout(resolve, 1_000)); // sampled while it runs
     process.kill(driver!, 'SIGKILL');
     took('the first Spark job killed');
-    const result = await temporal.workflow.getHandle<typeof ingestEstate>(workflowId).result();
+    const result = await run.result();
     assert.equal(result.phase, 'completed');
     took('the run completed');
     assert.equal(result.counts['column']?.added, 12);

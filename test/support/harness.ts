@@ -1,4 +1,5 @@
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { loadConfig, type Config } from '../../lib/platform/config.js';
 import { TenantId } from '../../lib/platform/ids.js';
@@ -94,4 +95,25 @@ export async function eventually<T>(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/**
+ * What a workflow and its running children are doing, for a test that waited too long: each one's status and
+ * pending activities (type, attempt, last failure), one line each.
+ */
+export async function whatItIsDoing(temporal: Client, workflowId: string, depth = 2): Promise<string> {
+  const description = await temporal.workflow.getHandle(workflowId).describe();
+  const activities = (description.raw.pendingActivities ?? []).map((activity) => {
+    const failure = activity.lastFailure?.message
+      ? `, last failure: ${activity.lastFailure.message.slice(0, 300)}`
+      : '';
+    return `${activity.activityType?.name} (attempt ${activity.attempt}, ${activity.state}${failure})`;
+  });
+  const lines = [`${workflowId}: ${description.status.name}; pending activities: ${activities.join('; ') || 'none'}`];
+  if (depth > 0) {
+    for (const child of description.raw.pendingChildren ?? []) {
+      if (child.workflowId) lines.push(await whatItIsDoing(temporal, child.workflowId, depth - 1));
+    }
+  }
+  return lines.join('\n');
 }
