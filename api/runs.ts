@@ -69,6 +69,13 @@ const STATUS_OF = { invalid: 400, 'not-found': 404, conflict: 409 } as const;
 
 /** Starting, reading, watching and cancelling ingestion runs (control/ingestRuns.ts, as `npm run ingest` does). */
 export function registerRunRoutes(app: Api, deps: ApiDependencies, limits: ApiLimits): void {
+  // Open event streams end when the API closes, before its clients do: a watch stopped mid-call to Temporal would
+  // otherwise wait on a closed connection, and the stream (and its keep-alive timer) with it.
+  const streams = new Set<{ gone: AbortController; ended: Promise<void> }>();
+  app.addHook('preClose', async () => {
+    for (const stream of streams) stream.gone.abort();
+    await Promise.all([...streams].map((stream) => stream.ended));
+  });
   const { temporal, postgres, config } = deps;
   const links = (tenant: string, runId: string) => {
     const self = `/v1/tenants/${tenant}/runs/${encodeURIComponent(runId)}`;
@@ -206,6 +213,8 @@ export function registerRunRoutes(app: Api, deps: ApiDependencies, limits: ApiLi
       const stream = reply.raw;
       const gone = new AbortController();
       stream.on('close', () => gone.abort()); // the client went away: stop polling for it
+      // It may have gone while the run was read, before anyone listened: its close event is then past.
+      if (request.raw.socket.destroyed) gone.abort();
       stream.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache',
@@ -215,6 +224,9 @@ export function registerRunRoutes(app: Api, deps: ApiDependencies, limits: ApiLi
 
       const send = (event: string, data: unknown) => stream.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
       const keepAlive = setInterval(() => stream.write(': keep-alive\n\n'), 15_000);
+      let ended!: () => void;
+      const watching = { gone, ended: new Promise<void>((resolve) => (ended = resolve)) };
+      streams.add(watching);
       try {
         for await (const { event, data } of watchRun(temporal, postgres, tenant, runId, gone.signal)) {
           send(event, event === 'end' ? view(tenant, data) : data);
@@ -226,6 +238,8 @@ export function registerRunRoutes(app: Api, deps: ApiDependencies, limits: ApiLi
         clearInterval(keepAlive);
         release();
         stream.end();
+        streams.delete(watching);
+        ended();
       }
     },
   );

@@ -287,7 +287,11 @@ export async function* watchRun(
 
 async function workflowOpen(temporal: Client, workflowId: string): Promise<boolean> {
   try {
-    return (await temporal.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+    // Bounded like the progress query: a watch must not wait without end on a Temporal that does not answer.
+    const description = await temporal.withDeadline(Date.now() + 5_000, () =>
+      temporal.workflow.getHandle(workflowId).describe(),
+    );
+    return description.status.name === 'RUNNING';
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return false;
     throw error;
