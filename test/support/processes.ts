@@ -1,5 +1,5 @@
 import { execa, type ResultPromise } from 'execa';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../lib/platform/config.js';
 import { servicePrincipal } from '../../lib/kafka/access.js';
@@ -44,6 +44,7 @@ export function spawnApp(
 ): ResultPromise {
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const log = { file: `${root}.stack/logs/${name}.log`, append: true } as const;
+  mkdirSync(`${root}.stack/logs`, { recursive: true }); // a checkout whose stack was started elsewhere has none
   return execa(process.execPath, ['--import', 'tsx', entry], {
     cwd: root,
     env: {
