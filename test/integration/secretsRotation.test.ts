@@ -151,7 +151,7 @@ describe('sealing key rotation', () => {
     assert.equal(partial.exitCode, 1, partial.all);
     assert.match(
       partial.all ?? '',
-      /connection secrets: 4 sealed, 0 re-sealed, 1 under key \w{8}, which is not configured/,
+      /connection secrets: 4 sealed, 0 re-sealed, 1 under key [\w-]{8}, which is not configured/,
     );
     assert.deepEqual(await storedSealed(bystander), [theirs]);
 
