@@ -174,6 +174,8 @@ describe('secrets stay off command lines, logs and workflow histories', () => {
       METASYNC_TASK_QUEUE: config.temporal.taskQueue,
       METASYNC_SECRETS_KEY: secrets['sealing key']!,
       METASYNC_API_PORT: String(apiPort),
+      // The source database is on this machine, as the stack's own apps allow (stack/lib.sh).
+      METASYNC_DESTINATIONS_ALLOW_LOOPBACK: 'true',
     };
     api = spawnCaptured('api/main.ts', [], env);
     worker = spawnCaptured('workers/worker.ts', [], env);

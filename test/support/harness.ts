@@ -109,7 +109,19 @@ export async function whatItIsDoing(temporal: Client, workflowId: string, depth 
       : '';
     return `${activity.activityType?.name} (attempt ${activity.attempt}, ${activity.state}${failure})`;
   });
-  const lines = [`${workflowId}: ${description.status.name}; pending activities: ${activities.join('; ') || 'none'}`];
+  const ended =
+    description.status.name === 'FAILED'
+      ? await temporal.workflow
+          .getHandle(workflowId)
+          .result()
+          .then(
+            () => '',
+            (error: unknown) => `, failed: ${String((error as Error).cause ?? error).slice(0, 500)}`,
+          )
+      : '';
+  const lines = [
+    `${workflowId}: ${description.status.name}${ended}; pending activities: ${activities.join('; ') || 'none'}`,
+  ];
   if (depth > 0) {
     for (const child of description.raw.pendingChildren ?? []) {
       if (child.workflowId) lines.push(await whatItIsDoing(temporal, child.workflowId, depth - 1));
