@@ -7,6 +7,7 @@ import { deadLetter } from '../lib/kafka/deadLetters.js';
 import type { MessageOrigin } from '../lib/kafka/envelope.js';
 import { ensureTopic } from '../lib/kafka/ensureTopic.js';
 import { log } from '../lib/platform/log.js';
+import { metrics } from '../lib/platform/metrics.js';
 import {
   loadSubscriptions,
   recordDelivered,
@@ -94,7 +95,8 @@ export function createSubscriptionConsumer(
     });
   });
 
-  async function reject(origin: MessageOrigin, message: KafkaMessage, reason: string): Promise<void> {
+  /** A change that cannot be decoded (an outbound event), or that the sink refused for what it is (`bySink`). */
+  async function reject(origin: MessageOrigin, message: KafkaMessage, reason: string, bySink = false): Promise<void> {
     const headers = { ...message.headers, 'dlq-subscription': id };
     const archiveKey = await deadLetter(deps.s3, config.s3.bucket, deps.producer, {
       ...origin,
@@ -102,7 +104,9 @@ export function createSubscriptionConsumer(
       headers,
       tenant,
       reason,
+      ...(bySink && { kind: 'sink', code: 'sink_refused' }),
     });
+    metrics.subscriberEvents.inc({ sink: spec.sink.type, outcome: 'dead_lettered' });
     log.warn('subscription change dead-lettered', { tenant, subscription: id, ...origin, reason, archiveKey });
   }
 
@@ -112,8 +116,11 @@ export function createSubscriptionConsumer(
     const { event } = decoded;
     if (!matches(spec.filter, event)) return;
     const delivery = await sink!.deliver(event, reshape(spec.reshape, event));
-    if (delivery.outcome === 'skipped') return reject(origin, message, delivery.reason);
-    if (delivery.outcome === 'delivered') await recordDelivered(postgres, tenant, id);
+    if (delivery.outcome === 'skipped') return reject(origin, message, delivery.reason, true);
+    if (delivery.outcome === 'delivered') {
+      metrics.subscriberEvents.inc({ sink: spec.sink.type, outcome: 'delivered' });
+      await recordDelivered(postgres, tenant, id);
+    }
   }
 
   /** Sleeps, heartbeating; a rebalance (the heartbeat throws) gives the partition up with the change uncommitted. */
@@ -144,6 +151,7 @@ export function createSubscriptionConsumer(
       } catch (error) {
         if (stopping.signal.aborted) throw error;
         failing = true;
+        metrics.subscriberEvents.inc({ sink: spec.sink.type, outcome: 'retried' });
         const reason = describeError(error);
         const waitMs = Math.min(maxBackoffMs, FIRST_BACKOFF_MS * 2 ** Math.min(attempt - 1, 16));
         log.warn('subscription delivery failed; retrying the same change', {

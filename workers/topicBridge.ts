@@ -92,7 +92,7 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
   }
 
   async function handle({ topic, partition, message }: EachMessagePayload): Promise<void> {
-    const origin = { topic, partition, offset: message.offset };
+    const origin = { topic, partition, offset: message.offset, timestamp: message.timestamp };
     // Subscribed topics all parse (`wanted`); the tenant in the name is the only one this record may speak for.
     const topicTenant = parseInboundTopic(topic)!.tenant;
     const decoded = spec.decode(message, topicTenant);
