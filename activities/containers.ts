@@ -60,7 +60,11 @@ export function createContainerActivities(deps: { store: ObjectStore; lake: Lake
       await deps.store.putNdjsonGz(keys.containerState(input.bucket), changes.state);
       // Counted once the bucket is whole; a retry of the activity counts its bucket again (its writes are upserts).
       for (const [type, written] of writtenByType(changes.counts)) {
-        const labels = { tenant: tenantLabel(input.tenant), asset_type: assetTypeLabel(type), phase: 'containers' } as const;
+        const labels = {
+          tenant: tenantLabel(input.tenant),
+          asset_type: assetTypeLabel(type),
+          phase: 'containers',
+        } as const;
         metrics.assetsWritten.inc(labels, written);
       }
       return { records: changes.records, counts: changes.counts };

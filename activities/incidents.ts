@@ -74,7 +74,9 @@ export function createIncidentActivities(deps: {
       }
       metrics.incidentsApplied.inc({ tenant: tenantLabel(tenant) });
       if (input.producedAt !== undefined) {
-        const source = incidentSourceLabel(input.eventSource === MONTE_CARLO_EVENT_SOURCE ? 'monte-carlo-webhook' : 'kafka');
+        const source = incidentSourceLabel(
+          input.eventSource === MONTE_CARLO_EVENT_SOURCE ? 'monte-carlo-webhook' : 'kafka',
+        );
         metrics.incidentLatency.observe({ source }, Math.max(0, (Date.now() - Number(input.producedAt)) / 1000));
       }
       return saved;

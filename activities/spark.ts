@@ -150,7 +150,8 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
         clearInterval(beat);
         metrics.sparkJobsRunning.dec(job);
         // A cancelled job is not a Spark failure: only jobs that ran to an end are timed.
-        if (!context.cancellationSignal.aborted) metrics.sparkJobDuration.observe({ ...job, outcome }, secondsSince(started));
+        if (!context.cancellationSignal.aborted)
+          metrics.sparkJobDuration.observe({ ...job, outcome }, secondsSince(started));
       }
     },
   };

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { Subscription } from '../lib/subscriptions/contracts.js';
 import { deadLetter } from '../lib/kafka/deadLetters.js';
 import type { MessageOrigin } from '../lib/kafka/envelope.js';
+import { startLagReporter } from '../lib/kafka/consumerLag.js';
 import { ensureTopic } from '../lib/kafka/ensureTopic.js';
 import { log } from '../lib/platform/log.js';
 import { metrics } from '../lib/platform/metrics.js';
@@ -59,6 +60,8 @@ function describeError(error: unknown): string {
 
 export interface SubscriptionConsumer {
   groupId: string;
+  /** The tenant's outbound topic it reads. */
+  topic: string;
   /** kafkajs gave up on it (an error it does not retry): the supervisor starts it again. */
   readonly crashed: boolean;
   start(): Promise<void>;
@@ -171,6 +174,7 @@ export function createSubscriptionConsumer(
 
   return {
     groupId,
+    topic,
     get crashed() {
       return crashed;
     },
@@ -202,6 +206,13 @@ export function createSubscribers(deps: SubscriberDependencies, options: Subscri
   let timer: NodeJS.Timeout | undefined;
   let polling: Promise<void> = Promise.resolve();
   let stopped = false;
+  // One admin client for the lag of every subscription this process runs.
+  const admin = deps.kafka.admin();
+  let lag: ReturnType<typeof startLagReporter> | undefined;
+  const consumed = () =>
+    [...running.values()].flatMap(({ consumer }) =>
+      consumer ? [{ groupId: consumer.groupId, topics: [consumer.topic] }] : [],
+    );
 
   async function startOne(row: SubscriptionRow, key: string): Promise<void> {
     const updatedAt = row.updatedAt.getTime();
@@ -268,10 +279,14 @@ export function createSubscribers(deps: SubscriberDependencies, options: Subscri
     async start(): Promise<void> {
       await poll();
       schedule();
+      await admin.connect();
+      lag = startLagReporter(admin, consumed, deps.config.kafka.lagIntervalMs);
     },
     async stop(): Promise<void> {
       stopped = true;
       clearTimeout(timer);
+      await lag?.stop();
+      await admin.disconnect();
       await polling;
       await Promise.all([...running.values()].map(({ consumer }) => consumer?.stop() ?? Promise.resolve()));
       running.clear();

@@ -75,6 +75,8 @@ const EnvSchema = z.object({
   METASYNC_KAFKA_TENANT_PARTITIONS: positiveInt.max(64).default(2),
   // How often a bridge looks for new tenants' inbound topics (a new tenant's first event waits at most about this).
   METASYNC_KAFKA_TOPIC_REFRESH_SECONDS: positiveInt.max(3600).default(5),
+  // How often each consuming process exports its own groups' lag (metasync_kafka_consumer_lag).
+  METASYNC_KAFKA_LAG_SECONDS: positiveInt.max(3600).default(15),
   // A bridge serves these tenants only (comma-separated), e.g. to shard tenants across bridges; all by default.
   METASYNC_BRIDGE_TENANTS: z
     .string()
@@ -262,6 +264,7 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       admin: kafkaCredentials(env.METASYNC_KAFKA_ADMIN_USERNAME, env.METASYNC_KAFKA_ADMIN_PASSWORD),
       tenantPartitions: env.METASYNC_KAFKA_TENANT_PARTITIONS,
       topicRefreshMs: env.METASYNC_KAFKA_TOPIC_REFRESH_SECONDS * 1000,
+      lagIntervalMs: env.METASYNC_KAFKA_LAG_SECONDS * 1000,
       bridgeTenants: env.METASYNC_BRIDGE_TENANTS,
       jarsDir: env.METASYNC_KAFKA_JARS_DIR,
       javaHome: env.METASYNC_JAVA_HOME,

@@ -67,7 +67,11 @@ export const reasonCode = (reason: string): ReasonCode =>
   REASON_CODES.find(([, pattern]) => pattern.test(reason))?.[0] ?? 'other';
 
 /** A metric whose labels are typed: `inc`/`observe`/`set` take exactly its labels, each of its bounded type. */
-function counter<L extends Record<string, string>>(name: string, help: string, labelNames: readonly (keyof L & string)[]) {
+function counter<L extends Record<string, string>>(
+  name: string,
+  help: string,
+  labelNames: readonly (keyof L & string)[],
+) {
   const metric = new Counter({ name, help, labelNames, registers: [registry] });
   return { inc: (labels: L, value = 1) => metric.inc(labels, value), metric };
 }
@@ -80,7 +84,11 @@ function histogram<L extends Record<string, string>>(
   const metric = new Histogram({ name, help, labelNames, buckets, registers: [registry] });
   return { observe: (labels: L, seconds: number) => metric.observe(labels, seconds), metric };
 }
-function gauge<L extends Record<string, string>>(name: string, help: string, labelNames: readonly (keyof L & string)[]) {
+function gauge<L extends Record<string, string>>(
+  name: string,
+  help: string,
+  labelNames: readonly (keyof L & string)[],
+) {
   const metric = new Gauge({ name, help, labelNames, registers: [registry] });
   return {
     inc: (labels: L) => metric.inc(labels),

@@ -40,7 +40,8 @@ export async function runProcess<C extends ClientChoice>(
   const config = loadConfigOrExit(setup.env ?? process.env, setup.defaults);
   const metrics: MetricsServer | undefined =
     config.metrics.port > 0 ? await serveMetrics(config.metrics.port, config.metrics.host) : undefined;
-  if (metrics) log.info(`${setup.name} serving metrics`, { url: `http://${config.metrics.host}:${metrics.port}/metrics` });
+  if (metrics)
+    log.info(`${setup.name} serving metrics`, { url: `http://${config.metrics.host}:${metrics.port}/metrics` });
   const clients = await openClients(config, setup.clients);
   const closeAll = async () => {
     await clients.close();
