@@ -176,6 +176,9 @@ describe('secrets stay off command lines, logs and workflow histories', () => {
       METASYNC_API_PORT: String(apiPort),
       // The source database is on this machine, as the stack's own apps allow (stack/lib.sh).
       METASYNC_DESTINATIONS_ALLOW_LOOPBACK: 'true',
+      // Their own metrics ports are the stack's processes': off here.
+      METASYNC_METRICS_PORT: '0',
+      METASYNC_TEMPORAL_METRICS_PORT: '0',
     };
     api = spawnCaptured('api/main.ts', [], env);
     worker = spawnCaptured('workers/worker.ts', [], env);
