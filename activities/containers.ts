@@ -3,6 +3,8 @@ import type { ContainerBucketInput, CountsByType } from '../lib/ingest/contracts
 import { containerDiff, readContainerState, type ContainerState } from '../lib/ingest/containerDiff.js';
 import { RuleSet } from '../lib/mapping/index.js';
 import { runObjectKeys } from '../lib/platform/objectKeys.js';
+import { writtenByType } from '../lib/ingest/counts.js';
+import { assetTypeLabel, metrics, tenantLabel } from '../lib/platform/metrics.js';
 import type { ObjectStore } from '../lib/platform/objectStore.js';
 import type { LakeWriter } from '../lib/stores/lake.js';
 import type { LineageStore } from '../lib/stores/lineage.js';
@@ -56,6 +58,15 @@ export function createContainerActivities(deps: { store: ObjectStore; lake: Lake
       await deps.lineage.deleteEdges(input.tenant, changes.edges.gone);
       await deps.lake.recordRejections(input.tenant, input.runId, changes.rejections);
       await deps.store.putNdjsonGz(keys.containerState(input.bucket), changes.state);
+      // Counted once the bucket is whole; a retry of the activity counts its bucket again (its writes are upserts).
+      for (const [type, written] of writtenByType(changes.counts)) {
+        const labels = {
+          tenant: tenantLabel(input.tenant),
+          asset_type: assetTypeLabel(type),
+          phase: 'containers',
+        } as const;
+        metrics.assetsWritten.inc(labels, written);
+      }
       return { records: changes.records, counts: changes.counts };
     },
   };

@@ -6,7 +6,8 @@ import type pg from 'pg';
 import type { IncidentRecord, IncidentSignal } from '../lib/incidents/contracts.js';
 import { deadLetter } from '../lib/kafka/deadLetters.js';
 import { effectiveRules } from '../lib/mapping/tenantRules.js';
-import { qualifiedNameFor } from '../lib/incidents/monteCarlo/index.js';
+import { MONTE_CARLO_EVENT_SOURCE, qualifiedNameFor } from '../lib/incidents/monteCarlo/index.js';
+import { incidentSourceLabel, metrics, tenantLabel } from '../lib/platform/metrics.js';
 import { connectionOfMonteCarloAccount } from '../lib/stores/monteCarlo.js';
 import type { IncidentStore } from '../lib/stores/incidents.js';
 import { incidentKey } from '../lib/kafka/topics.js';
@@ -36,7 +37,13 @@ export function createIncidentActivities(deps: {
      * Names the incident's tables as assets of the connection its Monte Carlo account maps to, and writes the
      * incident onto each of them. The whole state is upserted, so a retry or replay writes the same rows.
      */
-    async saveIncident(input: { tenant: string; record: IncidentRecord }): Promise<IncidentRecord> {
+    async saveIncident(input: {
+      tenant: string;
+      record: IncidentRecord;
+      /** The event's Kafka timestamp (epoch ms) and source, for the latency from its produce time to its assets. */
+      producedAt?: string | undefined;
+      eventSource?: string;
+    }): Promise<IncidentRecord> {
       const { tenant, record } = input;
       const connection = record.monteCarloAccountId
         ? await connectionOfMonteCarloAccount(deps.postgres, tenant, record.monteCarloAccountId)
@@ -64,6 +71,13 @@ export function createIncidentActivities(deps: {
           throw ApplicationFailure.nonRetryable(`Cassandra refused the incident: ${(error as Error).message}`);
         }
         throw error;
+      }
+      metrics.incidentsApplied.inc({ tenant: tenantLabel(tenant) });
+      if (input.producedAt !== undefined) {
+        const source = incidentSourceLabel(
+          input.eventSource === MONTE_CARLO_EVENT_SOURCE ? 'monte-carlo-webhook' : 'kafka',
+        );
+        metrics.incidentLatency.observe({ source }, Math.max(0, (Date.now() - Number(input.producedAt)) / 1000));
       }
       return saved;
     },

@@ -23,6 +23,7 @@ import {
 import type { OutboundPublisher } from '../lib/kafka/outbound.js';
 import { resolvePropagation, tenantPolicy } from '../lib/propagation/policy.js';
 import { nextCopies } from '../lib/propagation/walk.js';
+import { metrics, secondsSince, tenantLabel } from '../lib/platform/metrics.js';
 import type { AnnotationStore } from '../lib/stores/annotations.js';
 import { chunked } from '../lib/stores/cql.js';
 import { readAssetType } from '../lib/stores/lake.js';
@@ -166,6 +167,8 @@ export function createPropagationActivities(deps: {
         carried = stepped.next;
         depth++;
       }
+      metrics.propagationReached.inc({ tenant: tenantLabel(input.tenant), attribute: input.attribute }, reached);
+      metrics.propagationWalkDuration.observe({}, secondsSince(started));
       return { reached, published, nextDepth: depth, truncated };
     },
 

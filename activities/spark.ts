@@ -5,6 +5,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../lib/platform/config.js';
 import { SparkJobResult } from '../lib/ingest/contracts.js';
+import { writtenByType } from '../lib/ingest/counts.js';
+import { assetTypeLabel, metrics, secondsSince, tenantLabel } from '../lib/platform/metrics.js';
 import { bounded, maskSecrets, outputTail, redactCommandLine } from '../lib/platform/redact.js';
 
 export interface SparkJobInput {
@@ -29,6 +31,16 @@ const FAILURE_CHARS = 3_000;
  * the worker's own settings and secrets). Everything the job needs besides is set explicitly.
  */
 const PASSED_ENV = /^(PATH|HOME|USER|LANG|LC_\w+|TZ|TMPDIR|SPARK_\w+|PYSPARK_\w+|HADOOP_\w+)$/;
+
+/** A finished job's rows, and for a columns job its assets written per type (its counts say which). */
+function recordWritten(input: SparkJobInput, result: SparkJobResult): void {
+  metrics.sparkJobRows.inc({ job: input.job }, result.written);
+  if (input.job !== 'load_columns' || input.args['tenant'] === undefined) return;
+  const tenant = tenantLabel(input.args['tenant']);
+  for (const [type, written] of writtenByType(result.counts)) {
+    metrics.assetsWritten.inc({ tenant, asset_type: assetTypeLabel(type), phase: 'columns' }, written);
+  }
+}
 
 export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cassandra'>) {
   const { spark, s3, cassandra } = config;
@@ -90,6 +102,9 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
       const context = Context.current();
       const started = Date.now();
       const beat = setInterval(() => context.heartbeat({ elapsedMs: Date.now() - started }), HEARTBEAT_MS);
+      const job = { job: input.job };
+      let outcome: 'succeeded' | 'failed' = 'failed';
+      metrics.sparkJobsRunning.inc(job);
       try {
         checkJars();
         const args = submitArguments(input);
@@ -127,9 +142,16 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
             details: [{ command: shownCommand(args) }],
           });
         }
-        return SparkJobResult.parse(JSON.parse(resultLine.slice(RESULT_MARKER.length)));
+        const result = SparkJobResult.parse(JSON.parse(resultLine.slice(RESULT_MARKER.length)));
+        outcome = 'succeeded';
+        recordWritten(input, result);
+        return result;
       } finally {
         clearInterval(beat);
+        metrics.sparkJobsRunning.dec(job);
+        // A cancelled job is not a Spark failure: only jobs that ran to an end are timed.
+        if (!context.cancellationSignal.aborted)
+          metrics.sparkJobDuration.observe({ ...job, outcome }, secondsSince(started));
       }
     },
   };

@@ -7,7 +7,7 @@ import { buildApi } from './server.js';
 await runProcess(
   {
     name: 'api',
-    defaults: { METASYNC_KAFKA_USERNAME: servicePrincipal('api') },
+    defaults: { METASYNC_KAFKA_USERNAME: servicePrincipal('api'), METASYNC_METRICS_PORT: '9464' },
     clients: { kafka: 'api', producer: true, temporal: true, postgres: true, cassandra: true, s3: true },
   },
   async ({ config, postgres, producer, s3, cassandra, temporal }) => {

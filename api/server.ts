@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describeProblem, findInputProblem } from '../lib/platform/jsonInput.js';
 import { log } from '../lib/platform/log.js';
+import { methodLabel, metrics, routeLabel, statusLabel } from '../lib/platform/metrics.js';
 import { registerAnnotationRoutes } from './annotations.js';
 import { registerAssetRoutes } from './assets.js';
 import { registerCatalogRoutes } from './catalog.js';
@@ -40,6 +41,12 @@ export async function buildApi(deps: ApiDependencies): Promise<Api> {
     frameworkErrors: (error, request, reply) => void answerError(error, request, reply, bodyLimit),
   }).withTypeProvider<ZodTypeProvider>();
 
+  // Every answer is counted by its route's pattern (never the URL, which may hold an asset's name), method and status.
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = { route: routeLabel(request.routeOptions.url), method: methodLabel(request.method) };
+    metrics.apiRequests.inc({ ...labels, status: statusLabel(reply.statusCode) });
+    metrics.apiRequestDuration.observe(labels, reply.elapsedTime / 1000);
+  });
   // The limits and the input check come first, so every route (the API's own description too) has them.
   const limits = await registerLimits(app, deps.config.api.limits);
   // Every string a request carries is checked before its route sees it (lib/platform/jsonInput.ts): the URL's parameters, its

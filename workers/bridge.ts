@@ -8,7 +8,7 @@ import { createLineageBridge } from './lineageBridge.js';
 await runProcess(
   {
     name: 'bridge',
-    defaults: { METASYNC_KAFKA_USERNAME: servicePrincipal('bridge') },
+    defaults: { METASYNC_KAFKA_USERNAME: servicePrincipal('bridge'), METASYNC_METRICS_PORT: '9467' },
     clients: { kafka: 'bridge', producer: true, temporal: true, postgres: true, cassandra: true, s3: true },
   },
   async (deps) => {

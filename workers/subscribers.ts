@@ -6,7 +6,7 @@ import { createSubscribers } from './subscriptions.js';
 await runProcess(
   {
     name: 'subscribers',
-    defaults: { METASYNC_KAFKA_USERNAME: servicePrincipal('subscribers') },
+    defaults: { METASYNC_KAFKA_USERNAME: servicePrincipal('subscribers'), METASYNC_METRICS_PORT: '9468' },
     clients: { kafka: 'subscribers', producer: true, postgres: true, s3: true },
   },
   async (deps) => {

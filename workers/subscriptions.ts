@@ -5,8 +5,10 @@ import { z } from 'zod';
 import { Subscription } from '../lib/subscriptions/contracts.js';
 import { deadLetter } from '../lib/kafka/deadLetters.js';
 import type { MessageOrigin } from '../lib/kafka/envelope.js';
+import { startLagReporter } from '../lib/kafka/consumerLag.js';
 import { ensureTopic } from '../lib/kafka/ensureTopic.js';
 import { log } from '../lib/platform/log.js';
+import { metrics } from '../lib/platform/metrics.js';
 import {
   loadSubscriptions,
   recordDelivered,
@@ -58,6 +60,8 @@ function describeError(error: unknown): string {
 
 export interface SubscriptionConsumer {
   groupId: string;
+  /** The tenant's outbound topic it reads. */
+  topic: string;
   /** kafkajs gave up on it (an error it does not retry): the supervisor starts it again. */
   readonly crashed: boolean;
   start(): Promise<void>;
@@ -94,7 +98,8 @@ export function createSubscriptionConsumer(
     });
   });
 
-  async function reject(origin: MessageOrigin, message: KafkaMessage, reason: string): Promise<void> {
+  /** A change that cannot be decoded (an outbound event), or that the sink refused for what it is (`bySink`). */
+  async function reject(origin: MessageOrigin, message: KafkaMessage, reason: string, bySink = false): Promise<void> {
     const headers = { ...message.headers, 'dlq-subscription': id };
     const archiveKey = await deadLetter(deps.s3, config.s3.bucket, deps.producer, {
       ...origin,
@@ -102,7 +107,9 @@ export function createSubscriptionConsumer(
       headers,
       tenant,
       reason,
+      ...(bySink && { kind: 'sink', code: 'sink_refused' }),
     });
+    metrics.subscriberEvents.inc({ sink: spec.sink.type, outcome: 'dead_lettered' });
     log.warn('subscription change dead-lettered', { tenant, subscription: id, ...origin, reason, archiveKey });
   }
 
@@ -112,8 +119,11 @@ export function createSubscriptionConsumer(
     const { event } = decoded;
     if (!matches(spec.filter, event)) return;
     const delivery = await sink!.deliver(event, reshape(spec.reshape, event));
-    if (delivery.outcome === 'skipped') return reject(origin, message, delivery.reason);
-    if (delivery.outcome === 'delivered') await recordDelivered(postgres, tenant, id);
+    if (delivery.outcome === 'skipped') return reject(origin, message, delivery.reason, true);
+    if (delivery.outcome === 'delivered') {
+      metrics.subscriberEvents.inc({ sink: spec.sink.type, outcome: 'delivered' });
+      await recordDelivered(postgres, tenant, id);
+    }
   }
 
   /** Sleeps, heartbeating; a rebalance (the heartbeat throws) gives the partition up with the change uncommitted. */
@@ -144,6 +154,7 @@ export function createSubscriptionConsumer(
       } catch (error) {
         if (stopping.signal.aborted) throw error;
         failing = true;
+        metrics.subscriberEvents.inc({ sink: spec.sink.type, outcome: 'retried' });
         const reason = describeError(error);
         const waitMs = Math.min(maxBackoffMs, FIRST_BACKOFF_MS * 2 ** Math.min(attempt - 1, 16));
         log.warn('subscription delivery failed; retrying the same change', {
@@ -163,6 +174,7 @@ export function createSubscriptionConsumer(
 
   return {
     groupId,
+    topic,
     get crashed() {
       return crashed;
     },
@@ -194,6 +206,13 @@ export function createSubscribers(deps: SubscriberDependencies, options: Subscri
   let timer: NodeJS.Timeout | undefined;
   let polling: Promise<void> = Promise.resolve();
   let stopped = false;
+  // One admin client for the lag of every subscription this process runs.
+  const admin = deps.kafka.admin();
+  let lag: ReturnType<typeof startLagReporter> | undefined;
+  const consumed = () =>
+    [...running.values()].flatMap(({ consumer }) =>
+      consumer ? [{ groupId: consumer.groupId, topics: [consumer.topic] }] : [],
+    );
 
   async function startOne(row: SubscriptionRow, key: string): Promise<void> {
     const updatedAt = row.updatedAt.getTime();
@@ -260,10 +279,14 @@ export function createSubscribers(deps: SubscriberDependencies, options: Subscri
     async start(): Promise<void> {
       await poll();
       schedule();
+      await admin.connect();
+      lag = startLagReporter(admin, consumed, deps.config.kafka.lagIntervalMs);
     },
     async stop(): Promise<void> {
       stopped = true;
       clearTimeout(timer);
+      await lag?.stop();
+      await admin.disconnect();
       await polling;
       await Promise.all([...running.values()].map(({ consumer }) => consumer?.stop() ?? Promise.resolve()));
       running.clear();

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import type { Config } from '../lib/platform/config.js';
 import type { TenantId } from '../lib/platform/ids.js';
 import type { Decoded } from '../lib/kafka/decodeEvent.js';
+import { startLagReporter } from '../lib/kafka/consumerLag.js';
 import { deadLetter } from '../lib/kafka/deadLetters.js';
 import type { MessageOrigin as Origin } from '../lib/kafka/envelope.js';
 import { log } from '../lib/platform/log.js';
@@ -92,7 +93,7 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
   }
 
   async function handle({ topic, partition, message }: EachMessagePayload): Promise<void> {
-    const origin = { topic, partition, offset: message.offset };
+    const origin = { topic, partition, offset: message.offset, timestamp: message.timestamp };
     // Subscribed topics all parse (`wanted`); the tenant in the name is the only one this record may speak for.
     const topicTenant = parseInboundTopic(topic)!.tenant;
     const decoded = spec.decode(message, topicTenant);
@@ -109,6 +110,7 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
   }
 
   let admin: Admin | undefined;
+  let lag: ReturnType<typeof startLagReporter> | undefined;
   let consumer: Consumer | undefined;
   let crashed = false;
   let consuming: string[] = [];
@@ -171,10 +173,12 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
       await admin.connect();
       await refresh();
       schedule();
+      lag = startLagReporter(admin, () => [{ groupId: spec.groupId, topics: consuming }], config.kafka.lagIntervalMs);
     },
     async stop() {
       stopped = true;
       clearTimeout(timer);
+      await lag?.stop();
       await refreshing;
       await consumer?.disconnect();
       await admin?.disconnect();

@@ -78,7 +78,9 @@ export async function incidentLifecycle(
     }
     work++;
     try {
-      record = await saveIncident({ tenant, record: applyIncidentEvent(record, event) });
+      // The event's produce time and source go along for the activity's latency metric only.
+      const latency = { producedAt: origin.timestamp, eventSource: event.source };
+      record = await saveIncident({ tenant, record: applyIncidentEvent(record, event), ...latency });
     } catch (failure) {
       try {
         await deadLetterIncidentEvent({ event, origin, reason: `could not apply the event: ${rootCause(failure)}` });

@@ -22,6 +22,8 @@ export interface IngestCarry {
   manifest: ExtractManifest;
   nextBucket: number;
   progress: IngestProgress;
+  /** When the containers phase ended (workflow time), for the run's containers-ready metric at its end. */
+  containersReadyAt?: string;
 }
 
 export const ingestProgress = defineQuery<IngestProgress>('progress');
@@ -56,7 +58,9 @@ export async function ingestEstate(input: IngestInput, carry?: IngestCarry): Pro
   };
   setHandler(ingestProgress, () => progress);
   const run = { tenant, runId, kind: 'ingest' as const, workflowId, connectionId, requestedBy: input.requestedBy };
-  const record = (status: RunStatus, error?: string) => recordRun({ ...run, status, counts: progress.counts, error });
+  let containersReadyAt = carry?.containersReadyAt;
+  const record = (status: RunStatus, error?: string) =>
+    recordRun({ ...run, status, counts: progress.counts, error, ...(containersReadyAt && { containersReadyAt }) });
 
   try {
     let prepared: PreparedRun;
@@ -80,6 +84,7 @@ export async function ingestEstate(input: IngestInput, carry?: IngestCarry): Pro
         addCounts(progress.counts, loaded.counts);
       });
       progress.containersReady = true;
+      containersReadyAt = new Date().toISOString(); // deterministic: the workflow task's time
       upsertSearchAttributes([{ key: ContainersReadyAttribute, value: true }]);
       progress.phase = 'columns';
     }
@@ -92,6 +97,7 @@ export async function ingestEstate(input: IngestInput, carry?: IngestCarry): Pro
           manifest,
           nextBucket: bucket,
           progress: { ...progress, continuedAsNew: progress.continuedAsNew + 1 },
+          ...(containersReadyAt && { containersReadyAt }),
         };
         await continueAsNew<typeof ingestEstate>(input, next);
       }

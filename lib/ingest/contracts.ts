@@ -215,6 +215,8 @@ export const RunRecord = z.object({
   error: z.string().optional(),
   /** Who started the run; a record without it keeps the one already there. */
   requestedBy: z.string().optional(),
+  /** When its containers were all in the lake (an ingestion's end records it, for the containers-ready metric). */
+  containersReadyAt: z.iso.datetime().optional(),
 });
 export type RunRecord = z.infer<typeof RunRecord>;
 

@@ -12,3 +12,10 @@ export function addCounts(total: CountsByType, more: CountsByType | undefined): 
   }
   return total;
 }
+
+/** Assets written to the lake per type: those added or updated (unchanged ones are not written again). */
+export function writtenByType(counts: CountsByType | undefined): [type: string, written: number][] {
+  return Object.entries(counts ?? {})
+    .map(([type, { added, updated }]): [string, number] => [type, added + updated])
+    .filter(([, written]) => written > 0);
+}

@@ -6,6 +6,7 @@ import type { MessageOrigin } from './envelope.js';
 import { printable } from '../platform/jsonInput.js';
 import { deadLetterKey } from '../platform/objectKeys.js';
 import { topics } from './topics.js';
+import { deadLetterKind, metrics, reasonCode, type DeadLetterKind, type ReasonCode } from '../platform/metrics.js';
 
 export interface RejectedMessage extends MessageOrigin {
   key: Buffer | null;
@@ -14,6 +15,10 @@ export interface RejectedMessage extends MessageOrigin {
   /** Only when the message's tenant could be trusted; otherwise it is kept apart from every tenant. */
   tenant?: TenantId;
   reason: string;
+  /** For the metric: what was refused, when its topic does not say (a sink's refusal of an outbound change). */
+  kind?: DeadLetterKind;
+  /** For the metric: the reason's code, when its wording does not say (reasonCode reads the usual ones). */
+  code?: ReasonCode;
 }
 
 /**
@@ -55,6 +60,10 @@ export async function deadLetter(s3: S3Client, bucket: string, producer: Produce
         },
       },
     ],
+  });
+  metrics.deadLetters.inc({
+    kind: rejected.kind ?? deadLetterKind(message.topic),
+    reason: rejected.code ?? reasonCode(message.reason),
   });
   return archiveKey;
 }

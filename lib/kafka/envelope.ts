@@ -18,5 +18,10 @@ export const MessageOrigin = z.object({
   topic: z.string(),
   partition: z.number().int().nonnegative(),
   offset: z.string(),
+  /** The message's Kafka timestamp (epoch ms, as kafkajs gives it): when it was produced, for latency metrics. */
+  timestamp: z
+    .string()
+    .regex(/^\d{1,16}$/)
+    .optional(),
 });
 export type MessageOrigin = z.infer<typeof MessageOrigin>;

@@ -5,6 +5,7 @@ import type { TenantId } from '../platform/ids.js';
 import { decodeEvent, type Decoded } from './decodeEvent.js';
 import { CREATED_TOPIC_PARTITIONS, ensureTopic } from './ensureTopic.js';
 import { outboundTopic } from './topics.js';
+import { eventTypeLabel, metrics, tenantLabel } from '../platform/metrics.js';
 
 /**
  * A microsecond clock that never repeats or goes back within a process: the `sequence` of outbound changes. Changes
@@ -71,6 +72,8 @@ export function outboundPublisher(
           };
         }),
       });
+      const labels = { tenant: tenantLabel(tenant), type: eventTypeLabel('asset.annotation-changed') };
+      metrics.outboundEvents.inc(labels, changes.length);
     },
   };
 }

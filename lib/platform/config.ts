@@ -75,6 +75,8 @@ const EnvSchema = z.object({
   METASYNC_KAFKA_TENANT_PARTITIONS: positiveInt.max(64).default(2),
   // How often a bridge looks for new tenants' inbound topics (a new tenant's first event waits at most about this).
   METASYNC_KAFKA_TOPIC_REFRESH_SECONDS: positiveInt.max(3600).default(5),
+  // How often each consuming process exports its own groups' lag (metasync_kafka_consumer_lag).
+  METASYNC_KAFKA_LAG_SECONDS: positiveInt.max(3600).default(15),
   // A bridge serves these tenants only (comma-separated), e.g. to shard tenants across bridges; all by default.
   METASYNC_BRIDGE_TENANTS: z
     .string()
@@ -129,6 +131,12 @@ const EnvSchema = z.object({
   METASYNC_JAVA_HOME: z.string().min(1).default('/usr/lib/jvm/java-17-openjdk-amd64'),
   METASYNC_MAX_MESSAGE_BYTES: positiveInt.default(1_048_576),
   METASYNC_API_HOST: z.string().min(1).default('127.0.0.1'),
+  // Each process serves Prometheus metrics (GET /metrics) on its own port, apart from the API's: 0 = off (tests).
+  // The entry points default to their own (api 9464, worker 9465, bridge 9467, subscribers 9468).
+  METASYNC_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  METASYNC_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  // The worker's Temporal SDK runtime metrics (temporal_* names), served by the SDK itself: 0 = off; worker 9466.
+  METASYNC_TEMPORAL_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
   METASYNC_API_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
   // The tenant whose admin keys administer tenants (create, list, suspend). It sees no other tenant's data.
   METASYNC_OPERATOR_TENANT: z
@@ -256,6 +264,7 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       admin: kafkaCredentials(env.METASYNC_KAFKA_ADMIN_USERNAME, env.METASYNC_KAFKA_ADMIN_PASSWORD),
       tenantPartitions: env.METASYNC_KAFKA_TENANT_PARTITIONS,
       topicRefreshMs: env.METASYNC_KAFKA_TOPIC_REFRESH_SECONDS * 1000,
+      lagIntervalMs: env.METASYNC_KAFKA_LAG_SECONDS * 1000,
       bridgeTenants: env.METASYNC_BRIDGE_TENANTS,
       jarsDir: env.METASYNC_KAFKA_JARS_DIR,
       javaHome: env.METASYNC_JAVA_HOME,
@@ -274,6 +283,11 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
         streamsPerKey: env.METASYNC_API_MAX_STREAMS_PER_KEY,
         deadLetterBytesPerDay: env.METASYNC_DEAD_LETTER_BYTES_PER_DAY,
       },
+    },
+    metrics: {
+      port: env.METASYNC_METRICS_PORT,
+      host: env.METASYNC_METRICS_HOST,
+      temporalPort: env.METASYNC_TEMPORAL_METRICS_PORT,
     },
     incidents: { quietPeriodMs: env.METASYNC_INCIDENT_QUIET_SECONDS * 1000 },
     /** The sealing keys: the current one seals, it and the previous ones open (lib/platform/secrets.ts). */

