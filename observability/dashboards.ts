@@ -215,7 +215,7 @@ function overview(): Dashboard {
         ],
       ],
       [
-        'Processes and Temporal workers',
+        'Processes and Temporal',
         [
           timeseries({
             title: 'CPU per process',
@@ -242,6 +242,25 @@ function overview(): Dashboard {
             description: 'Per workflow type (the SDK’s own metrics).',
             unit: 'ops',
             queries: [q(`sum by (workflow_type) (rate(temporal_workflow_completed[${RATE}]))`, '{{workflow_type}}')],
+          }),
+          timeseries({
+            title: 'Temporal server persistence requests per second',
+            description: 'The Temporal server’s requests to its store, per service (frontend, history, matching).',
+            unit: 'reqps',
+            queries: [
+              q(
+                `sum by (service_name) (rate(persistence_requests{job="temporal-server"}[${RATE}]))`,
+                '{{service_name}}',
+              ),
+            ],
+          }),
+          timeseries({
+            title: 'Temporal server request latency p95',
+            description: 'The Temporal server’s own latency answering requests, per service.',
+            unit: 's',
+            queries: [
+              q(quantile(0.95, 'service_latency', ['service_name'], 'job="temporal-server"'), '{{service_name}}'),
+            ],
           }),
           timeseries({
             title: 'Activity schedule-to-start p95',
