@@ -38,11 +38,11 @@ export async function runProcess<C extends ClientChoice>(
 ): Promise<void> {
   const telemetry = startTelemetry(`metasync-${setup.name}`);
   const config = loadConfigOrExit(setup.env ?? process.env, setup.defaults);
-  const metrics: MetricsServer | undefined =
-    config.metrics.port > 0 ? await serveMetrics(config.metrics.port, config.metrics.host) : undefined;
-  if (metrics)
-    log.info(`${setup.name} serving metrics`, { url: `http://${config.metrics.host}:${metrics.port}/metrics` });
-  const clients = await openClients(config, setup.clients);
+  const metrics = await startMetrics(setup.name, config);
+  const clients = await openClients(config, setup.clients).catch(async (error: unknown) => {
+    await metrics?.close();
+    throw error;
+  });
   const closeAll = async () => {
     await clients.close();
     await metrics?.close();
@@ -81,4 +81,18 @@ export async function runProcess<C extends ClientChoice>(
     }
     await stop('its work ended');
   }
+}
+
+/** The process's /metrics server, when METASYNC_METRICS_PORT is set; a port already taken stops it with what to do. */
+async function startMetrics(name: string, config: Config): Promise<MetricsServer | undefined> {
+  const { port, host } = config.metrics;
+  if (port === 0) return undefined;
+  const server = await serveMetrics(port, host).catch((error: NodeJS.ErrnoException) => {
+    throw new Error(
+      `${name} cannot serve its metrics on ${host}:${port} (${error.code ?? error.message}): is another ${name} running? ` +
+        'Set METASYNC_METRICS_PORT to a free port, or to 0 to turn its metrics off',
+    );
+  });
+  log.info(`${name} serving metrics`, { url: `http://${host}:${server.port}/metrics` });
+  return server;
 }

@@ -20,7 +20,7 @@ import { startTestApi } from '../support/api.js';
 import { eventually, testConfig, testGroup, uniqueId, uniqueTenant } from '../support/harness.js';
 import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../support/incidents.js';
 import { freePort, sourceLogin } from '../support/postgresCluster.js';
-import { addScrapeTargets, queryRange, scrapedSince, type RangeQuery } from '../support/prometheus.js';
+import { addScrapeTargets, queryRange, scrapedSince, type RangeQuery } from '../support/prometheusServer.js';
 import { openStack } from '../support/stack.js';
 
 /**

@@ -45,6 +45,8 @@ const aside = {
   METASYNC_TASK_QUEUE: uniqueId('published-key'),
   METASYNC_KAFKA_GROUP_PREFIX: uniqueId('published-key'),
   METASYNC_API_PORT: '0',
+  METASYNC_METRICS_PORT: '0',
+  METASYNC_TEMPORAL_METRICS_PORT: '0',
 };
 
 const start = (entry: string, args: string[], env: Record<string, string>) =>

@@ -174,6 +174,9 @@ describe('secrets stay off command lines, logs and workflow histories', () => {
       METASYNC_TASK_QUEUE: config.temporal.taskQueue,
       METASYNC_SECRETS_KEY: secrets['sealing key']!,
       METASYNC_API_PORT: String(apiPort),
+      // Their own metrics ports are the stack's processes': off here.
+      METASYNC_METRICS_PORT: '0',
+      METASYNC_TEMPORAL_METRICS_PORT: '0',
     };
     api = spawnCaptured('api/main.ts', [], env);
     worker = spawnCaptured('workers/worker.ts', [], env);

@@ -34,8 +34,9 @@ export async function activeSparkApps(config: Config): Promise<string[]> {
 
 /**
  * One of this checkout's processes (workers/worker.ts, workers/bridge.ts) as it runs in production, so a test can
- * kill it outright. It serves the config's task queue, Kafka group prefix and bridge tenants; its output goes to
- * `.stack/logs/<name>.log` for when a test fails.
+ * kill it outright. It serves the config's task queue, Kafka group prefix and bridge tenants, and its metrics on the
+ * config's ports (0, off, unless the test sets them); its output goes to `.stack/logs/<name>.log` for when a test
+ * fails.
  */
 export function spawnApp(
   entry: 'workers/worker.ts' | 'workers/bridge.ts',
@@ -53,6 +54,10 @@ export function spawnApp(
       METASYNC_KAFKA_USERNAME: entry === 'workers/worker.ts' ? servicePrincipal('worker') : servicePrincipal('bridge'),
       ...(config.kafka.bridgeTenants && { METASYNC_BRIDGE_TENANTS: config.kafka.bridgeTenants.join(',') }),
       METASYNC_DESTINATIONS_ALLOW_LOOPBACK: String(config.destinations.allowLoopback),
+      // The entry points' own metrics ports would collide with the stack's processes: the test's config decides.
+      METASYNC_METRICS_PORT: String(config.metrics.port),
+      METASYNC_TEMPORAL_METRICS_PORT: String(config.metrics.temporalPort),
+      METASYNC_KAFKA_LAG_SECONDS: String(config.kafka.lagIntervalMs / 1000),
     },
     stdout: log,
     stderr: log,
