@@ -20,7 +20,13 @@ import { startTestApi } from '../support/api.js';
 import { eventually, testConfig, testGroup, uniqueId, uniqueTenant } from '../support/harness.js';
 import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../support/incidents.js';
 import { freePort, sourceLogin } from '../support/postgresCluster.js';
-import { addScrapeTargets, queryRange, scrapedSince, type RangeQuery } from '../support/prometheusServer.js';
+import {
+  addScrapeTargets,
+  loadedAlerts,
+  queryRange,
+  scrapedSince,
+  type RangeQuery,
+} from '../support/prometheusServer.js';
 import { openStack } from '../support/stack.js';
 
 /**
@@ -41,6 +47,7 @@ const stack = openStack(config);
 const { postgres, temporal, cassandra } = stack;
 const login = sourceLogin(config);
 const startedMs = Date.now();
+const alertsFile = new URL('../../observability/alerts.yml', import.meta.url);
 
 /** Every panel query of the committed dashboards. */
 function committedQueries(): PanelQuery[] {
@@ -165,6 +172,22 @@ describe('every dashboard panel answers from the live Prometheus after the main 
       failing.map(({ query }) => `${query.dashboard} / ${query.panel} (${query.refId}): ${query.expr}`),
       [],
       'panel queries that return no series',
+    );
+  });
+
+  it('evaluates every alerting rule of observability/alerts.yml on the live data without error', async () => {
+    const declared = [...readFileSync(alertsFile, 'utf8').matchAll(/^\s+- alert: (\w+)/gm)].map((match) => match[1]);
+    // Prometheus evaluates every 5 s: give it one round after the flows' series arrived.
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    const loaded = await loadedAlerts();
+    assert.deepEqual(
+      loaded.map((rule) => rule.name).sort(),
+      [...declared].sort(),
+      'the running Prometheus has other rules than observability/alerts.yml: `bash stack/up.sh prometheus` reloads them',
+    );
+    assert.deepEqual(
+      loaded.filter((rule) => rule.health !== 'ok').map((rule) => `${rule.name}: ${rule.health} ${rule.lastError}`),
+      [],
     );
   });
 });

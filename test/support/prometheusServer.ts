@@ -97,6 +97,32 @@ export async function scrapedSince(run: string, sinceMs: number, count: number, 
   );
 }
 
+const Rules = z.object({
+  status: z.literal('success'),
+  data: z.object({
+    groups: z.array(
+      z.object({
+        file: z.string(),
+        rules: z.array(
+          z.object({ name: z.string(), type: z.string(), health: z.string(), lastError: z.string().optional() }),
+        ),
+      }),
+    ),
+  }),
+});
+
+/** The alerting rules Prometheus has loaded: each one's name, the file it came from, and its evaluation health. */
+export async function loadedAlerts(): Promise<{ name: string; file: string; health: string; lastError: string }[]> {
+  return Rules.parse(await get('/api/v1/rules', { type: 'alert' })).data.groups.flatMap((group) =>
+    group.rules.map((rule) => ({
+      name: rule.name,
+      file: group.file,
+      health: rule.health,
+      lastError: rule.lastError ?? '',
+    })),
+  );
+}
+
 export type RangeQuery = { ok: true; series: number } | { ok: false; error: string };
 
 /** A range query as Grafana sends one: how many series it returned, or Prometheus's error. */
