@@ -80,7 +80,7 @@ function stat(spec: PanelSpec): StatPanel {
     .description(spec.description)
     .datasource(datasource)
     .unit(spec.unit)
-    .span(spec.width ?? 6)
+    .span(spec.width ?? 4)
     .height(4)
     .reduceOptions(new ReduceDataOptionsBuilder().calcs(['lastNotNull']))
     .targets(targets(spec.queries));
@@ -137,6 +137,12 @@ function overview(): Dashboard {
             queries: [q('count(up == 0) or vector(0)', 'down')],
           }),
           stat({
+            title: 'Alerts firing',
+            description: 'Alerting rules firing now (observability/alerts.yml; the Prometheus alerts page lists them).',
+            unit: 'none',
+            queries: [q('count(ALERTS{alertstate="firing"}) or vector(0)', 'firing')],
+          }),
+          stat({
             title: 'API 5xx ratio',
             description: 'Share of API requests answered with a server error (alert ApiErrorRatioHigh above 5%).',
             unit: 'percentunit',
@@ -158,6 +164,12 @@ function overview(): Dashboard {
             description: 'Messages not yet consumed, all groups and topics.',
             unit: 'short',
             queries: [q('sum(metasync_kafka_consumer_lag)', 'lag')],
+          }),
+          stat({
+            title: 'Dead letters, last hour',
+            description: 'Messages and bodies dead-lettered in the last hour, all kinds (alert DeadLettersRising).',
+            unit: 'short',
+            queries: [q('round(sum(increase(metasync_dead_letters_total[1h]))) or vector(0)', 'dead letters')],
           }),
           timeseries({
             title: 'Targets up',
