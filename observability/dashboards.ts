@@ -134,13 +134,13 @@ function overview(): Dashboard {
             title: 'Targets down',
             description: 'Scrape targets that do not answer (alert TargetDown). 0 is healthy.',
             unit: 'none',
-            queries: [q('count(up == 0) or vector(0)', 'down')],
+            queries: [q('sum(1 - up)', 'down')],
           }),
           stat({
-            title: 'Alerts firing',
-            description: 'Alerting rules firing now (observability/alerts.yml; the Prometheus alerts page lists them).',
-            unit: 'none',
-            queries: [q('count(ALERTS{alertstate="firing"}) or vector(0)', 'firing')],
+            title: 'Assets written, last hour',
+            description: 'Assets written to the lake by ingestion in the last hour, all phases.',
+            unit: 'short',
+            queries: [q(`round(sum(increase(metasync_assets_written_total{${TENANT}}[1h]))) or vector(0)`, 'assets')],
           }),
           stat({
             title: 'API 5xx ratio',

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { dashboards, provisioningFiles } from '../../observability/dashboards.js';
-import { panelQueries, panelsWithoutQueries, resolveVariables } from '../../observability/panelQueries.js';
+import {
+  panelQueries,
+  panelsWithoutQueries,
+  resolveVariables,
+  withoutZeroFallback,
+} from '../../observability/panelQueries.js';
 import { dashboardJson, grafanaDir } from '../../starters/dashboards.js';
 
 const committed = (name: string): unknown =>
@@ -40,6 +45,11 @@ describe('Grafana dashboards (observability/dashboards.ts)', () => {
         assert.doesNotMatch(resolveVariables(query.expr, 600), /\$/, `${query.dashboard} / ${query.panel}`);
       }
     }
+  });
+
+  it('lose their zero fallback for the dashboard-query test, which must see real series', () => {
+    assert.equal(withoutZeroFallback('round(sum(increase(x[1h]))) or vector(0)'), 'round(sum(increase(x[1h])))');
+    assert.equal(withoutZeroFallback('(sum(a) or vector(0)) / sum(b)'), '(sum(a) or vector(0)) / sum(b)');
   });
 
   it('have one uid each', () => {
