@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TenantId } from '../lib/platform/ids.js';
 import { deadLetter } from '../lib/kafka/deadLetters.js';
 import { log } from '../lib/platform/log.js';
+import { metrics, reasonCode } from '../lib/platform/metrics.js';
 import { releaseDeadLetterBytes, reserveDeadLetterBytes } from '../lib/stores/deadLetterQuota.js';
 import { refuseForNow } from './kafkaHandoff.js';
 import type { ApiDependencies } from './dependencies.js';
@@ -56,6 +57,7 @@ export async function answerRejectedBody(
       kept = `kept for inspection as request ${request.id}`;
     } else {
       log.warn('rejected body not kept: over the tenant’s dead-letter quota', { ...where, reason, quota });
+      metrics.rejectedBodiesUnkept.inc({ reason: reasonCode(reason) });
       kept = `not kept: tenant ${tenant} has used its ${quota} bytes of dead-letter archive for today`;
     }
   } catch (error) {

@@ -172,6 +172,11 @@ export const metrics = {
     'Messages and bodies dead-lettered (or, for the API past its quota, refused unkept), per kind and reason code',
     ['kind', 'reason'],
   ),
+  rejectedBodiesUnkept: counter<{ reason: ReasonCode }>(
+    'metasync_rejected_bodies_unkept_total',
+    'Bodies the API refused but did not keep, its tenant being over its daily dead-letter quota',
+    ['reason'],
+  ),
   apiRequests: counter<{ route: RouteLabel; method: MethodLabel; status: Bounded<'status'> }>(
     'metasync_api_requests_total',
     'API requests answered, per route pattern, method and status',

@@ -31,6 +31,7 @@ const CATALOG: Record<string, { type: string; labels: string[] }> = {
   metasync_outbound_events_total: { type: 'counter', labels: ['tenant', 'type'] },
   metasync_subscriber_events_total: { type: 'counter', labels: ['sink', 'outcome'] },
   metasync_dead_letters_total: { type: 'counter', labels: ['kind', 'reason'] },
+  metasync_rejected_bodies_unkept_total: { type: 'counter', labels: ['reason'] },
   metasync_api_requests_total: { type: 'counter', labels: ['route', 'method', 'status'] },
   metasync_api_request_duration_seconds: { type: 'histogram', labels: ['route', 'method'] },
   metasync_kafka_consumer_lag: { type: 'gauge', labels: ['group', 'topic', 'partition'] },
