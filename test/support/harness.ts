@@ -28,9 +28,19 @@ export const uniqueId = (prefix: string): string => `${prefix}-${Date.now().toSt
 /** A tenant of this run: lowercase and a valid TenantId, so it can name topics, S3 prefixes, keys and workflows. */
 export const uniqueTenant = (prefix: string): TenantId => TenantId.parse(uniqueId(prefix.toLowerCase()));
 
-/** Runs this checkout's workers in-process, as the worker's Kafka principal, until `stop`; only warnings show. */
+/**
+ * Runs this checkout's workers in-process, as the worker's Kafka principal, until `stop`; only warnings show. With
+ * METASYNC_TEMPORAL_METRICS_PORT set, the Temporal SDK serves its worker metrics there, as workers/worker.ts does
+ * (the SDK's runtime is one per process, made here: set it in the config of a suite's first runWorkers).
+ */
 export async function runWorkers(config: Config): Promise<{ stop(): Promise<void> }> {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const { host, temporalPort } = config.metrics;
+  Runtime.install({
+    logger: new DefaultLogger('WARN'),
+    ...(temporalPort > 0 && {
+      telemetryOptions: { metrics: { prometheus: { bindAddress: `${host}:${temporalPort}` } } },
+    }),
+  });
   const deps = await createActivityDependencies(asService(config, 'worker'));
   const workers: Worker[] = await createWorkers(deps);
   const running = Promise.all(workers.map((worker) => worker.run()));
