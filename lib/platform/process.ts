@@ -25,7 +25,8 @@ const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 /**
  * The one bootstrap of MetaSync's processes (the API, the worker, the bridge, the subscribers) and benchmarks:
- * starts telemetry, loads the configuration (a wrong one stops the process with what to fix), opens only the clients
+ * loads the configuration (a wrong one stops the process with what to fix), starts telemetry (traces when the
+ * configuration names a backend; docs/observability.md), opens only the clients
  * asked for, and calls `start` with them. When `start` returns what it started, the process runs until SIGINT or
  * SIGTERM (or until the work ends by itself), then stops it, closes the clients in the reverse order and exits. When
  * `start` returns nothing, its work is done: the clients close and the process ends.
@@ -34,8 +35,8 @@ export async function runProcess<C extends ClientChoice>(
   setup: ProcessSetup<C>,
   start: (context: OpenedClients<C> & { config: Config }) => Promise<Running | void>,
 ): Promise<void> {
-  const telemetry = startTelemetry(`metasync-${setup.name}`);
   const config = loadConfigOrExit(setup.env ?? process.env, setup.defaults);
+  const telemetry = startTelemetry(`metasync-${setup.name}`, config.traces);
   const clients = await openClients(config, setup.clients);
   const closeAll = async () => {
     await clients.close();
