@@ -112,6 +112,6 @@ app_start() {
   [ -x "$ROOT/node_modules/.bin/tsx" ] || fail "$name: dependencies are missing; run npm ci first"
   (cd "$ROOT" && export METASYNC_DESTINATIONS_ALLOW_LOOPBACK="${METASYNC_DESTINATIONS_ALLOW_LOOPBACK:-true}" \
     && spawn "$name" env ${principal:+METASYNC_KAFKA_USERNAME="$principal"} METASYNC_TRACES_URL="$traces" \
-      "$ROOT/node_modules/.bin/tsx" --import ./lib/platform/telemetryPreload.ts "$entry")
+      "$ROOT/node_modules/.bin/tsx" --import ./lib/platform/telemetryPreload.mjs "$entry")
   wait_until "$name" 120 "$RUN/logs/$name.log" app_running "$name" "$ready"
 }

@@ -31,7 +31,7 @@ import { workflowSpanSink } from './legacySpans.js';
  * names a Zipkin span endpoint; the stack gives its apps http://127.0.0.1:9411/api/v2/spans. Two steps, because the
  * instrumentations must patch pg, kafkajs, cassandra-driver, http and the AWS SDK before anything imports them, and an
  * ES module's imports all load before its first line runs:
- *   1. lib/platform/telemetryPreload.ts, loaded with `--import` before the entry point, installs the ESM hook and the
+ *   1. lib/platform/telemetryPreload.mjs, loaded with `--import` before the entry point, installs the ESM hook and the
  *      instrumentations (installInstrumentations);
  *   2. runProcess starts the SDK (startTelemetry) with the process's name, sampler and exporter from its config.
  * Spans made between the two go nowhere: the instrumentations record through the global tracer provider, which the
@@ -45,10 +45,6 @@ export interface TraceSettings {
   /** The share of new traces kept (0..1); a span with a parent follows its parent's choice. */
   sampleRatio: number;
 }
-
-/** Whether the environment asks for traces: read by the preload, before any configuration is loaded. */
-export const tracesWanted = (env: NodeJS.ProcessEnv): boolean =>
-  Boolean(env['METASYNC_TRACES_URL'] || env['OTEL_EXPORTER_ZIPKIN_ENDPOINT']);
 
 /** The maintained instrumentations of the libraries MetaSync uses. */
 function instrumentations(): Instrumentation[] {
