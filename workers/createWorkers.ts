@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { createActivities, createSparkActivities, type ActivityDependencies } from '../activities/index.js';
 import { openingKeys } from '../lib/platform/secrets.js';
 import { sparkTaskQueue } from '../lib/temporal/taskQueues.js';
+import { activityLogFields } from '../lib/temporal/activityLogFields.js';
 import { boundedFailures } from '../lib/temporal/boundedFailures.js';
 import { temporalWorkerTelemetry } from '../lib/platform/telemetry.js';
 
@@ -19,6 +20,7 @@ export async function createWorkers(deps: ActivityDependencies): Promise<Worker[
   const interceptors = {
     activity: [
       ...(traced?.activity ?? []),
+      activityLogFields,
       boundedFailures([s3.secretAccessKey, ...openingKeys(secretsKey).map(({ key }) => key.toString('base64'))]),
     ],
     ...(traced && { workflowModules: traced.workflowModules }),
