@@ -41,7 +41,7 @@ describe('log lines join the traces', () => {
   it('names the tenant and workflow of the work in hand, inner fields over outer, caller fields over both', async () => {
     await withLogFields({ tenant: 'acme' }, async () => {
       await new Promise((resolve) => setImmediate(resolve)); // across an await, as an activity's lines are
-      await withLogFields({ workflow_id: 'incident/acme/1' }, () => {
+      withLogFields({ workflow_id: 'incident/acme/1' }, () => {
         assert.deepEqual(contextFields(), { tenant: 'acme', workflow_id: 'incident/acme/1' });
         assert.equal(parsed(logLine('info', 'x', { tenant: 'given' }))['tenant'], 'given');
       });
