@@ -69,7 +69,8 @@ export function spawnApp(entry: Entry, config: Config, name: string, options: Sp
   });
 }
 
-export const spawnWorker = (config: Config, name: string): ResultPromise => spawnApp('workers/worker.ts', config, name);
+export const spawnWorker = (config: Config, name: string, options: SpawnOptions = {}): ResultPromise =>
+  spawnApp('workers/worker.ts', config, name, options);
 
 /** Waits until the log of spawnApp's process `name` says `text` (its ready line), or fails with the log's tail. */
 export async function untilLogged(child: ResultPromise, name: string, text: string, timeoutMs = 90_000) {
