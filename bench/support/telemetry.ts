@@ -40,7 +40,8 @@ export async function telemetryOptions(mode: TelemetryMode): Promise<SpawnOption
 export function costRow(figure: string, off: number, on: number, higherIsBetter = false) {
   const ratio = on / off;
   const cost = higherIsBetter ? 1 - ratio : ratio - 1;
-  return { figure, off, on, 'on ÷ off': ratio.toFixed(3), cost: `${(100 * cost).toFixed(1)}%` };
+  const round = (value: number) => Math.round(value * 10) / 10;
+  return { figure, off: round(off), on: round(on), 'on ÷ off': ratio.toFixed(3), cost: `${(100 * cost).toFixed(1)}%` };
 }
 
 /**

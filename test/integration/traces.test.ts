@@ -68,7 +68,12 @@ describe('traces: one trace from the Monte Carlo webhook to Cassandra', () => {
       const child = spawnApp(entry, config, name, {
         tracesUrl: zipkinSpansEndpoint,
         // A workflow's span ends, and is exported, when the workflow does: the incident's ends after 3 quiet seconds.
-        env: { METASYNC_API_PORT: String(port), METASYNC_INCIDENT_QUIET_SECONDS: '3' },
+        // Every trace kept (production samples a share of them: docs/observability.md).
+        env: {
+          METASYNC_API_PORT: String(port),
+          METASYNC_INCIDENT_QUIET_SECONDS: '3',
+          METASYNC_TRACES_SAMPLE_RATIO: '1',
+        },
       });
       processes.push(child);
       return untilLogged(child, name, ready);
