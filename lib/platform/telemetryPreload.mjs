@@ -13,8 +13,25 @@ import { register } from 'node:module';
 import process from 'node:process';
 import { isMainThread } from 'node:worker_threads';
 
+/** The modules lib/platform/telemetry.ts's instrumentations patch (their InstrumentationNodeModuleDefinitions). */
+const INSTRUMENTED = [
+  'pg',
+  'pg-pool',
+  'kafkajs',
+  'cassandra-driver',
+  'http',
+  'https',
+  '@smithy/core',
+  '@smithy/smithy-client',
+  '@smithy/middleware-stack',
+  '@aws-sdk/smithy-client',
+  '@aws-sdk/middleware-stack',
+];
+
 if (isMainThread && (process.env['METASYNC_TRACES_URL'] || process.env['OTEL_EXPORTER_ZIPKIN_ENDPOINT'])) {
-  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+  // Only the modules the instrumentations patch go through the hook: a wrapped module's exports are reached through
+  // getters, a cost on every call into it, which the rest of the code need not pay.
+  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: { include: INSTRUMENTED } });
   const { installInstrumentations } = await import('./telemetry.ts');
   installInstrumentations();
 }
