@@ -169,8 +169,9 @@ const EnvSchema = z.object({
   // OTEL_EXPORTER_ZIPKIN_ENDPOINT, the standard name, is read too. docs/observability.md.
   METASYNC_TRACES_URL: z.preprocess(emptyIsUnset, url.optional()),
   OTEL_EXPORTER_ZIPKIN_ENDPOINT: z.preprocess(emptyIsUnset, url.optional()),
-  // The share of new traces kept (spans with a parent follow its choice): 1 keeps all.
-  METASYNC_TRACES_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(1),
+  // The share of new traces kept (spans with a parent follow its choice): 1 keeps all. A twentieth by default, for the
+  // cost (docs/observability.md, "Sampling and cost"); the development stack's apps keep all.
+  METASYNC_TRACES_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(0.05),
   METASYNC_SECRETS_KEY: sealingKey,
   // Keys that sealed values before the current one (separated by commas or lines): they still open until a rotation
   // (npm run secrets:rotate) has re-sealed everything under the current key, then they can go.
