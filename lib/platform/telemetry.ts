@@ -35,8 +35,8 @@ import { workflowSpanSink } from './legacySpans.js';
  *      instrumentations (installInstrumentations);
  *   2. runProcess starts the SDK (startTelemetry) with the process's name, sampler and exporter from its config.
  * Spans made between the two go nowhere: the instrumentations record through the global tracer provider, which the
- * SDK sets. Temporal's interceptors (client, activity, workflow) come from temporalClientInterceptors and
- * temporalWorkerTelemetry, and only while tracing is on, so a process without it pays nothing for them.
+ * SDK sets. Temporal's interceptors come from temporalClientInterceptors (always: without the SDK they only pass an
+ * invalid context on) and temporalWorkerTelemetry (workflow and activity spans, only while this process is traced).
  */
 
 export interface TraceSettings {
@@ -50,7 +50,7 @@ export interface TraceSettings {
 function instrumentations(): Instrumentation[] {
   return [
     new HttpInstrumentation({
-      // Temporal's and Zipkin's own HTTP (the span export itself) would otherwise be traced as requests.
+      // The span export to Zipkin would otherwise be traced itself, a span for every batch of spans.
       ignoreOutgoingRequestHook: (request) => String(request.path ?? '').startsWith('/api/v2/spans'),
     }),
     // Fastify's own plugin: each request's route pattern (not its URL) names the span.
