@@ -55,13 +55,22 @@ const workflowAttributes = (info: WorkflowIdentity) => ({
   'temporal.task_queue': info.taskQueue,
 });
 
-/** The worker's sink for its workflows' spans: each one, reshaped, goes to the process's own span processor. */
-export function workflowSpanSink(processor: SpanProcessor, resource: Resource): InjectedSinks<OpenTelemetrySinks> {
+/**
+ * The worker's sink for its workflows' spans: each one, reshaped, goes to the process's own span processor, if `keep`
+ * keeps its trace (the sandbox keeps every trace it starts; the process's sampler decides by trace id).
+ */
+export function workflowSpanSink(
+  processor: SpanProcessor,
+  resource: Resource,
+  keep: (traceId: string) => boolean = () => true,
+): InjectedSinks<OpenTelemetrySinks> {
   return {
     exporter: {
       export: {
         fn: (info: WorkflowInfo, spans: SerializableSpan[]) => {
-          for (const span of spans) processor.onEnd(toCurrentSpan(span, resource, info));
+          for (const span of spans) {
+            if (keep(span.spanContext.traceId)) processor.onEnd(toCurrentSpan(span, resource, info));
+          }
         },
         // Spans are not replayed: a replayed workflow task would send them a second time.
         callDuringReplay: false,

@@ -1,4 +1,5 @@
 import { FastifyOtelInstrumentation } from '@fastify/otel';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
 import { ZipkinExporter } from '@opentelemetry/exporter-zipkin';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import { AwsInstrumentation } from '@opentelemetry/instrumentation-aws-sdk';
@@ -11,7 +12,9 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   BatchSpanProcessor,
   ParentBasedSampler,
+  SamplingDecision,
   TraceIdRatioBasedSampler,
+  type Sampler,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
@@ -76,7 +79,7 @@ export interface Telemetry {
 }
 
 /** What the Temporal worker needs to trace workflows; set while a traced process runs. */
-let active: { processor: SpanProcessor; resource: Resource } | undefined;
+let active: { processor: SpanProcessor; resource: Resource; ratio: number } | undefined;
 
 /**
  * Starts the OpenTelemetry SDK for a process (service metasync-<name>) when settings.url is set; a no-op otherwise.
@@ -91,13 +94,13 @@ export function startTelemetry(serviceName: string, settings: TraceSettings): Te
   const sdk = new NodeSDK({
     resource,
     spanProcessors: [processor],
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(settings.sampleRatio) }),
+    sampler: traceSampler(settings.sampleRatio),
     // The instrumentations are the preload's (installInstrumentations); none are loaded here, when it is too late.
     instrumentations: [],
     resourceDetectors: [],
   });
   sdk.start();
-  active = { processor, resource };
+  active = { processor, resource, ratio: settings.sampleRatio };
   return {
     async shutdown() {
       active = undefined;
@@ -105,6 +108,23 @@ export function startTelemetry(serviceName: string, settings: TraceSettings): Te
     },
   };
 }
+
+/**
+ * Which traces are kept. The ratio decides by the trace id, so every process decides the same for one trace: a new
+ * trace (the API's request) and a trace that arrives from another process (Kafka headers, Temporal headers) alike. The
+ * second matters because a workflow started without a trace context is a root inside the workflow sandbox, where the
+ * interceptors package keeps every root: re-deciding at the activities keeps those runs to the ratio too. A local
+ * parent's decision is followed as it is.
+ */
+export function traceSampler(ratio: number): Sampler {
+  const byTraceId = new TraceIdRatioBasedSampler(ratio);
+  return new ParentBasedSampler({ root: byTraceId, remoteParentSampled: byTraceId });
+}
+
+/** Whether the ratio keeps a trace, decided as traceSampler decides it. */
+const keptByRatio = (traceId: string, ratio: number) =>
+  new TraceIdRatioBasedSampler(ratio).shouldSample(ROOT_CONTEXT, traceId).decision ===
+  SamplingDecision.RECORD_AND_SAMPLED;
 
 /** Client interceptors: a workflow started or signalled carries the caller's trace context in its headers. */
 export function temporalClientInterceptors(): { workflow: WorkflowClientInterceptor[] } {
@@ -133,6 +153,6 @@ export function temporalWorkerTelemetry():
         outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
       }),
     ],
-    sinks: workflowSpanSink(active.processor, active.resource),
+    sinks: workflowSpanSink(active.processor, active.resource, (traceId) => keptByRatio(traceId, active!.ratio)),
   };
 }

@@ -63,6 +63,23 @@ describe('workflow spans from the 1.x sandbox to the 2.x exporter', () => {
     assert.equal(toCurrentSpan({ ...legacy, parentSpanId: undefined }, resource).parentSpanContext, undefined);
   });
 
+  it('passes on only the spans of traces the sampler keeps', () => {
+    const ended: string[] = [];
+    const processor = new SimpleSpanProcessor({
+      export: (spans, done) => {
+        ended.push(...spans.map((span) => span.spanContext().traceId));
+        done({ code: 0 });
+      },
+      shutdown: () => Promise.resolve(),
+    });
+    void workflowSpanSink(processor, resource, () => false).exporter.export.fn(workflow as WorkflowInfo, [legacy]);
+    assert.deepEqual(ended, []);
+    void workflowSpanSink(processor, resource, (id) => id === traceId).exporter.export.fn(workflow as WorkflowInfo, [
+      legacy,
+    ]);
+    assert.deepEqual(ended, [traceId]);
+  });
+
   it('reaches Zipkin through the sink with its parent and service', async () => {
     const received: unknown[] = [];
     const zipkin = createServer((request, response) => {
