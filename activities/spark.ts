@@ -1,3 +1,4 @@
+import { context as traceContext, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { execa } from 'execa';
@@ -98,61 +99,98 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
      * Submits one Spark job with spark-submit and waits for it. Heartbeats while it runs, so a lost worker is
      * noticed; cancelling the activity kills spark-submit, which ends the job's driver and with it the application.
      */
-    async runSparkJob(input: SparkJobInput): Promise<SparkJobResult> {
-      const context = Context.current();
-      const started = Date.now();
-      const beat = setInterval(() => context.heartbeat({ elapsedMs: Date.now() - started }), HEARTBEAT_MS);
-      const job = { job: input.job };
-      let outcome: 'succeeded' | 'failed' = 'failed';
-      metrics.sparkJobsRunning.inc(job);
-      try {
-        checkJars();
-        const args = submitArguments(input);
-        const run = await execa(spark.submit, args, {
-          // The S3 credentials go through the environment, which only the job's own user can read (/proc/<pid>/
-          // environ), never through arguments anyone sees in ps; the jobs hand them to s3a (spark/load_assets.py).
-          env: {
-            ...Object.fromEntries(Object.entries(process.env).filter(([name]) => PASSED_ENV.test(name))),
-            JAVA_HOME: spark.javaHome,
-            PYSPARK_PYTHON: spark.python,
-            SPARK_CONF_DIR: fileURLToPath(new URL('../stack/spark/', import.meta.url)),
-            AWS_ACCESS_KEY_ID: s3.accessKeyId,
-            AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-          },
-          extendEnv: false,
-          cancelSignal: context.cancellationSignal,
-          forceKillAfterDelay: 5_000,
-          timeout: spark.jobTimeoutMs,
-          reject: false,
-        });
-        const resultLine = run.stdout
-          .split('\n')
-          .reverse()
-          .find((line) => line.startsWith(RESULT_MARKER));
-        // Reported as cancelled (not failed), so a run cancelled by its user ends as cancelled.
-        if (run.isCanceled) throw context.cancellationSignal.reason;
-        if (run.exitCode !== 0 || !resultLine) {
-          // The reason goes to the workflow history and the worker's log: bounded, and with any secret masked.
-          const tail = maskSecrets(outputTail(run.stderr, FAILURE_LINES, FAILURE_LINE_CHARS), [s3.secretAccessKey]);
-          throw ApplicationFailure.create({
-            message: bounded(
-              `Spark job ${input.job} failed (exit ${run.exitCode ?? run.signal ?? '?'}): ${tail}`,
-              FAILURE_CHARS,
-            ),
-            details: [{ command: shownCommand(args) }],
-          });
-        }
-        const result = SparkJobResult.parse(JSON.parse(resultLine.slice(RESULT_MARKER.length)));
-        outcome = 'succeeded';
-        recordWritten(input, result);
-        return result;
-      } finally {
-        clearInterval(beat);
-        metrics.sparkJobsRunning.dec(job);
-        // A cancelled job is not a Spark failure: only jobs that ran to an end are timed.
-        if (!context.cancellationSignal.aborted)
-          metrics.sparkJobDuration.observe({ ...job, outcome }, secondsSince(started));
-      }
+    runSparkJob(input: SparkJobInput): Promise<SparkJobResult> {
+      // The job is a span of the run's trace (a no-op when the worker is not traced), with its row counts; the job
+      // gets the trace context as TRACEPARENT, and the Spark UI shows it (spark.metasync.traceparent).
+      return tracer.startActiveSpan(
+        `spark-submit ${input.job}`,
+        { kind: SpanKind.CLIENT, attributes: { 'metasync.spark.job': input.job, 'metasync.spark.label': input.label } },
+        async (span) => {
+          try {
+            const result = await submitJob(input, traceContextEnv());
+            span.setAttributes({
+              'metasync.spark.rows_written': result.written,
+              'metasync.spark.rows_rejected': result.rejected,
+            });
+            return result;
+          } catch (error) {
+            span.setStatus({ code: SpanStatusCode.ERROR, message: bounded(String(error), 500) });
+            throw error;
+          } finally {
+            span.end();
+          }
+        },
+      );
     },
   };
+
+  async function submitJob(input: SparkJobInput, traceEnv: Record<string, string>): Promise<SparkJobResult> {
+    const context = Context.current();
+    const started = Date.now();
+    const beat = setInterval(() => context.heartbeat({ elapsedMs: Date.now() - started }), HEARTBEAT_MS);
+    const job = { job: input.job };
+    let outcome: 'succeeded' | 'failed' = 'failed';
+    metrics.sparkJobsRunning.inc(job);
+    try {
+      checkJars();
+      const traceConf = traceEnv['TRACEPARENT']
+        ? ['--conf', `spark.metasync.traceparent=${traceEnv['TRACEPARENT']}`]
+        : [];
+      const args = [...traceConf, ...submitArguments(input)];
+      const run = await execa(spark.submit, args, {
+        // The S3 credentials go through the environment, which only the job's own user can read (/proc/<pid>/
+        // environ), never through arguments anyone sees in ps; the jobs hand them to s3a (spark/load_assets.py).
+        env: {
+          ...Object.fromEntries(Object.entries(process.env).filter(([name]) => PASSED_ENV.test(name))),
+          JAVA_HOME: spark.javaHome,
+          PYSPARK_PYTHON: spark.python,
+          SPARK_CONF_DIR: fileURLToPath(new URL('../stack/spark/', import.meta.url)),
+          AWS_ACCESS_KEY_ID: s3.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+          ...traceEnv,
+        },
+        extendEnv: false,
+        cancelSignal: context.cancellationSignal,
+        forceKillAfterDelay: 5_000,
+        timeout: spark.jobTimeoutMs,
+        reject: false,
+      });
+      const resultLine = run.stdout
+        .split('\n')
+        .reverse()
+        .find((line) => line.startsWith(RESULT_MARKER));
+      // Reported as cancelled (not failed), so a run cancelled by its user ends as cancelled.
+      if (run.isCanceled) throw context.cancellationSignal.reason;
+      if (run.exitCode !== 0 || !resultLine) {
+        // The reason goes to the workflow history and the worker's log: bounded, and with any secret masked.
+        const tail = maskSecrets(outputTail(run.stderr, FAILURE_LINES, FAILURE_LINE_CHARS), [s3.secretAccessKey]);
+        throw ApplicationFailure.create({
+          message: bounded(
+            `Spark job ${input.job} failed (exit ${run.exitCode ?? run.signal ?? '?'}): ${tail}`,
+            FAILURE_CHARS,
+          ),
+          details: [{ command: shownCommand(args) }],
+        });
+      }
+      const result = SparkJobResult.parse(JSON.parse(resultLine.slice(RESULT_MARKER.length)));
+      outcome = 'succeeded';
+      recordWritten(input, result);
+      return result;
+    } finally {
+      clearInterval(beat);
+      metrics.sparkJobsRunning.dec(job);
+      // A cancelled job is not a Spark failure: only jobs that ran to an end are timed.
+      if (!context.cancellationSignal.aborted)
+        metrics.sparkJobDuration.observe({ ...job, outcome }, secondsSince(started));
+    }
+  }
+}
+
+const tracer = trace.getTracer('metasync-spark');
+
+/** The active trace context as the W3C variables a child process reads (TRACEPARENT, TRACESTATE); empty untraced. */
+function traceContextEnv(): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  propagation.inject(traceContext.active(), carrier);
+  return Object.fromEntries(Object.entries(carrier).map(([name, value]) => [name.toUpperCase(), value]));
 }

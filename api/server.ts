@@ -89,8 +89,8 @@ export async function buildApi(deps: ApiDependencies): Promise<Api> {
 
   app.get('/healthz', { config: { scope: 'public' }, schema: { hide: true } }, () => ({ status: 'ok' }));
   // Routes that must see the exact bytes (to check a signature, or to dead-letter them as sent) parse them
-  // themselves, in a context of their own.
-  await app.register((raw, _options, done) => {
+  // themselves, in a context of their own. Named, because the plugin's name names its hooks' spans in a trace.
+  await app.register(function rawBodyRoutes(raw, _options, done) {
     raw.removeAllContentTypeParsers();
     raw.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, parsed) => parsed(null, body));
     registerMonteCarloWebhook(raw, deps, limits);

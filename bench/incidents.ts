@@ -1,17 +1,12 @@
 import { Command } from 'commander';
-import {
-  connectTemporal,
-  createCassandra,
-  createKafka,
-  createPostgres,
-  createProducer,
-} from '../lib/platform/clients.js';
+import { createCassandra, createKafka, createPostgres, createProducer } from '../lib/platform/clients.js';
 import { loadConfigOrExit } from '../lib/platform/config.js';
 import { loadDefaultRules } from '../lib/mapping/index.js';
 import { qualifiedNameFor } from '../lib/incidents/monteCarlo/index.js';
 import { inboundTopic } from '../lib/kafka/topics.js';
 import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../test/support/incidents.js';
 import { spawnApp, spawnWorker } from '../test/support/processes.js';
+import { costRow, cpuMs, telemetryModes, telemetryOptions, type TelemetryMode } from './support/telemetry.js';
 
 /**
  * Incident latency: from the moment an event is produced to Kafka to the moment its incident is written on its
@@ -22,89 +17,142 @@ import { spawnApp, spawnWorker } from '../test/support/processes.js';
 const program = new Command('bench:incidents')
   .option('--incidents <n>', 'incidents opened, one per table', '500')
   .option('--rate <n>', 'events produced per second', '10')
+  .option('--telemetry <mode>', 'the bridge and worker traced and serving metrics: off, on, or both (compared)', 'off')
+  .option('--json', 'print the figures as one JSON object instead of tables')
   .parse();
-const flags = program.opts<{ incidents: string; rate: string }>();
+const flags = program.opts<{ incidents: string; rate: string; telemetry: string; json?: boolean }>();
 const count = Number(flags.incidents);
 const rate = Number(flags.rate);
+const modes = telemetryModes(flags.telemetry);
+const report = (line: string) => (flags.json ? process.stderr.write(`${line}\n`) : console.log(line));
 
 const stamp = Date.now().toString(36);
-const tenant = `bench-incidents-${stamp}`;
-// The bench produces and looks as Kafka's admin; the bridge and the worker it starts are their own principals and
-// serve this run's tenant only (its topics are new, so they read them from the start).
-const config = loadConfigOrExit(
-  {
-    ...process.env,
-    METASYNC_TASK_QUEUE: `metasync-bench-${stamp}`,
-    METASYNC_KAFKA_GROUP_PREFIX: `metasync-bench-${stamp}`,
-    METASYNC_BRIDGE_TENANTS: tenant,
-  },
-  { METASYNC_KAFKA_USERNAME: 'metasync-admin' },
-);
-const incidentsTopic = inboundTopic(tenant, 'incidents');
+// The bench produces and looks as Kafka's admin.
+const config = loadConfigOrExit(process.env, { METASYNC_KAFKA_USERNAME: 'metasync-admin' });
 const kafka = createKafka(config.kafka, 'bench-incidents');
 const producer = createProducer(kafka);
 const cassandra = createCassandra(config.cassandra);
 const postgres = createPostgres(config.postgres);
-const temporal = await connectTemporal(config.temporal);
-await producer.connect();
-await tenantWithMonteCarlo(config, postgres, tenant);
-
-// The ceiling's consumer reads the very messages the bridge reads.
-const received = new Map<string, number>();
-const ceilingGroup = `${config.kafka.groupPrefix}-ceiling`;
-const consumer = kafka.consumer({ groupId: ceilingGroup });
-await consumer.connect();
-await consumer.subscribe({ topic: incidentsTopic, fromBeginning: true });
-await consumer.run({
-  eachMessage: ({ message }) => Promise.resolve(void received.set(message.key?.toString() ?? '', Date.now())),
-});
-
-const worker = spawnWorker(config, `bench-worker-${tenant}`);
-const bridge = spawnApp('workers/bridge.ts', config, `bench-bridge-${tenant}`);
 const rules = loadDefaultRules();
 const tables = Array.from({ length: count }, (_, i) => `table_${i}`);
-const produced = new Map<string, number>();
-try {
-  // A warm-up incident: the first of anything pays for connections and workflow code loading.
-  await produceIncidentEvents(producer, [incidentEvent(tenant, 'warm-up', 0)]);
-  await waitForWrite('warm-up', 'orders', 120_000);
-  console.log(`producing ${count} incidents at ${rate}/s`);
-  const started = Date.now();
-  for (let i = 0; i < count; i++) {
-    const event = incidentEvent(tenant, `incident-${i}`, 0, {}, tables[i]);
-    const due = started + (i * 1000) / rate;
-    if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
-    produced.set(event.payload.incidentId, Date.now());
-    await produceIncidentEvents(producer, [event]);
-  }
-  const latencies: number[] = [];
-  const ceiling: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const id = `incident-${i}`;
-    latencies.push((await waitForWrite(id, tables[i]!, 120_000)) - produced.get(id)!);
-    ceiling.push(received.get(`${tenant}/${id}`)! - produced.get(id)!);
-    if (i % 100 === 99) console.log(`  ${i + 1}/${count} incidents on their assets`);
-  }
-  console.log(
-    `\nincident events produced to Kafka → incident on its asset in Cassandra (${count} incidents, ${rate}/s)`,
+await producer.connect();
+
+/**
+ * One measured run: its own tenant, task queue and consumer groups; the bridge and the worker it starts are their own
+ * principals and serve this run's tenant only (its topics are new, so they read them from the start).
+ */
+async function runOnce(mode: TelemetryMode): Promise<Run> {
+  const tenant = `bench-incidents-${stamp}-${mode}`;
+  const runConfig = loadConfigOrExit(
+    {
+      ...process.env,
+      METASYNC_TASK_QUEUE: `metasync-bench-${stamp}-${mode}`,
+      METASYNC_KAFKA_GROUP_PREFIX: `metasync-bench-${stamp}-${mode}`,
+      METASYNC_BRIDGE_TENANTS: tenant,
+    },
+    { METASYNC_KAFKA_USERNAME: 'metasync-admin' },
   );
-  console.table([
-    summary('MetaSync: Kafka → bridge → Temporal → Cassandra', latencies),
-    summary('ceiling: plain Kafka produce → consume', ceiling),
-  ]);
+  const incidentsTopic = inboundTopic(tenant, 'incidents');
+  await tenantWithMonteCarlo(runConfig, postgres, tenant);
+
+  // The ceiling's consumer reads the very messages the bridge reads.
+  const received = new Map<string, number>();
+  const consumer = kafka.consumer({ groupId: `${runConfig.kafka.groupPrefix}-ceiling` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: incidentsTopic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: ({ message }) => Promise.resolve(void received.set(message.key?.toString() ?? '', Date.now())),
+  });
+
+  const options = await telemetryOptions(mode);
+  const worker = spawnWorker(runConfig, `bench-worker-${tenant}`, options);
+  const bridge = spawnApp('workers/bridge.ts', runConfig, `bench-bridge-${tenant}`, options);
+  const produced = new Map<string, number>();
+  try {
+    // A warm-up incident: the first of anything pays for connections and workflow code loading.
+    await produceIncidentEvents(producer, [incidentEvent(tenant, 'warm-up', 0)]);
+    await waitForWrite(tenant, 'warm-up', 'orders', 120_000);
+    const cpuBefore = cpuMs(worker.pid) + cpuMs(bridge.pid);
+    report(`telemetry ${mode}: producing ${count} incidents at ${rate}/s`);
+    const started = Date.now();
+    for (let i = 0; i < count; i++) {
+      const event = incidentEvent(tenant, `incident-${i}`, 0, {}, tables[i]);
+      const due = started + (i * 1000) / rate;
+      if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+      produced.set(event.payload.incidentId, Date.now());
+      await produceIncidentEvents(producer, [event]);
+    }
+    const latencies: number[] = [];
+    const ceiling: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const id = `incident-${i}`;
+      latencies.push((await waitForWrite(tenant, id, tables[i]!, 120_000)) - produced.get(id)!);
+      ceiling.push(received.get(`${tenant}/${id}`)! - produced.get(id)!);
+      if (i % 100 === 99) report(`  ${i + 1}/${count} incidents on their assets`);
+    }
+    const cpuPerIncident = (cpuMs(worker.pid) + cpuMs(bridge.pid) - cpuBefore) / count;
+    return { latencies, ceiling, cpuPerIncident };
+  } finally {
+    worker.kill('SIGTERM');
+    bridge.kill('SIGTERM');
+    await Promise.all([worker, bridge]);
+    await consumer.disconnect();
+  }
+}
+
+interface Run {
+  latencies: number[];
+  ceiling: number[];
+  /** CPU ms the bridge and the worker spent per incident (after the warm-up). */
+  cpuPerIncident: number;
+}
+const runs = new Map<TelemetryMode, Run>();
+try {
+  for (const mode of modes) runs.set(mode, await runOnce(mode));
 } finally {
-  worker.kill('SIGTERM');
-  bridge.kill('SIGTERM');
-  await Promise.all([worker, bridge]);
-  await consumer.disconnect();
   await producer.disconnect();
-  await temporal.connection.close();
   await cassandra.shutdown();
   await postgres.end();
 }
 
+const figures = [...runs].flatMap(([mode, run]) => [
+  {
+    telemetry: mode,
+    ...summary('MetaSync: Kafka → bridge → Temporal → Cassandra', run.latencies),
+    'bridge+worker CPU ms per incident': run.cpuPerIncident.toFixed(1),
+  },
+  { telemetry: mode, ...summary('ceiling: plain Kafka produce → consume', run.ceiling) },
+]);
+const off = runs.get('off');
+const on = runs.get('on');
+const cost =
+  off && on
+    ? [
+        costRow('p50 ms', summary('', off.latencies)['p50 ms'], summary('', on.latencies)['p50 ms']),
+        costRow('p95 ms', summary('', off.latencies)['p95 ms'], summary('', on.latencies)['p95 ms']),
+        costRow('mean ms', mean(off.latencies), mean(on.latencies)),
+        costRow('bridge+worker CPU ms per incident', off.cpuPerIncident, on.cpuPerIncident),
+      ]
+    : [];
+if (flags.json) {
+  console.log(JSON.stringify({ incidents: count, rate, sampleRatio: config.traces.sampleRatio, runs: figures, cost }));
+} else {
+  console.log(
+    `\nincident events produced to Kafka → incident on its asset in Cassandra (${count} incidents, ${rate}/s)`,
+  );
+  console.table(figures);
+  if (cost.length > 0) {
+    console.log(`telemetry on vs off (traces sampled at ${config.traces.sampleRatio}; the goal: cost under 5%)`);
+    console.table(cost);
+  }
+}
+
+function mean(values: number[]): number {
+  return Math.round(values.reduce((sum, value) => sum + value, 0) / values.length);
+}
+
 /** When the incident's row on its asset was written (Cassandra's write time), in epoch ms. */
-async function waitForWrite(incidentId: string, table: string, timeoutMs: number): Promise<number> {
+async function waitForWrite(tenant: string, incidentId: string, table: string, timeoutMs: number): Promise<number> {
   const name = qualifiedNameFor(
     { database: 'analytics', schema: 'prod', table },
     { sourceType: 'ndjson', connectionId: 'warehouse' },

@@ -13,6 +13,7 @@ import { saveConnection } from '../lib/stores/connections.js';
 import { lakeWriter } from '../lib/stores/lake.js';
 import { ingestWorkflowId } from '../lib/temporal/workflowIds.js';
 import { spawnWorker } from '../test/support/processes.js';
+import { costRow, cpuMs, telemetryModes, telemetryOptions, type TelemetryMode } from './support/telemetry.js';
 import { follow } from '../starters/runs.js';
 import { ingestEstate, ingestProgress } from '../workflows/index.js';
 
@@ -27,6 +28,8 @@ const program = new Command('bench:ingest')
   .option('--buckets-per-job <n>', 'buckets per Spark job', '32')
   .option('--jobs-per-wave <n>', 'Spark jobs side by side', '2')
   .option('--ceiling-concurrency <n>', 'concurrent statements of the plain Cassandra write', '128')
+  .option('--telemetry <mode>', 'the worker traced and serving metrics: off, on, or both (compared)', 'off')
+  .option('--json', 'print the figures as one JSON object instead of tables')
   .parse();
 const flags = program.opts<{
   sizes: string;
@@ -34,7 +37,10 @@ const flags = program.opts<{
   bucketsPerJob: string;
   jobsPerWave: string;
   ceilingConcurrency: string;
+  telemetry: string;
+  json?: boolean;
 }>();
+const modes = telemetryModes(flags.telemetry);
 const sizes = flags.sizes.split(',').map(Number);
 const options = IngestOptions.parse({
   buckets: Number(flags.buckets),
@@ -65,8 +71,9 @@ function shapeOf(assets: number): EstateShape {
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 const perSecond = (count: number, ms: number) => Math.round(count / (ms / 1000));
+/** Progress; on stderr with --json, so stdout is the JSON alone. */
 const say = (label: string, message: string) =>
-  console.log(`[${new Date().toISOString().slice(11, 19)}] ${label}: ${message}`);
+  (flags.json ? console.error : console.log)(`[${new Date().toISOString().slice(11, 19)}] ${label}: ${message}`);
 
 async function uploadDump(key: string, shape: EstateShape): Promise<void> {
   const lines = Readable.from(
@@ -93,10 +100,12 @@ interface PipelineFigures {
   columnsMs: number;
   totalMs: number;
   workerPeakMb: number;
+  /** CPU the worker process used for the whole run (Spark's JVMs are not in it). */
+  workerCpuMs: number;
 }
 
-async function runPipeline(label: string, tenant: string): Promise<PipelineFigures> {
-  const worker = spawnWorker(config, `bench-worker-${tenant}`);
+async function runPipeline(label: string, tenant: string, mode: TelemetryMode): Promise<PipelineFigures> {
+  const worker = spawnWorker(config, `bench-worker-${tenant}`, await telemetryOptions(mode));
   try {
     const workflowId = ingestWorkflowId(tenant, 'bench', 'run-1');
     const started = Date.now();
@@ -131,6 +140,7 @@ async function runPipeline(label: string, tenant: string): Promise<PipelineFigur
       columnsMs: totalMs - columns,
       totalMs,
       workerPeakMb: peakMemoryMb(worker.pid!),
+      workerCpuMs: cpuMs(worker.pid),
     };
   } finally {
     worker.kill('SIGTERM');
@@ -160,42 +170,60 @@ async function rawCeiling(tenant: string, shape: EstateShape): Promise<number> {
 }
 
 const rows: Record<string, string | number>[] = [];
+const cost: Record<string, string | number>[] = [];
 try {
   for (const requested of sizes) {
     const shape = shapeOf(requested);
     const size = estateSize(shape);
     const assets = size.containers + size.columns;
-    const label = `${assets} assets`;
-    const tenant = `bench-${stamp}-${assets}`;
-    const dumpKey = `tenants/${tenant}/dumps/estate.ndjson.gz`;
+    const totals = new Map<TelemetryMode, PipelineFigures>();
+    let ceiling = 0;
+    for (const mode of modes) {
+      const label = `${assets} assets, telemetry ${mode}`;
+      const tenant = `bench-${stamp}-${assets}-${mode}`;
+      const dumpKey = `tenants/${tenant}/dumps/estate.ndjson.gz`;
 
-    say(label, `generating and uploading the dump (${size.containers} containers, ${size.columns} columns)`);
-    await uploadDump(dumpKey, shape);
-    await saveConnection(postgres, config.secretsKey, tenant, 'bench', {
-      type: 'ndjson',
-      uri: `s3://${config.s3.bucket}/${dumpKey}`,
-    });
-    const pipeline = await runPipeline(label, tenant);
-    say(label, `pipeline done in ${seconds(pipeline.totalMs)} s; writing the same rows straight to Cassandra`);
-    const ceilingMs = await rawCeiling(`${tenant}-ceiling`, shape);
-    const ceiling = perSecond(assets, ceilingMs);
-    const columnsPerSecond = perSecond(size.columns, pipeline.columnsMs);
-    const containersPerSecond = perSecond(size.containers, pipeline.containersMs);
-    rows.push({
-      assets,
-      'extract s': seconds(pipeline.extractMs),
-      'containersReady s': seconds(pipeline.containersReadyMs),
-      'ready % of run': `${Math.round((100 * pipeline.containersReadyMs) / pipeline.totalMs)}%`,
-      'containers/s': containersPerSecond,
-      'columns s': seconds(pipeline.columnsMs),
-      'columns/s': columnsPerSecond,
-      'total s': seconds(pipeline.totalMs),
-      'end-to-end assets/s': perSecond(assets, pipeline.totalMs),
-      'worker peak MB': pipeline.workerPeakMb,
-      'ceiling rows/s': ceiling,
-      'columns ÷ ceiling': (columnsPerSecond / ceiling).toFixed(2),
-      'containers ÷ ceiling': (containersPerSecond / ceiling).toFixed(2),
-    });
+      say(label, `generating and uploading the dump (${size.containers} containers, ${size.columns} columns)`);
+      await uploadDump(dumpKey, shape);
+      await saveConnection(postgres, config.secretsKey, tenant, 'bench', {
+        type: 'ndjson',
+        uri: `s3://${config.s3.bucket}/${dumpKey}`,
+      });
+      const pipeline = await runPipeline(label, tenant, mode);
+      totals.set(mode, pipeline);
+      if (ceiling === 0) {
+        say(label, `pipeline done in ${seconds(pipeline.totalMs)} s; writing the same rows straight to Cassandra`);
+        ceiling = perSecond(assets, await rawCeiling(`${tenant}-ceiling`, shape));
+      }
+      const columnsPerSecond = perSecond(size.columns, pipeline.columnsMs);
+      const containersPerSecond = perSecond(size.containers, pipeline.containersMs);
+      rows.push({
+        assets,
+        telemetry: mode,
+        'extract s': seconds(pipeline.extractMs),
+        'containersReady s': seconds(pipeline.containersReadyMs),
+        'ready % of run': `${Math.round((100 * pipeline.containersReadyMs) / pipeline.totalMs)}%`,
+        'containers/s': containersPerSecond,
+        'columns s': seconds(pipeline.columnsMs),
+        'columns/s': columnsPerSecond,
+        'total s': seconds(pipeline.totalMs),
+        'end-to-end assets/s': perSecond(assets, pipeline.totalMs),
+        'worker peak MB': pipeline.workerPeakMb,
+        'worker CPU s': seconds(pipeline.workerCpuMs),
+        'ceiling rows/s': ceiling,
+        'columns ÷ ceiling': (columnsPerSecond / ceiling).toFixed(2),
+        'containers ÷ ceiling': (containersPerSecond / ceiling).toFixed(2),
+      });
+    }
+    const off = totals.get('off');
+    const on = totals.get('on');
+    if (off && on) {
+      cost.push(
+        { ...costRow('containersReady ms', off.containersReadyMs, on.containersReadyMs), assets },
+        { ...costRow('total ms', off.totalMs, on.totalMs), assets },
+        { ...costRow('worker CPU ms', off.workerCpuMs, on.workerCpuMs), assets },
+      );
+    }
   }
 } finally {
   await temporal.connection.close();
@@ -204,9 +232,17 @@ try {
   s3.destroy();
 }
 
-console.log(
-  `\nestate ingestion, ${options.buckets} buckets, ${options.bucketsPerColumnsJob} buckets per Spark job, ` +
-    `${options.childrenPerWave} jobs at once; ceiling: the same rows written with executeConcurrent ` +
-    `(${flags.ceilingConcurrency} at once, assets and assets_by_parent)`,
-);
-console.table(rows);
+if (flags.json) {
+  console.log(JSON.stringify({ options, sampleRatio: config.traces.sampleRatio, runs: rows, cost }));
+} else {
+  console.log(
+    `\nestate ingestion, ${options.buckets} buckets, ${options.bucketsPerColumnsJob} buckets per Spark job, ` +
+      `${options.childrenPerWave} jobs at once; ceiling: the same rows written with executeConcurrent ` +
+      `(${flags.ceilingConcurrency} at once, assets and assets_by_parent)`,
+  );
+  console.table(rows);
+  if (cost.length > 0) {
+    console.log(`telemetry on vs off (traces sampled at ${config.traces.sampleRatio}; the goal: cost under 5%)`);
+    console.table(cost);
+  }
+}

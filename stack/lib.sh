@@ -104,11 +104,16 @@ app_running() {
 # app_start NAME ENTRY READY_TEXT [KAFKA_PRINCIPAL]: runs a TypeScript entry point of this checkout in the
 # background, as its own Kafka principal (its password is kafka-<principal> in $SECRETS_DIR). The local stack's
 # sources are on 127.0.0.1, so its apps allow loopback destinations (a development setting: MetaSync's own
-# endpoints stay refused; docs/security.md).
+# endpoints stay refused; docs/security.md). Its traces go to the stack's Zipkin unless METASYNC_TRACES_URL says
+# otherwise (empty: none), every one of them kept unless METASYNC_TRACES_SAMPLE_RATIO says otherwise (a development
+# stack is for looking); the preload installs the instrumentations before the entry point loads (docs/observability.md).
 app_start() {
   local name=$1 entry=$2 ready=$3 principal=${4:-}
+  local traces=${METASYNC_TRACES_URL-http://127.0.0.1:${ZIPKIN_PORT:-9411}/api/v2/spans}
   [ -x "$ROOT/node_modules/.bin/tsx" ] || fail "$name: dependencies are missing; run npm ci first"
   (cd "$ROOT" && export METASYNC_DESTINATIONS_ALLOW_LOOPBACK="${METASYNC_DESTINATIONS_ALLOW_LOOPBACK:-true}" \
-    && spawn "$name" env ${principal:+METASYNC_KAFKA_USERNAME="$principal"} "$ROOT/node_modules/.bin/tsx" "$entry")
+    && spawn "$name" env ${principal:+METASYNC_KAFKA_USERNAME="$principal"} METASYNC_TRACES_URL="$traces" \
+      METASYNC_TRACES_SAMPLE_RATIO="${METASYNC_TRACES_SAMPLE_RATIO:-1}" \
+      "$ROOT/node_modules/.bin/tsx" --import ./lib/platform/telemetryPreload.mjs "$entry")
   wait_until "$name" 120 "$RUN/logs/$name.log" app_running "$name" "$ready"
 }

@@ -8,7 +8,7 @@ import type { Decoded } from '../lib/kafka/decodeEvent.js';
 import { startLagReporter } from '../lib/kafka/consumerLag.js';
 import { deadLetter } from '../lib/kafka/deadLetters.js';
 import type { MessageOrigin as Origin } from '../lib/kafka/envelope.js';
-import { log } from '../lib/platform/log.js';
+import { log, withLogFields } from '../lib/platform/log.js';
 import { tenantGate } from '../lib/stores/tenants.js';
 import { parseInboundTopic, type InboundKind } from '../lib/kafka/topics.js';
 
@@ -92,10 +92,15 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
     log.warn('event dead-lettered', { ...origin, reason, archiveKey });
   }
 
-  async function handle({ topic, partition, message }: EachMessagePayload): Promise<void> {
-    const origin = { topic, partition, offset: message.offset, timestamp: message.timestamp };
+  /** Every line logged while a record is handled names its tenant (and its trace, from the consumer's span). */
+  function handle(payload: EachMessagePayload): Promise<void> {
     // Subscribed topics all parse (`wanted`); the tenant in the name is the only one this record may speak for.
-    const topicTenant = parseInboundTopic(topic)!.tenant;
+    const topicTenant = parseInboundTopic(payload.topic)!.tenant;
+    return withLogFields({ tenant: topicTenant }, () => handleRecord(payload, topicTenant));
+  }
+
+  async function handleRecord({ topic, partition, message }: EachMessagePayload, topicTenant: TenantId) {
+    const origin = { topic, partition, offset: message.offset, timestamp: message.timestamp };
     const decoded = spec.decode(message, topicTenant);
     if (!decoded.ok) return reject(origin, message, decoded.reason, topicTenant);
     // Every inbound topic answers to the control plane first: a tenant that is not (or no longer) served is refused.

@@ -6,6 +6,7 @@ import pg from 'pg';
 import type { Config, KafkaCredentials } from './config.js';
 import { idempotentProducer } from '../kafka/producer.js';
 import { log } from './log.js';
+import { temporalClientInterceptors } from './telemetry.js';
 
 /** One factory per system, so workers, starters and tests connect the same way. */
 
@@ -87,7 +88,8 @@ export function createPostgres(config: Config['postgres']): pg.Pool {
 
 export async function connectTemporal(config: Config['temporal']): Promise<TemporalClient> {
   const connection = await Connection.connect({ address: config.address });
-  return new TemporalClient({ connection, namespace: config.namespace });
+  // A workflow started or signalled carries the caller's trace context (a no-op in a process that is not traced).
+  return new TemporalClient({ connection, namespace: config.namespace, interceptors: temporalClientInterceptors() });
 }
 
 interface AllClients {

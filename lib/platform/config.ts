@@ -26,6 +26,8 @@ const sealingKey = z
 const kafkaPassword = z
   .string()
   .regex(/^[^\s"\\,]{16,}$/, 'expected 16 or more characters, without spaces, quotes, backslashes or commas');
+/** For settings where an empty value means "none" (METASYNC_TRACES_URL= turns traces off). */
+const emptyIsUnset = (value: unknown) => (value === '' ? undefined : value);
 const commaList = (value: string) =>
   value
     .split(',')
@@ -171,6 +173,13 @@ const EnvSchema = z.object({
   METASYNC_DESTINATIONS_ALLOW_LOOPBACK: flag.default(false),
   // Seals connection passwords and webhook secrets, and signs page tokens. This machine's own: the stack generates
   // it (stack/services/secrets.sh); there is no default, and the key once published as one is refused.
+  // Traces go to this Zipkin span endpoint (the stack's: http://127.0.0.1:9411/api/v2/spans); none when unset.
+  // OTEL_EXPORTER_ZIPKIN_ENDPOINT, the standard name, is read too. docs/observability.md.
+  METASYNC_TRACES_URL: z.preprocess(emptyIsUnset, url.optional()),
+  OTEL_EXPORTER_ZIPKIN_ENDPOINT: z.preprocess(emptyIsUnset, url.optional()),
+  // The share of new traces kept (spans with a parent follow its choice): 1 keeps all. A twentieth by default, for the
+  // cost (docs/observability.md, "Sampling and cost"); the development stack's apps keep all.
+  METASYNC_TRACES_SAMPLE_RATIO: z.coerce.number().min(0).max(1).default(0.05),
   METASYNC_SECRETS_KEY: sealingKey,
   // Keys that sealed values before the current one (separated by commas or lines): they still open until a rotation
   // (npm run secrets:rotate) has re-sealed everything under the current key, then they can go.
@@ -313,6 +322,10 @@ function toConfig(env: z.infer<typeof EnvSchema>) {
       deny: env.METASYNC_DESTINATIONS_DENY,
       ports: env.METASYNC_DESTINATIONS_PORTS,
       allowLoopback: env.METASYNC_DESTINATIONS_ALLOW_LOOPBACK,
+    },
+    traces: {
+      url: env.METASYNC_TRACES_URL ?? env.OTEL_EXPORTER_ZIPKIN_ENDPOINT,
+      sampleRatio: env.METASYNC_TRACES_SAMPLE_RATIO,
     },
     spark: {
       master: env.METASYNC_SPARK_MASTER,

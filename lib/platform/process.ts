@@ -26,8 +26,9 @@ const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 /**
  * The one bootstrap of MetaSync's processes (the API, the worker, the bridge, the subscribers) and benchmarks:
- * starts telemetry, loads the configuration (a wrong one stops the process with what to fix), serves its Prometheus
- * metrics when METASYNC_METRICS_PORT is set (the entry points' defaults set it), opens only the clients
+ * loads the configuration (a wrong one stops the process with what to fix), starts telemetry (traces when the
+ * configuration names a backend; docs/observability.md), serves its Prometheus metrics when METASYNC_METRICS_PORT is
+ * set (the entry points' defaults set it), opens only the clients
  * asked for, and calls `start` with them. When `start` returns what it started, the process runs until SIGINT or
  * SIGTERM (or until the work ends by itself), then stops it, closes the clients in the reverse order and exits. When
  * `start` returns nothing, its work is done: the clients close and the process ends.
@@ -36,11 +37,12 @@ export async function runProcess<C extends ClientChoice>(
   setup: ProcessSetup<C>,
   start: (context: OpenedClients<C> & { config: Config }) => Promise<Running | void>,
 ): Promise<void> {
-  const telemetry = startTelemetry(`metasync-${setup.name}`);
   const config = loadConfigOrExit(setup.env ?? process.env, setup.defaults);
+  const telemetry = startTelemetry(`metasync-${setup.name}`, config.traces);
   const metrics = await startMetrics(setup.name, config);
   const clients = await openClients(config, setup.clients).catch(async (error: unknown) => {
     await metrics?.close();
+    await telemetry.shutdown();
     throw error;
   });
   const closeAll = async () => {

@@ -179,3 +179,20 @@ describe('configuration', () => {
     }
   });
 });
+
+describe('configuration of traces', () => {
+  it('traces nothing unless a Zipkin endpoint is named, by either variable; empty means none', () => {
+    assert.deepEqual(loadConfig(machine()).traces, { url: undefined, sampleRatio: 0.05 });
+    assert.equal(loadConfig({ ...machine(), METASYNC_TRACES_URL: '' }).traces.url, undefined);
+    const url = 'http://127.0.0.1:9411/api/v2/spans';
+    assert.equal(loadConfig({ ...machine(), METASYNC_TRACES_URL: url }).traces.url, url);
+    assert.equal(loadConfig({ ...machine(), OTEL_EXPORTER_ZIPKIN_ENDPOINT: url }).traces.url, url);
+  });
+
+  it('refuses a sample ratio outside 0..1 and an endpoint that is not a URL', () => {
+    assert.equal(loadConfig({ ...machine(), METASYNC_TRACES_SAMPLE_RATIO: '1' }).traces.sampleRatio, 1);
+    const problems = problemsOf({ ...machine(), METASYNC_TRACES_SAMPLE_RATIO: '1.5', METASYNC_TRACES_URL: 'zipkin' });
+    assert.ok(problems.some((problem) => problem.startsWith('METASYNC_TRACES_SAMPLE_RATIO')));
+    assert.ok(problems.some((problem) => problem.startsWith('METASYNC_TRACES_URL')));
+  });
+});
