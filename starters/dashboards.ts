@@ -2,10 +2,10 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { format, resolveConfig } from 'prettier';
-import { dashboards, provisioningFiles } from '../observability/dashboards.js';
+import { dashboards, provisioningFiles } from '../observability/dashboards/index.js';
 
 /**
- * `npm run dashboards`: writes the Grafana dashboards (observability/dashboards.ts) as JSON into
+ * `npm run dashboards`: writes the Grafana dashboards (observability/dashboards/) as JSON into
  * observability/grafana/dashboards/, and the provisioning YAML beside them. A unit test fails when the committed
  * files differ from a fresh generation, so run this after changing a dashboard.
  */

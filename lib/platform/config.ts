@@ -3,55 +3,24 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { PUBLISHED_DEVELOPMENT_KEY, sealingKeys } from './secrets.js';
+import {
+  cidrList,
+  emptyIsUnset,
+  flag,
+  hostPort,
+  hostPortList,
+  kafkaPassword,
+  name,
+  portRanges,
+  positiveInt,
+  sealingKey,
+  url,
+} from './settingTypes.js';
 
 /**
  * The one configuration object, read from METASYNC_* environment variables and validated at start-up.
  * Every default points at the local stack that `npm run stack:up` starts.
  */
-
-const hostPort = z.string().regex(/^[\w.-]+:\d{1,5}$/, 'expected host:port');
-const hostPortList = z
-  .string()
-  .transform((value) => value.split(',').map((part) => part.trim()))
-  .pipe(z.array(hostPort).min(1, 'expected at least one host:port'));
-const url = z.url({ message: 'expected a URL' });
-const name = z.string().regex(/^[A-Za-z0-9._-]+$/, 'expected letters, digits, dots, dashes or underscores');
-const positiveInt = z.coerce.number().int().positive();
-const flag = z.enum(['0', '1', 'false', 'true']).transform((value) => value === '1' || value === 'true');
-const KEY_EXPECTED = 'expected 32 bytes in base64 (openssl rand -base64 32)';
-const sealingKey = z
-  .base64({ message: KEY_EXPECTED })
-  .refine((value) => Buffer.from(value, 'base64').length === 32, KEY_EXPECTED);
-/** Kafka's tools take a password inside JAAS quotes and a comma-separated credential: nothing there to escape. */
-const kafkaPassword = z
-  .string()
-  .regex(/^[^\s"\\,]{16,}$/, 'expected 16 or more characters, without spaces, quotes, backslashes or commas');
-/** For settings where an empty value means "none" (METASYNC_TRACES_URL= turns traces off). */
-const emptyIsUnset = (value: unknown) => (value === '' ? undefined : value);
-const commaList = (value: string) =>
-  value
-    .split(',')
-    .map((part) => part.trim())
-    .filter(Boolean);
-const cidrList = z
-  .string()
-  .transform(commaList)
-  .pipe(z.array(z.union([z.cidrv4(), z.cidrv6()], { error: 'expected CIDRs such as 10.0.0.0/8 or fd00::/8' })));
-const portRanges = z
-  .string()
-  .transform(commaList)
-  .pipe(
-    z
-      .array(
-        z
-          .string()
-          .regex(/^\d{1,5}(-\d{1,5})?$/, 'expected ports or ranges such as 5432,3306,1024-65535')
-          .transform((range) => range.split('-').map(Number))
-          .refine(([from = 0, to = from]) => from >= 1 && from <= to && to <= 65535, 'expected ports within 1-65535')
-          .transform(([from = 0, to = from]) => [from, to] as const),
-      )
-      .min(1, 'expected at least one port or range'),
-  );
 
 const cacheDir = process.env['METASYNC_CACHE'] ?? join(homedir(), '.cache', 'metasync');
 

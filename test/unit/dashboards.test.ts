@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { dashboards, provisioningFiles } from '../../observability/dashboards.js';
+import { dashboards, provisioningFiles } from '../../observability/dashboards/index.js';
 import {
   panelQueries,
   panelsWithoutQueries,
@@ -13,7 +13,7 @@ import { dashboardJson, grafanaDir } from '../../starters/dashboards.js';
 const committed = (name: string): unknown =>
   JSON.parse(readFileSync(`${grafanaDir}dashboards/${name}`, 'utf8')) as unknown;
 
-describe('Grafana dashboards (observability/dashboards.ts)', () => {
+describe('Grafana dashboards (observability/dashboards/)', () => {
   const generated = dashboardJson();
 
   it('are committed as generated: run `npm run dashboards` after changing one', () => {
