@@ -22,9 +22,9 @@ import { grafanaDir } from '../../starters/dashboards.js';
 import { createIncidentBridge } from '../../workers/incidentBridge.js';
 import { ingestEstate } from '../../workflows/index.js';
 import { startTestApi } from '../support/api.js';
-import { eventually, testConfig, testGroup, uniqueId, uniqueTenant } from '../support/harness.js';
+import { eventually, freePort, testConfig, testGroup, uniqueId, uniqueTenant } from '../support/harness.js';
 import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../support/incidents.js';
-import { freePort, sourceLogin } from '../support/postgresCluster.js';
+import { sourceLogin } from '../support/postgresCluster.js';
 import {
   addScrapeTargets,
   loadedAlerts,

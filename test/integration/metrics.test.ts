@@ -22,10 +22,10 @@ import { ingestEstate } from '../../workflows/index.js';
 import { subscriptionGroupId } from '../../workers/subscriptions.js';
 import { startTestApi, type TestApi } from '../support/api.js';
 import { estateSize, generateEstate } from '../support/estateGenerator.js';
-import { eventually, testConfig, uniqueId, uniqueTenant } from '../support/harness.js';
+import { eventually, freePort, testConfig, uniqueId, uniqueTenant } from '../support/harness.js';
 import { tenantWithMonteCarlo } from '../support/incidents.js';
 import { spawnApp } from '../support/processes.js';
-import { freePort, scrape, series, total, type Sample } from '../support/prometheus.js';
+import { scrape, series, total, type Sample } from '../support/prometheus.js';
 import { openStack } from '../support/stack.js';
 
 /**

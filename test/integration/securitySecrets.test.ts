@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { signMonteCarloBody, MONTE_CARLO_SIGNATURE_HEADER } from '../../lib/incidents/monteCarlo/index.js';
 import type { ingestEstate } from '../../workflows/index.js';
 import { eventually, testConfig, uniqueTenant, whatItIsDoing } from '../support/harness.js';
-import { freePort } from '../support/postgresCluster.js';
+import { freePort } from '../support/harness.js';
 import { sparkSubmitsMentioning } from '../support/processes.js';
 import { findLeaks, tenantHistories, type Leak } from '../support/secretScan.js';
 import { openStack } from '../support/stack.js';

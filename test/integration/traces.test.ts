@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { ResultPromise } from 'execa';
 import { MONTE_CARLO_SIGNATURE_HEADER, signMonteCarloBody } from '../../lib/incidents/monteCarlo/index.js';
 import { saveMonteCarloSecret } from '../../lib/stores/monteCarlo.js';
 import { incidentStore } from '../../lib/stores/incidents.js';
-import { eventually, testConfig, uniqueId, uniqueTenant } from '../support/harness.js';
+import { eventually, freePort, testConfig, uniqueId, uniqueTenant } from '../support/harness.js';
 import { MONTE_CARLO_ACCOUNT, tenantWithMonteCarlo } from '../support/incidents.js';
 import { spawnApp, untilLogged } from '../support/processes.js';
 import { openStack } from '../support/stack.js';
@@ -28,15 +27,6 @@ const config = testConfig({
 const stack = openStack(config);
 const { postgres, cassandra } = stack;
 const secret = randomBytes(42).toString('base64url');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** Monte Carlo's anomaly webhook, for this test's account (so its tables map to the tenant's connection). */
 function webhookBody(incidentId: string): Buffer {

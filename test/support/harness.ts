@@ -1,5 +1,6 @@
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
+import { createServer } from 'node:net';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { loadConfig, type Config } from '../../lib/platform/config.js';
 import { TenantId } from '../../lib/platform/ids.js';
@@ -138,4 +139,13 @@ export async function whatItIsDoing(temporal: Client, workflowId: string, depth 
     }
   }
   return lines.join('\n');
+}
+
+/** A port free now on 127.0.0.1, for a server or process a test starts on a port of its own. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { readdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from './harness.js';
 import pg from 'pg';
 import type { Config } from '../../lib/platform/config.js';
 
@@ -65,14 +65,6 @@ export async function queryAs(connection: pg.ClientConfig, sql: string): Promise
 /** Runs SQL as the superuser of the stack's cluster (MetaSync's roles may not create roles). */
 export async function asSuperuser(sql: string, port = 5432): Promise<void> {
   await asPostgres('psql', ['-q', '-p', String(port), '-v', 'ON_ERROR_STOP=1', '-c', sql]);
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 export interface TestCluster {

@@ -1,5 +1,3 @@
-import { createServer } from 'node:net';
-
 /** One sample of Prometheus's text format: a series and its value. */
 export interface Sample {
   name: string;
@@ -42,12 +40,3 @@ export const series = (samples: Sample[], name: string, labels: Record<string, s
 /** The sum of the matching samples' values (0 when there is none). */
 export const total = (samples: Sample[], name: string, labels: Record<string, string> = {}): number =>
   series(samples, name, labels).reduce((sum, sample) => sum + sample.value, 0);
-
-/** A port free now on 127.0.0.1, for a process the test starts with its own metrics port. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from './harness.js';
-import { freePort } from './postgresCluster.js';
+import { freePort } from './harness.js';
 
 /**
  * An S3 server that is not MetaSync's: a MinIO of the test's own (the binary stack/services/s3.sh builds), on a free
