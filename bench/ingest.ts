@@ -12,8 +12,8 @@ import { runSearchAttributes } from '../lib/temporal/searchAttributes.js';
 import { saveConnection } from '../lib/stores/connections.js';
 import { lakeWriter } from '../lib/stores/lake.js';
 import { ingestWorkflowId } from '../lib/temporal/workflowIds.js';
-import { spawnWorker } from '../test/support/processes.js';
-import { costRow, cpuMs, telemetryModes, telemetryOptions, type TelemetryMode } from './support/telemetry.js';
+import { spawnWorker, untilLogged } from '../test/support/processes.js';
+import { costRow, cpuMs, median, telemetryModes, telemetryOptions, type TelemetryMode } from './support/telemetry.js';
 import { follow } from '../starters/runs.js';
 import { ingestEstate, ingestProgress } from '../workflows/index.js';
 
@@ -29,6 +29,8 @@ const program = new Command('bench:ingest')
   .option('--jobs-per-wave <n>', 'Spark jobs side by side', '2')
   .option('--ceiling-concurrency <n>', 'concurrent statements of the plain Cassandra write', '128')
   .option('--telemetry <mode>', 'the worker traced and serving metrics: off, on, or both (compared)', 'off')
+  .option('--repeat <n>', 'runs of each telemetry mode, alternating; the cost compares their medians', '1')
+  .option('--columns-per-table <n>', 'columns of each table (0: containers only, no Spark job)', '9')
   .option('--json', 'print the figures as one JSON object instead of tables')
   .parse();
 const flags = program.opts<{
@@ -38,9 +40,12 @@ const flags = program.opts<{
   jobsPerWave: string;
   ceilingConcurrency: string;
   telemetry: string;
+  columnsPerTable: string;
+  repeat: string;
   json?: boolean;
 }>();
 const modes = telemetryModes(flags.telemetry);
+const repeat = Number(flags.repeat);
 const sizes = flags.sizes.split(',').map(Number);
 const options = IngestOptions.parse({
   buckets: Number(flags.buckets),
@@ -55,9 +60,10 @@ const postgres = createPostgres(config.postgres);
 const temporal = await connectTemporal(config.temporal);
 const stamp = Date.now().toString(36);
 
-/** About `assets` assets, nine columns per table, so columns are 90% of the estate. */
+/** About `assets` assets; with nine columns per table (the default), columns are 90% of the estate. */
 function shapeOf(assets: number): EstateShape {
-  const tables = Math.max(1, Math.round(assets / 10));
+  const columnsPerTable = Number(flags.columnsPerTable);
+  const tables = Math.max(1, Math.round(assets / (columnsPerTable + 1)));
   const tablesPerSchema = Math.min(1000, tables);
   const schemas = Math.ceil(tables / tablesPerSchema);
   const schemasPerDatabase = Math.min(50, schemas);
@@ -65,7 +71,7 @@ function shapeOf(assets: number): EstateShape {
     databases: Math.ceil(schemas / schemasPerDatabase),
     schemasPerDatabase,
     tablesPerSchema,
-    columnsPerTable: 9,
+    columnsPerTable,
   };
 }
 
@@ -100,13 +106,46 @@ interface PipelineFigures {
   columnsMs: number;
   totalMs: number;
   workerPeakMb: number;
-  /** CPU the worker process used for the whole run (Spark's JVMs are not in it). */
+  /** CPU the worker process used for the whole run (Spark's JVMs are not in it), its start-up left out. */
   workerCpuMs: number;
+  /** CPU the worker process used from the run's start until containers were ready (extract and container loads). */
+  workerCpuReadyMs: number;
+  /** The worker's start-up until it polls (its CPU: until after the warm-up run), paid once per process. */
+  workerStartMs: number;
+  workerStartCpuMs: number;
 }
 
+/** An estate of `shape` as the tenant's connection `bench`: its dump in S3, the connection in PostgreSQL. */
+async function prepareEstate(tenant: string, shape: EstateShape): Promise<void> {
+  const dumpKey = `tenants/${tenant}/dumps/estate.ndjson.gz`;
+  await uploadDump(dumpKey, shape);
+  await saveConnection(postgres, config.secretsKey, tenant, 'bench', {
+    type: 'ndjson',
+    uri: `s3://${config.s3.bucket}/${dumpKey}`,
+  });
+}
+
+/** Twelve containers and no columns: a run that loads the worker's workflow code and connections, with no Spark job. */
+const WARM_UP: EstateShape = { databases: 1, schemasPerDatabase: 1, tablesPerSchema: 10, columnsPerTable: 0 };
+
 async function runPipeline(label: string, tenant: string, mode: TelemetryMode): Promise<PipelineFigures> {
-  const worker = spawnWorker(config, `bench-worker-${tenant}`, await telemetryOptions(mode));
+  const name = `bench-worker-${tenant}`;
+  const spawned = Date.now();
+  const worker = spawnWorker(config, name, await telemetryOptions(mode));
   try {
+    await untilLogged(worker, name, 'worker running');
+    const workerStartMs = Date.now() - spawned;
+    // A production worker is up and warm when a run arrives: the first run of a process pays for loading the workflow
+    // code into its sandbox and for opening connections, so a small run goes first and the figures start after it.
+    await prepareEstate(`${tenant}-warm-up`, WARM_UP);
+    const warmUp = await temporal.workflow.execute(ingestEstate, {
+      workflowId: ingestWorkflowId(`${tenant}-warm-up`, 'bench', 'run-1'),
+      taskQueue: config.temporal.taskQueue,
+      args: [{ tenant: `${tenant}-warm-up`, connectionId: 'bench', runId: 'run-1', options }],
+      typedSearchAttributes: runSearchAttributes(`${tenant}-warm-up`, 'ingest', 'bench'),
+    });
+    if (warmUp.phase !== 'completed') throw new Error(`the warm-up run ended ${warmUp.phase}`);
+    const workerStartCpuMs = cpuMs(worker.pid);
     const workflowId = ingestWorkflowId(tenant, 'bench', 'run-1');
     const started = Date.now();
     const handle = await temporal.workflow.start(ingestEstate, {
@@ -116,10 +155,12 @@ async function runPipeline(label: string, tenant: string, mode: TelemetryMode): 
       typedSearchAttributes: runSearchAttributes(tenant, 'ingest', 'bench'),
     });
     const phaseStarted = new Map<IngestProgress['phase'], number>();
+    let cpuReady = NaN;
     let lastSaid = 0;
     const result = await follow<typeof ingestEstate, IngestProgress>(handle, ingestProgress, (progress) => {
       if (!phaseStarted.has(progress.phase)) {
         phaseStarted.set(progress.phase, Date.now() - started);
+        if (progress.phase === 'columns') cpuReady = cpuMs(worker.pid) - workerStartCpuMs;
         say(label, `${progress.phase} after ${seconds(Date.now() - started)} s`);
       }
       if (Date.now() - lastSaid > 15_000) {
@@ -140,7 +181,10 @@ async function runPipeline(label: string, tenant: string, mode: TelemetryMode): 
       columnsMs: totalMs - columns,
       totalMs,
       workerPeakMb: peakMemoryMb(worker.pid!),
-      workerCpuMs: cpuMs(worker.pid),
+      workerCpuMs: cpuMs(worker.pid) - workerStartCpuMs,
+      workerCpuReadyMs: cpuReady,
+      workerStartMs,
+      workerStartCpuMs,
     };
   } finally {
     worker.kill('SIGTERM');
@@ -176,21 +220,19 @@ try {
     const shape = shapeOf(requested);
     const size = estateSize(shape);
     const assets = size.containers + size.columns;
-    const totals = new Map<TelemetryMode, PipelineFigures>();
+    const totals = new Map<TelemetryMode, PipelineFigures[]>(modes.map((mode) => [mode, []]));
     let ceiling = 0;
-    for (const mode of modes) {
-      const label = `${assets} assets, telemetry ${mode}`;
-      const tenant = `bench-${stamp}-${assets}-${mode}`;
-      const dumpKey = `tenants/${tenant}/dumps/estate.ndjson.gz`;
+    // Off and on alternate, so a slow spell of the machine falls on both rather than on one.
+    for (const [rep, mode] of Array.from({ length: repeat }, (_, rep) =>
+      modes.map((mode) => [rep, mode] as const),
+    ).flat()) {
+      const label = `${assets} assets, telemetry ${mode}${repeat > 1 ? `, run ${rep + 1}/${repeat}` : ''}`;
+      const tenant = `bench-${stamp}-${assets}-${mode}-${rep}`;
 
       say(label, `generating and uploading the dump (${size.containers} containers, ${size.columns} columns)`);
-      await uploadDump(dumpKey, shape);
-      await saveConnection(postgres, config.secretsKey, tenant, 'bench', {
-        type: 'ndjson',
-        uri: `s3://${config.s3.bucket}/${dumpKey}`,
-      });
+      await prepareEstate(tenant, shape);
       const pipeline = await runPipeline(label, tenant, mode);
-      totals.set(mode, pipeline);
+      totals.get(mode)!.push(pipeline);
       if (ceiling === 0) {
         say(label, `pipeline done in ${seconds(pipeline.totalMs)} s; writing the same rows straight to Cassandra`);
         ceiling = perSecond(assets, await rawCeiling(`${tenant}-ceiling`, shape));
@@ -200,6 +242,7 @@ try {
       rows.push({
         assets,
         telemetry: mode,
+        ...(repeat > 1 && { run: rep + 1 }),
         'extract s': seconds(pipeline.extractMs),
         'containersReady s': seconds(pipeline.containersReadyMs),
         'ready % of run': `${Math.round((100 * pipeline.containersReadyMs) / pipeline.totalMs)}%`,
@@ -210,18 +253,28 @@ try {
         'end-to-end assets/s': perSecond(assets, pipeline.totalMs),
         'worker peak MB': pipeline.workerPeakMb,
         'worker CPU s': seconds(pipeline.workerCpuMs),
+        'worker CPU to ready s': seconds(pipeline.workerCpuReadyMs),
+        'worker start s': seconds(pipeline.workerStartMs),
+        'worker start CPU s': seconds(pipeline.workerStartCpuMs),
         'ceiling rows/s': ceiling,
         'columns ÷ ceiling': (columnsPerSecond / ceiling).toFixed(2),
         'containers ÷ ceiling': (containersPerSecond / ceiling).toFixed(2),
       });
     }
-    const off = totals.get('off');
-    const on = totals.get('on');
-    if (off && on) {
+    const off = totals.get('off') ?? [];
+    const on = totals.get('on') ?? [];
+    if (off.length && on.length) {
+      const compare = (figure: string, of: (p: PipelineFigures) => number) => ({
+        ...costRow(figure, median(off.map(of)), median(on.map(of))),
+        assets,
+      });
       cost.push(
-        { ...costRow('containersReady ms', off.containersReadyMs, on.containersReadyMs), assets },
-        { ...costRow('total ms', off.totalMs, on.totalMs), assets },
-        { ...costRow('worker CPU ms', off.workerCpuMs, on.workerCpuMs), assets },
+        compare('containersReady ms', (p) => p.containersReadyMs),
+        compare('total ms', (p) => p.totalMs),
+        compare('worker CPU ms', (p) => p.workerCpuMs),
+        compare('worker CPU to containers ready ms', (p) => p.workerCpuReadyMs),
+        compare('worker start ms (once per process)', (p) => p.workerStartMs),
+        compare('worker start CPU ms (once per process)', (p) => p.workerStartCpuMs),
       );
     }
   }
@@ -242,7 +295,8 @@ if (flags.json) {
   );
   console.table(rows);
   if (cost.length > 0) {
-    console.log(`telemetry on vs off (traces sampled at ${config.traces.sampleRatio}; the goal: cost under 5%)`);
+    const of = repeat > 1 ? `, medians of ${repeat} runs each` : '';
+    console.log(`telemetry on vs off (traces sampled at ${config.traces.sampleRatio}${of}; the goal: cost under 5%)`);
     console.table(cost);
   }
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePort } from '../../test/support/harness.js';
 import type { SpawnOptions } from '../../test/support/processes.js';
 
 /**
@@ -15,25 +15,27 @@ export function telemetryModes(flag: string): TelemetryMode[] {
   throw new Error(`--telemetry takes off, on or both, not ${JSON.stringify(flag)}`);
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no free port');
-  return address.port;
-}
-
 /**
  * How a benchmark's processes run in `mode`. On: traces to METASYNC_TRACES_URL (the stack's Zipkin by default) at the
- * configured sample ratio, and metrics served on a port of their own (as METASYNC_METRICS_PORT does in production).
+ * configured sample ratio, and metrics served on ports of their own, MetaSync's and the Temporal SDK's (as
+ * METASYNC_METRICS_PORT and METASYNC_TEMPORAL_METRICS_PORT do in production).
  */
 export async function telemetryOptions(mode: TelemetryMode): Promise<SpawnOptions> {
-  if (mode === 'off') return { env: { METASYNC_METRICS_PORT: '0' } };
+  if (mode === 'off') return { env: { METASYNC_METRICS_PORT: '0', METASYNC_TEMPORAL_METRICS_PORT: '0' } };
   return {
     tracesUrl: process.env['METASYNC_TRACES_URL'] || 'http://127.0.0.1:9411/api/v2/spans',
-    env: { METASYNC_METRICS_PORT: String(await freePort()) },
+    env: {
+      METASYNC_METRICS_PORT: String(await freePort()),
+      METASYNC_TEMPORAL_METRICS_PORT: String(await freePort()),
+    },
   };
+}
+
+/** The middle value (the mean of the two middle ones for an even count): one slow run does not move it. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
 /** One figure off and on, and what telemetry cost (positive: slower or less with it on). */

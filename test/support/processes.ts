@@ -53,7 +53,11 @@ export function spawnApp(entry: Entry, config: Config, name: string, options: Sp
   const log = { file: `${root}.stack/logs/${name}.log`, append: true } as const;
   mkdirSync(`${root}.stack/logs`, { recursive: true }); // a checkout whose stack was started elsewhere has none
   const preload = options.tracesUrl ? ['--import', './lib/platform/telemetryPreload.mjs'] : [];
-  return execa(process.execPath, ['--import', 'tsx', ...preload, entry], {
+  // Where a process's time goes: with METASYNC_CPU_PROFILE_DIR=<dir>, V8 CPU profiles of it (a file per thread) land
+  // in <dir>/<name> when it exits.
+  const profileDir = process.env['METASYNC_CPU_PROFILE_DIR'];
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}/${name}`] : [];
+  return execa(process.execPath, [...profile, '--import', 'tsx', ...preload, entry], {
     cwd: root,
     env: {
       METASYNC_TASK_QUEUE: config.temporal.taskQueue,
