@@ -137,7 +137,10 @@ async function startEnforcement(bench: Bench, tenant: string, table: string) {
   });
   const asSubscribers = asService(config, 'subscribers');
   const clients = await openClients(asSubscribers, { kafka: 'subscribers', producer: true });
-  const subscribers = createSubscribers({ ...clients, config: asSubscribers, s3, postgres }, { tenant, pollMs: 1_000 });
+  const subscribers = createSubscribers(
+    { ...clients, config: asSubscribers, s3, postgres },
+    { tenants: [tenant], pollMs: 1_000 },
+  );
   const stop = async () => {
     await subscribers.stop();
     await clients.close();

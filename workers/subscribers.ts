@@ -10,7 +10,9 @@ await runProcess(
     clients: { kafka: 'subscribers', producer: true, postgres: true, s3: true },
   },
   async (deps) => {
-    const subscribers = createSubscribers(deps);
+    // METASYNC_BRIDGE_TENANTS shards the subscribers by tenant as it does the bridges; every tenant's by default.
+    const tenants = deps.config.kafka.bridgeTenants;
+    const subscribers = createSubscribers(deps, tenants ? { tenants } : {});
     await subscribers.start();
     log.info('subscribers running', { brokers: deps.config.kafka.brokers, subscriptions: subscribers.running() });
     return subscribers;

@@ -35,8 +35,8 @@ export interface SubscriberDependencies extends SinkDependencies {
 }
 
 export interface SubscriberOptions {
-  /** Runs only this tenant's subscriptions (tests); every tenant's by default. */
-  tenant?: string;
+  /** Runs only these tenants' subscriptions (tests, or subscribers sharded by tenant); every tenant's by default. */
+  tenants?: readonly string[];
   /** How often PostgreSQL is asked for new, changed and removed subscriptions. */
   pollMs?: number;
   /** The longest wait between two attempts at a failing change. */
@@ -242,7 +242,7 @@ export function createSubscribers(deps: SubscriberDependencies, options: Subscri
   }
 
   async function poll(): Promise<void> {
-    const rows = await loadSubscriptions(deps.postgres, options.tenant);
+    const rows = await loadSubscriptions(deps.postgres, options.tenants);
     const seen = new Set<string>();
     for (const row of rows) {
       const key = `${row.tenant}/${row.id}`;

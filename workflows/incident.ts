@@ -13,11 +13,15 @@ import type { Activities } from '../activities/index.js';
 import type { IncidentInput, IncidentRecord, IncidentRetry, IncidentSignal } from '../lib/incidents/contracts.js';
 import { rootCause } from '../lib/temporal/failures.js';
 import { applyIncidentEvent } from '../lib/incidents/applyEvent.js';
+import { currentTrace, inTrace, type WorkflowTrace } from '../lib/temporal/workflowTrace.js';
 
 const DEFAULT_RETRY: IncidentRetry = { attempts: 8, firstBackoffMs: 30_000, maxBackoffMs: 15 * 60_000 };
 
 export const incidentEventSignal = defineSignal<[IncidentSignal]>('incidentEvent');
 export const incidentQuery = defineQuery<IncidentRecord | null>('incident');
+
+/** An event waiting its turn, with the trace of the message that brought it (absent when not traced). */
+type QueuedEvent = IncidentSignal & { trace?: WorkflowTrace };
 
 /**
  * One Monte Carlo incident's life: its events arrive as signals, in the order Kafka kept them, and each is applied
@@ -27,11 +31,12 @@ export const incidentQuery = defineQuery<IncidentRecord | null>('incident');
  * The bridge committed each event's offset when the signal was accepted, so this workflow is the only place the
  * event still lives: it never gives one up. An event no retry can apply is dead-lettered; one that can be neither
  * applied nor dead-lettered (the lake and S3 both away) stays first in the queue and is tried again after a growing
- * wait, and the queue goes along when the workflow continues as new.
+ * wait, and the queue goes along when the workflow continues as new. Each event is applied in the trace of the
+ * message that brought it, not of the first event's.
  */
 export async function incidentLifecycle(
   input: IncidentInput,
-  carry?: { record: IncidentRecord | null; pending: IncidentSignal[] },
+  carry?: { record: IncidentRecord | null; pending: QueuedEvent[] },
 ): Promise<IncidentRecord | null> {
   const { tenant, incidentId } = input;
   const retry = { ...DEFAULT_RETRY, ...input.retry };
@@ -46,8 +51,8 @@ export async function incidentLifecycle(
       maximumAttempts: retry.attempts,
     },
   });
-  const pending: IncidentSignal[] = carry?.pending ?? [];
-  setHandler(incidentEventSignal, (signal) => void pending.push(signal));
+  const pending: QueuedEvent[] = carry?.pending ?? [];
+  setHandler(incidentEventSignal, (signal) => void pending.push({ ...signal, trace: currentTrace() }));
   let backoffMs = retry.firstBackoffMs;
   const waitLonger = async (what: string, error: unknown) => {
     log.warn(`${what}; trying again in ${backoffMs / 1000} s`, { tenant, incidentId, error: rootCause(error) });
@@ -71,7 +76,7 @@ export async function incidentLifecycle(
       await continueAsNew<typeof incidentLifecycle>(input, { record, pending });
     }
     if (!(await condition(() => pending.length > 0, input.quietPeriodMs))) return record;
-    const { event, origin } = pending[0]!; // it leaves the queue once applied or dead-lettered
+    const { event, origin, trace } = pending[0]!; // it leaves the queue once applied or dead-lettered
     if (record?.recentEventIds.includes(event.id)) {
       pending.shift(); // a redelivery
       continue;
@@ -80,10 +85,12 @@ export async function incidentLifecycle(
     try {
       // The event's produce time and source go along for the activity's latency metric only.
       const latency = { producedAt: origin.timestamp, eventSource: event.source };
-      record = await saveIncident({ tenant, record: applyIncidentEvent(record, event), ...latency });
+      const next = applyIncidentEvent(record, event);
+      record = await inTrace(trace, () => saveIncident({ tenant, record: next, ...latency }));
     } catch (failure) {
       try {
-        await deadLetterIncidentEvent({ event, origin, reason: `could not apply the event: ${rootCause(failure)}` });
+        const reason = `could not apply the event: ${rootCause(failure)}`;
+        await inTrace(trace, () => deadLetterIncidentEvent({ event, origin, reason }));
       } catch (error) {
         await waitLonger(`event ${event.id} could be neither applied nor dead-lettered`, error);
         continue;

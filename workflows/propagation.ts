@@ -21,6 +21,7 @@ import type {
   WalkScope,
 } from '../lib/propagation/contracts.js';
 import { changeWorkflowId } from '../lib/temporal/workflowIds.js';
+import { currentTrace, inTrace, type WorkflowTrace } from '../lib/temporal/workflowTrace.js';
 
 export const annotationChangeSignal = defineSignal<[AnnotationRequest]>('annotationChange');
 export const propagationStatusQuery = defineQuery<PropagationStatus>('status');
@@ -48,15 +49,21 @@ const LEVELS_PER_RUN = 200;
 /** Change ids remembered, so a redelivered request is not applied twice. */
 const REMEMBERED_CHANGES = 500;
 
+/** A change waiting its turn, with the trace of the request that asked for it (absent when not traced). */
+interface QueuedChange extends AnnotationRequest {
+  trace?: WorkflowTrace;
+}
+
 interface PropagationCarry {
-  pending: AnnotationRequest[];
+  pending: QueuedChange[];
   remembered: string[];
   recent: ChangeOutcome[];
 }
 
 /**
  * The propagation of one source asset: its changes arrive as signals and are walked one at a time, in arrival
- * order, each by a child workflow, so two changes of one asset never interleave.
+ * order, each by a child workflow, so two changes of one asset never interleave. Each change's walk is in the
+ * trace of the request that asked for it, not of the one that started this workflow.
  */
 export async function assetPropagation(input: PropagationInput, carry?: PropagationCarry): Promise<ChangeOutcome[]> {
   const pending = carry?.pending ?? [];
@@ -65,19 +72,21 @@ export async function assetPropagation(input: PropagationInput, carry?: Propagat
   let current: string | null = null;
   setHandler(annotationChangeSignal, (request) => {
     const known = remembered.includes(request.changeId) || pending.some((p) => p.changeId === request.changeId);
-    if (!known && current !== request.changeId) pending.push(request);
+    if (!known && current !== request.changeId) pending.push({ ...request, trace: currentTrace() });
   });
   setHandler(propagationStatusQuery, () => ({ pending: pending.length, current, recent }));
 
   for (let handled = 0; ;) {
     if (!(await condition(() => pending.length > 0, input.idleMs ?? 60_000))) return recent;
-    const request = pending.shift()!;
+    const { trace, ...request } = pending.shift()!;
     current = request.changeId;
-    const outcome = await executeChild(propagateChange, {
-      workflowId: changeWorkflowId(input.tenant, request.changeId),
-      args: [{ tenant: input.tenant, source: input.qualifiedName, ...request }],
-      searchAttributes: workflowInfo().searchAttributes,
-    });
+    const outcome = await inTrace(trace, () =>
+      executeChild(propagateChange, {
+        workflowId: changeWorkflowId(input.tenant, request.changeId),
+        args: [{ tenant: input.tenant, source: input.qualifiedName, ...request }],
+        searchAttributes: workflowInfo().searchAttributes,
+      }),
+    );
     current = null;
     remembered.push(request.changeId);
     remembered.splice(0, Math.max(0, remembered.length - REMEMBERED_CHANGES));

@@ -48,7 +48,8 @@ const EnvSchema = z.object({
   METASYNC_KAFKA_TOPIC_REFRESH_SECONDS: positiveInt.max(3600).default(5),
   // How often each consuming process exports its own groups' lag (metasync_kafka_consumer_lag).
   METASYNC_KAFKA_LAG_SECONDS: positiveInt.max(3600).default(15),
-  // A bridge serves these tenants only (comma-separated), e.g. to shard tenants across bridges; all by default.
+  // The bridges and the subscribers serve these tenants only (comma-separated), e.g. to shard tenants across
+  // processes; all by default.
   METASYNC_BRIDGE_TENANTS: z
     .string()
     .transform((value) => value.split(',').map((part) => part.trim()))

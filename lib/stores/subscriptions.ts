@@ -51,11 +51,11 @@ export async function deleteSubscription(pool: pg.Pool, tenant: string, id: stri
   return (rowCount ?? 0) > 0;
 }
 
-export async function loadSubscriptions(pool: pg.Pool, tenant?: string): Promise<SubscriptionRow[]> {
+export async function loadSubscriptions(pool: pg.Pool, tenants?: readonly string[]): Promise<SubscriptionRow[]> {
   const { rows } = await pool.query<{ tenant: string; subscription_id: string; spec: unknown; updated_at: Date }>(
     `SELECT tenant, subscription_id, spec, updated_at FROM subscriptions
-     WHERE $1::text IS NULL OR tenant = $1 ORDER BY tenant, subscription_id`,
-    [tenant ?? null],
+     WHERE $1::text[] IS NULL OR tenant = ANY($1) ORDER BY tenant, subscription_id`,
+    [tenants ?? null],
   );
   return rows.map((row) => ({
     tenant: row.tenant,

@@ -90,7 +90,7 @@ describe('every dashboard panel answers from the live Prometheus after the main 
 
     await stack.workers();
     await stack.bridge(createIncidentBridge, testGroup('dashboards-incidents'), { tenants: [tenant] });
-    await stack.subscribers({ tenant, pollMs: 500 });
+    await stack.subscribers({ tenants: [tenant], pollMs: 500 });
 
     const removeTargets = await addScrapeTargets(run, [
       { address: `127.0.0.1:${metricsServer.port}`, job: 'metasync-test' },

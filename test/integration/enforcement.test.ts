@@ -159,7 +159,7 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
     producer = await stack.producer();
     deadLetters = await stack.tail(topics.deadLetters);
     // The subscribers start before the tenant has a subscription or an outbound topic: both arrive later.
-    subscribers = await stack.subscribers({ tenant, pollMs: 500, maxBackoffMs: 1_000 });
+    subscribers = await stack.subscribers({ tenants: [tenant], pollMs: 500, maxBackoffMs: 1_000 });
   });
 
   after(() => stack.close());
@@ -433,7 +433,7 @@ describe('subscriptions: enforcement in a downstream PostgreSQL, a Kafka sink, d
     ) => changed(qualifiedName, value, change, more, feedTenant);
 
     before(async () => {
-      await stack.subscribers({ tenant: feedTenant, pollMs: 500, maxBackoffMs: 1_000 });
+      await stack.subscribers({ tenants: [feedTenant], pollMs: 500, maxBackoffMs: 1_000 });
     });
 
     it('delivers from the beginning what its filter keeps, reshaped; bad changes go to the dead-letter topic', async () => {

@@ -131,7 +131,7 @@ describe('Prometheus metrics of every process and flow', () => {
     stack.defer(() => local.close());
     api = await startTestApi(stack, []);
     base = await api.app.listen({ host: '127.0.0.1', port: 0 });
-    await stack.subscribers({ tenant, pollMs: 500 });
+    await stack.subscribers({ tenants: [tenant], pollMs: 500 });
 
     spawned(spawnApp('workers/worker.ts', config, `test-worker-${tenant}`));
     spawned(spawnApp('workers/bridge.ts', bridgeConfig, `test-bridge-${tenant}`));

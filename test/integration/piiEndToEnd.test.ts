@@ -70,7 +70,7 @@ describe('PII end to end: ingestion, lineage, propagation, outbound, enforcement
     // The worker makes the tenant's outbound topic; the subscribers read it as their own Kafka principal.
     stack.dropTopicsAtClose(tenant);
     await stack.workers();
-    await stack.subscribers({ tenant, pollMs: 500 });
+    await stack.subscribers({ tenants: [tenant], pollMs: 500 });
   });
 
   after(() => stack.close());

@@ -32,8 +32,13 @@ export async function activeSparkApps(config: Config): Promise<string[]> {
   return (state.activeapps ?? []).map((app) => app.name);
 }
 
-type Entry = 'workers/worker.ts' | 'workers/bridge.ts' | 'api/main.ts';
-const PRINCIPALS = { 'workers/worker.ts': 'worker', 'workers/bridge.ts': 'bridge', 'api/main.ts': 'api' } as const;
+const PRINCIPALS = {
+  'workers/worker.ts': 'worker',
+  'workers/bridge.ts': 'bridge',
+  'workers/subscribers.ts': 'subscribers',
+  'api/main.ts': 'api',
+} as const;
+type Entry = keyof typeof PRINCIPALS;
 
 export interface SpawnOptions {
   /** Settings of this process only (e.g. the API's port). */
@@ -43,9 +48,9 @@ export interface SpawnOptions {
 }
 
 /**
- * One of this checkout's processes (workers/worker.ts, workers/bridge.ts, api/main.ts) as it runs in production, so a
- * test can kill it outright or see its traces. It serves the config's task queue, Kafka group prefix and bridge
- * tenants, and its metrics on the config's ports (0, off, unless
+ * One of this checkout's processes (workers/worker.ts, workers/bridge.ts, workers/subscribers.ts, api/main.ts) as it
+ * runs in production, so a test can kill it outright or see its traces. It serves the config's task queue, Kafka group
+ * prefix and bridge tenants (which the subscribers serve too), and its metrics on the config's ports (0, off, unless
  * the test sets them); its output goes to `.stack/logs/<name>.log` for when a test fails.
  */
 export function spawnApp(entry: Entry, config: Config, name: string, options: SpawnOptions = {}): ResultPromise {

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { eventually } from './harness.js';
 
@@ -63,4 +64,38 @@ export function spanTree(spans: ZipkinSpan[]): string {
   };
   for (const root of children(undefined)) walk(root, 0);
   return ['   at ms  took ms  service: span', ...lines].join('\n');
+}
+
+export const of = (service: string, spans: ZipkinSpan[]) =>
+  spans.filter((s) => s.localEndpoint.serviceName === service);
+/** The spans of this name (Zipkin keeps span names lowercase). */
+export const named = (name: string, spans: ZipkinSpan[]) => spans.filter((s) => s.name === name);
+/** Whether a span has an ancestor of this name. */
+export const under = (name: string, spans: ZipkinSpan[]) => (span: ZipkinSpan) =>
+  ancestry(span, spans).chain.some((a) => a !== span && a.name === name);
+
+/** The trace's one root, asserted to be a SERVER span of the API for `route`. */
+export function rootOf(spans: ZipkinSpan[], route: RegExp): ZipkinSpan {
+  const roots = spans.filter((s) => s.parentId === undefined);
+  assert.equal(roots.length, 1, `one root:\n${spanTree(spans)}`);
+  const [root] = roots;
+  assert.ok(root);
+  assert.equal(root.localEndpoint.serviceName, 'metasync-api');
+  assert.equal(root.kind, 'SERVER');
+  assert.match(root.name, route);
+  return root;
+}
+
+/** A span a trace must hold: what it stands for (for the failure), its service, and how to know it. */
+export type Expected = [what: string, service: string, matches: (span: ZipkinSpan) => boolean];
+
+/** Each expected span is in the trace, with an unbroken chain of parents up to `root`. */
+export function assertLinked(spans: ZipkinSpan[], root: ZipkinSpan, expected: Expected[]): void {
+  for (const [what, service, matches] of expected) {
+    const span = of(service, spans).find(matches);
+    assert.ok(span, `${what}: no such span of ${service} in\n${spanTree(spans)}`);
+    const { chain, missing } = ancestry(span, spans);
+    assert.equal(missing, undefined, `${what}: its parent ${missing} is not in the trace\n${spanTree(spans)}`);
+    assert.equal(chain.at(-1), root, `${what}: its parents lead to the request`);
+  }
 }
