@@ -64,9 +64,9 @@ async function runOnce(mode: TelemetryMode): Promise<Run> {
     eachMessage: ({ message }) => Promise.resolve(void received.set(message.key?.toString() ?? '', Date.now())),
   });
 
-  const options = await telemetryOptions(mode);
-  const worker = spawnWorker(runConfig, `bench-worker-${tenant}`, options);
-  const bridge = spawnApp('workers/bridge.ts', runConfig, `bench-bridge-${tenant}`, options);
+  // Each process its own options: traced alike, but each serving its metrics on a port of its own.
+  const worker = spawnWorker(runConfig, `bench-worker-${tenant}`, await telemetryOptions(mode));
+  const bridge = spawnApp('workers/bridge.ts', runConfig, `bench-bridge-${tenant}`, await telemetryOptions(mode));
   const produced = new Map<string, number>();
   try {
     // A warm-up incident: the first of anything pays for connections and workflow code loading.
