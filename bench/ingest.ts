@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { connectTemporal, createCassandra, createPostgres, createS3 } from '../lib/platform/clients.js';
 import { loadConfigOrExit } from '../lib/platform/config.js';
-import { IngestOptions, type EstateAsset, type IngestProgress } from '../lib/ingest/contracts.js';
+import { IngestOptions, type EstateAsset, type IngestInput, type IngestProgress } from '../lib/ingest/contracts.js';
 import { estateSize, generateEstate, type EstateShape } from '../test/support/estateGenerator.js';
 import { fingerprint, loadDefaultRules, mapRecord } from '../lib/mapping/index.js';
 import { runSearchAttributes } from '../lib/temporal/searchAttributes.js';
@@ -128,6 +128,14 @@ async function prepareEstate(tenant: string, shape: EstateShape): Promise<void> 
 /** Twelve containers and no columns: a run that loads the worker's workflow code and connections, with no Spark job. */
 const WARM_UP: EstateShape = { databases: 1, schemasPerDatabase: 1, tablesPerSchema: 10, columnsPerTable: 0 };
 
+/** The first run of the tenant's connection `bench`, on the benchmark's task queue. */
+const runOf = (tenant: string) => ({
+  workflowId: ingestWorkflowId(tenant, 'bench', 'run-1'),
+  taskQueue: config.temporal.taskQueue,
+  args: [{ tenant, connectionId: 'bench', runId: 'run-1', options }] as [IngestInput],
+  typedSearchAttributes: runSearchAttributes(tenant, 'ingest', 'bench'),
+});
+
 async function runPipeline(label: string, tenant: string, mode: TelemetryMode): Promise<PipelineFigures> {
   const name = `bench-worker-${tenant}`;
   const spawned = Date.now();
@@ -138,22 +146,11 @@ async function runPipeline(label: string, tenant: string, mode: TelemetryMode): 
     // A production worker is up and warm when a run arrives: the first run of a process pays for loading the workflow
     // code into its sandbox and for opening connections, so a small run goes first and the figures start after it.
     await prepareEstate(`${tenant}-warm-up`, WARM_UP);
-    const warmUp = await temporal.workflow.execute(ingestEstate, {
-      workflowId: ingestWorkflowId(`${tenant}-warm-up`, 'bench', 'run-1'),
-      taskQueue: config.temporal.taskQueue,
-      args: [{ tenant: `${tenant}-warm-up`, connectionId: 'bench', runId: 'run-1', options }],
-      typedSearchAttributes: runSearchAttributes(`${tenant}-warm-up`, 'ingest', 'bench'),
-    });
+    const warmUp = await temporal.workflow.execute(ingestEstate, runOf(`${tenant}-warm-up`));
     if (warmUp.phase !== 'completed') throw new Error(`the warm-up run ended ${warmUp.phase}`);
     const workerStartCpuMs = cpuMs(worker.pid);
-    const workflowId = ingestWorkflowId(tenant, 'bench', 'run-1');
     const started = Date.now();
-    const handle = await temporal.workflow.start(ingestEstate, {
-      workflowId,
-      taskQueue: config.temporal.taskQueue,
-      args: [{ tenant, connectionId: 'bench', runId: 'run-1', options }],
-      typedSearchAttributes: runSearchAttributes(tenant, 'ingest', 'bench'),
-    });
+    const handle = await temporal.workflow.start(ingestEstate, runOf(tenant));
     const phaseStarted = new Map<IngestProgress['phase'], number>();
     let cpuReady = NaN;
     let lastSaid = 0;
