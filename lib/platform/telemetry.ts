@@ -26,7 +26,7 @@ import {
 } from '@temporalio/interceptors-opentelemetry';
 import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry';
 import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
-import { createRequire } from 'node:module';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { workflowSpanSink } from './legacySpans.js';
 
 /**
@@ -34,8 +34,8 @@ import { workflowSpanSink } from './legacySpans.js';
  * names a Zipkin span endpoint; the stack gives its apps http://127.0.0.1:9411/api/v2/spans. Two steps, because the
  * instrumentations must patch pg, kafkajs, cassandra-driver, http and the AWS SDK before anything imports them, and an
  * ES module's imports all load before its first line runs:
- *   1. lib/platform/telemetryPreload.mjs, loaded with `--import` before the entry point, installs the ESM hook and the
- *      instrumentations (installInstrumentations);
+ *   1. lib/platform/telemetryPreload.mjs, loaded with `--import` before the entry point, installs the instrumentations
+ *      and loads the packages they patch (installInstrumentations);
  *   2. runProcess starts the SDK (startTelemetry) with the process's name, sampler and exporter from its config.
  * Spans made between the two go nowhere: the instrumentations record through the global tracer provider, which the
  * SDK sets. Temporal's interceptors come from temporalClientInterceptors (always: without the SDK they only pass an
@@ -65,6 +65,14 @@ function instrumentations(): Instrumentation[] {
   ];
 }
 
+/**
+ * The packages the instrumentations patch, loaded once they are installed. Loaded through `require`, the
+ * instrumentations patch them as they load (require-in-the-middle), and the entry point's `import`s find the same
+ * patched modules in the module cache. This replaces the ESM loader hook (import-in-the-middle), which cost the worker a
+ * fifth more CPU for as long as it ran, patching nothing more (docs/benchmarks.md, "The ESM hook was the cost").
+ */
+const INSTRUMENTED_PACKAGES = ['http', 'https', 'pg', 'kafkajs', 'cassandra-driver', '@aws-sdk/client-s3'];
+
 let installed = false;
 
 /** Patches the instrumented libraries; the preload calls it before the entry point imports them. */
@@ -72,6 +80,11 @@ export function installInstrumentations(): void {
   if (installed) return;
   installed = true;
   registerInstrumentations({ instrumentations: instrumentations() });
+  const load = createRequire(import.meta.url);
+  for (const name of INSTRUMENTED_PACKAGES) load(name);
+  // `import { request } from 'node:http'` reads a copy of the built-in's exports, made when it first loaded: this
+  // copies the patched functions over.
+  syncBuiltinESMExports();
 }
 
 export interface Telemetry {

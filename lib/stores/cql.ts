@@ -7,12 +7,14 @@ const tracer = trace.getTracer('metasync-stores');
 /**
  * Runs one statement for every parameter list, `concurrencyLevel` at a time; nothing to run is no round trip.
  *
- * Traced as one span for the whole batch (the statement, how many, the keyspace), with the driver's own span per
- * statement suppressed: a bulk load runs thousands of statements per bucket, and a span each (or, in a trace not
- * sampled, the instrumentation's work to decide so) cost the worker a fifth more CPU than the load itself took
- * untraced (docs/benchmarks.md, "The cost of telemetry"). Single statements keep the driver instrumentation's spans.
+ * Traced as one span for the whole batch (the statement, how many, the keyspace), without the driver
+ * instrumentation's span per statement: a bulk load runs thousands of statements per bucket, and a span each (or, in a
+ * trace not sampled, the instrumentation's work to decide so, and the contexts it binds to each statement's promise)
+ * cost the worker a fifth more CPU than the load itself took untraced (docs/benchmarks.md, "The cost of telemetry").
+ * Single statements keep the driver instrumentation's spans.
  */
 export function concurrentRunner(client: cassandra.Client, concurrencyLevel: number) {
+  const bulk = withoutStatementSpans(client);
   return async (query: string, parameters: unknown[][]): Promise<void> => {
     if (!parameters.length) return;
     const attributes = {
@@ -25,7 +27,7 @@ export function concurrentRunner(client: cassandra.Client, concurrencyLevel: num
     await tracer.startActiveSpan('cassandra.executeConcurrent', { kind: SpanKind.CLIENT, attributes }, async (span) => {
       try {
         await context.with(suppressTracing(context.active()), () =>
-          cassandra.concurrent.executeConcurrent(client, query, parameters, { concurrencyLevel }),
+          cassandra.concurrent.executeConcurrent(bulk, query, parameters, { concurrencyLevel }),
         );
       } catch (error) {
         span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
@@ -36,6 +38,19 @@ export function concurrentRunner(client: cassandra.Client, concurrencyLevel: num
     });
   };
 }
+/**
+ * The client with the driver's own `_execute` (each statement's path), where the cassandra-driver instrumentation, when
+ * a traced process installed it, put its wrapper; shimmer, which wraps it, keeps the original as `__original`. The
+ * rest of the client is the client itself (its prototype): connections, prepared statements and keyspace are shared.
+ * Suppressing tracing alone still ran the wrapper's work for every statement: half a second of the worker's main
+ * thread on a 40k-container load (docs/benchmarks.md, "The ESM hook was the cost").
+ */
+export function withoutStatementSpans(client: cassandra.Client): cassandra.Client {
+  const execute = (client as unknown as { _execute: { __original?: unknown } })._execute;
+  if (typeof execute.__original !== 'function') return client;
+  return Object.create(client, { _execute: { value: execute.__original } }) as cassandra.Client;
+}
+
 /** A query's rows, page after page. The driver's stream is a Readable, whose async iteration its typings leave out. */
 export const rowStream = (client: cassandra.Client, query: string, parameters: unknown[]) =>
   client.stream(query, parameters, {
