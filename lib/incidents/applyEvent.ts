@@ -1,5 +1,5 @@
 import { type IncidentEvent, type IncidentRecord, type IncidentTableRef } from './contracts.js';
-import { MONTE_CARLO_RESOLVING_FEEDBACK } from './monteCarlo/contracts.js';
+import { MONTE_CARLO_RESOLVING_FEEDBACK } from './monteCarlo/feedback.js';
 
 /** Event ids an incident remembers, so a redelivery after its workflow ended is still recognised. */
 export const REMEMBERED_EVENT_IDS = 200;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MONTE_CARLO_ALERT_FEEDBACK } from './feedback.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Monte Carlo's webhook format (README.md beside this file has the sources). Objects are loose: fields Monte Carlo
@@ -33,23 +34,8 @@ export const MonteCarloMcon = z
   .string()
   .regex(MONTE_CARLO_NAMES.mcon, 'an MCON is MCON++<account uuid>++<resource uuid>++<object type>++<object id>');
 
-/** What the alert's status says (alert_feedback); the last four resolve it. */
-export const MonteCarloAlertFeedback = z.enum([
-  'investigating',
-  'no_status',
-  'work_in_progress',
-  'fixed',
-  'expected',
-  'no_action_needed',
-  'false_positive',
-]);
-export type MonteCarloAlertFeedback = z.infer<typeof MonteCarloAlertFeedback>;
-export const MONTE_CARLO_RESOLVING_FEEDBACK: readonly MonteCarloAlertFeedback[] = [
-  'fixed',
-  'expected',
-  'no_action_needed',
-  'false_positive',
-];
+/** What the alert's status says (alert_feedback); lib/incidents/monteCarlo/feedback.ts says which resolve it. */
+export const MonteCarloAlertFeedback = z.enum(MONTE_CARLO_ALERT_FEEDBACK);
 
 /** Set when the alert is marked as an incident, back to null when it is unmarked. */
 export const MonteCarloSeverity = z.enum(['SEV-1', 'SEV-2', 'SEV-3', 'SEV-4']);

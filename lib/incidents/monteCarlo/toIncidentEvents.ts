@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { IncidentEvent, MAX_INCIDENT_TABLES, type IncidentEventType, type IncidentTableRef } from '../contracts.js';
+import { MONTE_CARLO_RESOLVING_FEEDBACK } from './feedback.js';
 import {
   isMonteCarloAlertUpdate,
-  MONTE_CARLO_RESOLVING_FEEDBACK,
   type MonteCarloEventListEntry,
   type MonteCarloRule,
   type MonteCarloWebhook,
