@@ -1,5 +1,4 @@
-import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { suppressTracing } from '@opentelemetry/core';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import cassandra from 'cassandra-driver';
 
 const tracer = trace.getTracer('metasync-stores');
@@ -26,9 +25,7 @@ export function concurrentRunner(client: cassandra.Client, concurrencyLevel: num
     };
     await tracer.startActiveSpan('cassandra.executeConcurrent', { kind: SpanKind.CLIENT, attributes }, async (span) => {
       try {
-        await context.with(suppressTracing(context.active()), () =>
-          cassandra.concurrent.executeConcurrent(bulk, query, parameters, { concurrencyLevel }),
-        );
+        await cassandra.concurrent.executeConcurrent(bulk, query, parameters, { concurrencyLevel });
       } catch (error) {
         span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
         throw error;
@@ -38,12 +35,13 @@ export function concurrentRunner(client: cassandra.Client, concurrencyLevel: num
     });
   };
 }
+
 /**
  * The client with the driver's own `_execute` (each statement's path), where the cassandra-driver instrumentation, when
  * a traced process installed it, put its wrapper; shimmer, which wraps it, keeps the original as `__original`. The
  * rest of the client is the client itself (its prototype): connections, prepared statements and keyspace are shared.
- * Suppressing tracing alone still ran the wrapper's work for every statement: half a second of the worker's main
- * thread on a 40k-container load (docs/benchmarks.md, "The ESM hook was the cost").
+ * Suppressing tracing around the batch (what this did before) still ran the wrapper's work for every statement: half
+ * a second of the worker's main thread on a 40k-container load (docs/benchmarks.md, "The ESM hook was the cost").
  */
 export function withoutStatementSpans(client: cassandra.Client): cassandra.Client {
   const execute = (client as unknown as { _execute: { __original?: unknown } })._execute;
