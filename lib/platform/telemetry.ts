@@ -27,6 +27,7 @@ import {
 import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry';
 import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { workflowSpanSink } from './legacySpans.js';
 
 /**
@@ -144,10 +145,11 @@ export function temporalClientInterceptors(): { workflow: WorkflowClientIntercep
   return { workflow: [new OpenTelemetryWorkflowClientInterceptor()] };
 }
 
-/** The workflow interceptors' module, bundled with the workflows (it runs in the workflow sandbox). */
-const WORKFLOW_INTERCEPTORS = createRequire(import.meta.url).resolve(
-  '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors',
-);
+/**
+ * The workflow interceptors' module, bundled with the workflows (it runs in the workflow sandbox): the interceptors
+ * package's, for kept traces only (lib/temporal/sampledWorkflowInterceptors.ts says why).
+ */
+const WORKFLOW_INTERCEPTORS = fileURLToPath(new URL('../temporal/sampledWorkflowInterceptors.ts', import.meta.url));
 
 /**
  * A traced worker's interceptors and the sink its workflows export their spans through, or undefined when this

@@ -12,7 +12,7 @@ import { incidentStore } from '../../lib/stores/incidents.js';
 import { lineageStore } from '../../lib/stores/lineage.js';
 import { saveMonteCarloSecret } from '../../lib/stores/monteCarlo.js';
 import { saveSubscription } from '../../lib/stores/subscriptions.js';
-import { changeWorkflowId, ingestWorkflowId } from '../../lib/temporal/workflowIds.js';
+import { changeWorkflowId, incidentWorkflowId, ingestWorkflowId } from '../../lib/temporal/workflowIds.js';
 import { estateSize, generateEstate, type EstateShape } from '../support/estateGenerator.js';
 import { eventually, freePort, testConfig, uniqueId, uniqueTenant } from '../support/harness.js';
 import { MONTE_CARLO_ACCOUNT, tenantWithMonteCarlo } from '../support/incidents.js';
@@ -26,9 +26,11 @@ import {
   of,
   rootOf,
   spanTree,
+  tracesOf,
   traceWhere,
   under,
   zipkinSpansEndpoint,
+  zipkinUrl,
   type Expected,
   type ZipkinSpan,
 } from '../support/zipkin.js';
@@ -87,6 +89,20 @@ describe('traces: one trace per request, across the processes', () => {
       headers: { authorization: `Bearer ${key}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
       ...(body !== undefined && { body: JSON.stringify(body) }),
     });
+
+  /** Monte Carlo's webhook call; `traceparent` as a caller that decided on its trace already sends it. */
+  const send = async (body: Buffer, traceparent?: string) => {
+    const response = await fetch(`${base}/v1/tenants/${tenant}/webhooks/monte-carlo`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        [MONTE_CARLO_SIGNATURE_HEADER]: signMonteCarloBody(body, secret),
+        ...(traceparent && { traceparent }),
+      },
+      body,
+    });
+    assert.equal(response.status, 202, await response.text());
+  };
 
   before(async () => {
     stack.dropTopicsAtClose(tenant);
@@ -162,17 +178,6 @@ describe('traces: one trace per request, across the processes', () => {
 
   it("links an incident's webhook, Kafka message, bridge, workflow, activities and Cassandra; a second event too", async (t) => {
     const incidentId = crypto.randomUUID();
-    const send = async (body: Buffer) => {
-      const response = await fetch(`${base}/v1/tenants/${tenant}/webhooks/monte-carlo`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          [MONTE_CARLO_SIGNATURE_HEADER]: signMonteCarloBody(body, secret),
-        },
-        body,
-      });
-      assert.equal(response.status, 202, await response.text());
-    };
     await send(webhookBody(incidentId));
     await eventually(() => incidentStore(cassandra).get(tenant, incidentId), 60_000, 'the incident in the lake');
     // The second event goes to the running workflow as a signal, and is applied from its main loop.
@@ -229,6 +234,39 @@ describe('traces: one trace per request, across the processes', () => {
       'the second event went to the running workflow (if not, its quiet period ended first: raise it)',
     );
     assertLinked(second, rootOf(second, /webhooks\/monte-carlo/), expected(second));
+  });
+
+  it('applies an incident whose trace is not kept, and no process records a span of it', async () => {
+    // A caller's decision not to keep its trace (traceparent's sampled flag off) holds at every hop: the workflow
+    // runs without the interceptors' spans and hands the unkept context on to its activities, which would otherwise
+    // start traces of their own (kept here, where every new trace is).
+    const unkeptTraceId = randomBytes(16).toString('hex');
+    const unkept = crypto.randomUUID();
+    await send(webhookBody(unkept), `00-${unkeptTraceId}-${randomBytes(8).toString('hex')}-00`);
+    await eventually(() => incidentStore(cassandra).get(tenant, unkept), 60_000, 'the unkept incident in the lake');
+    await stack.temporal.workflow.getHandle(incidentWorkflowId(tenant, unkept)).result();
+    // A kept incident after it: once its spans are in Zipkin, the worker has exported whatever it had before them.
+    const kept = crypto.randomUUID();
+    await send(webhookBody(kept));
+    const keptWorkflow = incidentWorkflowId(tenant, kept);
+    const ofWorkflow = (workflowId: string) => (s: ZipkinSpan) =>
+      s.tags['temporal.workflow_id'] === workflowId || s.tags['temporalWorkflowId'] === workflowId;
+    await traceWhere(
+      'metasync-worker',
+      (trace) => trace.some(ofWorkflow(keptWorkflow)) && trace.some(isCassandra),
+      `the trace of the kept incident ${kept} in Zipkin`,
+    );
+
+    const response = await fetch(`${zipkinUrl}/api/v2/trace/${unkeptTraceId}`);
+    assert.equal(response.status, 404, `spans of the unkept trace: ${await response.text()}`);
+    const mentioning = (await tracesOf('metasync-worker'))
+      .flat()
+      .filter(ofWorkflow(incidentWorkflowId(tenant, unkept)));
+    assert.deepEqual(
+      mentioning.map((s) => `${s.name} (trace ${s.traceId})`),
+      [],
+      'no span of the unkept incident, under any trace',
+    );
   });
 
   it('links an ingestion run from its API request to the extract, the container loads and the Spark job with its row count', async (t) => {
