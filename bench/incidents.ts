@@ -1,11 +1,19 @@
 import { Command } from 'commander';
-import { createCassandra, createKafka, createPostgres, createProducer } from '../lib/platform/clients.js';
+import {
+  connectTemporal,
+  createCassandra,
+  createKafka,
+  createPostgres,
+  createProducer,
+} from '../lib/platform/clients.js';
 import { loadConfigOrExit } from '../lib/platform/config.js';
 import { loadDefaultRules } from '../lib/mapping/index.js';
 import { qualifiedNameFor } from '../lib/incidents/monteCarlo/index.js';
 import { inboundTopic } from '../lib/kafka/topics.js';
+import { incidentWorkflowId } from '../lib/temporal/workflowIds.js';
 import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../test/support/incidents.js';
 import { spawnApp, spawnWorker } from '../test/support/processes.js';
+import { hopTable, percentile, temporalMarks, type HopMarks } from './support/hops.js';
 import { costRow, cpuMs, telemetryModes, telemetryOptions, type TelemetryMode } from './support/telemetry.js';
 
 /**
@@ -33,6 +41,7 @@ const kafka = createKafka(config.kafka, 'bench-incidents');
 const producer = createProducer(kafka);
 const cassandra = createCassandra(config.cassandra);
 const postgres = createPostgres(config.postgres);
+const temporal = await connectTemporal(config.temporal);
 const rules = loadDefaultRules();
 const tables = Array.from({ length: count }, (_, i) => `table_${i}`);
 await producer.connect();
@@ -84,14 +93,25 @@ async function runOnce(mode: TelemetryMode): Promise<Run> {
     }
     const latencies: number[] = [];
     const ceiling: number[] = [];
+    const written = new Map<string, number>();
     for (let i = 0; i < count; i++) {
       const id = `incident-${i}`;
-      latencies.push((await waitForWrite(tenant, id, tables[i]!, 120_000)) - produced.get(id)!);
+      written.set(id, await waitForWrite(tenant, id, tables[i]!, 120_000));
+      latencies.push(written.get(id)! - produced.get(id)!);
       ceiling.push(received.get(`${tenant}/${id}`)! - produced.get(id)!);
       if (i % 100 === 99) report(`  ${i + 1}/${count} incidents on their assets`);
     }
     const cpuPerIncident = (cpuMs(worker.pid) + cpuMs(bridge.pid) - cpuBefore) / count;
-    return { latencies, ceiling, cpuPerIncident };
+    // Per hop, from the workflows' histories (read after the measured window, so the reading costs it nothing).
+    const hops: HopMarks[] = [];
+    for (const [id, producedAt] of produced) {
+      const history = await temporal.workflow.getHandle(incidentWorkflowId(tenant, id)).fetchHistory();
+      const marks = temporalMarks(history.events ?? []);
+      const kafkaReceived = received.get(`${tenant}/${id}`);
+      if (marks && kafkaReceived)
+        hops.push({ produced: producedAt, kafkaReceived, ...marks, written: written.get(id)! });
+    }
+    return { latencies, ceiling, cpuPerIncident, hops };
   } finally {
     worker.kill('SIGTERM');
     bridge.kill('SIGTERM');
@@ -105,6 +125,8 @@ interface Run {
   ceiling: number[];
   /** CPU ms the bridge and the worker spent per incident (after the warm-up). */
   cpuPerIncident: number;
+  /** Each incident's marks along the way (hops.ts). */
+  hops: HopMarks[];
 }
 const runs = new Map<TelemetryMode, Run>();
 try {
@@ -113,6 +135,7 @@ try {
   await producer.disconnect();
   await cassandra.shutdown();
   await postgres.end();
+  await temporal.connection.close();
 }
 
 const figures = [...runs].flatMap(([mode, run]) => [
@@ -135,12 +158,37 @@ const cost =
       ]
     : [];
 if (flags.json) {
-  console.log(JSON.stringify({ incidents: count, rate, sampleRatio: config.traces.sampleRatio, runs: figures, cost }));
+  // The headline figures are the first run's (the untraced one with --telemetry both); every run's are in `runs`.
+  const [first] = runs.values();
+  const headline = first && {
+    p50Ms: percentile(first.latencies, 0.5),
+    p99Ms: percentile(first.latencies, 0.99),
+    kafkaP99Ms: percentile(first.ceiling, 0.99),
+    hops: hopTable(first.hops),
+  };
+  const runsJson = [...runs].map(([mode, run]) => ({ telemetry: mode, hops: hopTable(run.hops) }));
+  console.log(
+    JSON.stringify({
+      incidents: count,
+      rate,
+      ...headline,
+      sampleRatio: config.traces.sampleRatio,
+      runs: figures,
+      hopsByRun: runsJson,
+      cost,
+    }),
+  );
 } else {
   console.log(
     `\nincident events produced to Kafka → incident on its asset in Cassandra (${count} incidents, ${rate}/s)`,
   );
   console.table(figures);
+  for (const [mode, run] of runs) {
+    console.log(
+      `where the time went, per hop (telemetry ${mode}; from Temporal's histories and Cassandra's write times)`,
+    );
+    console.table(hopTable(run.hops));
+  }
   if (cost.length > 0) {
     console.log(`telemetry on vs off (traces sampled at ${config.traces.sampleRatio}; the goal: cost under 5%)`);
     console.table(cost);
@@ -174,12 +222,11 @@ async function waitForWrite(tenant: string, incidentId: string, table: string, t
 
 function summary(path: string, values: number[]) {
   const sorted = values.toSorted((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
   return {
     path,
-    'p50 ms': at(0.5),
-    'p95 ms': at(0.95),
-    'p99 ms': at(0.99),
+    'p50 ms': percentile(values, 0.5),
+    'p95 ms': percentile(values, 0.95),
+    'p99 ms': percentile(values, 0.99),
     'max ms': sorted.at(-1),
     'under 1 s': `${Math.round((100 * sorted.filter((ms) => ms < 1000).length) / sorted.length)}%`,
   };
