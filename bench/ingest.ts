@@ -170,7 +170,9 @@ async function runPipeline(label: string, tenant: string, mode: TelemetryMode): 
     if (result.phase !== 'completed') throw new Error(`the run ended ${result.phase}`);
     const extracting = phaseStarted.get('extracting') ?? 0;
     const containers = phaseStarted.get('containers') ?? extracting;
-    const columns = phaseStarted.get('columns') ?? containers;
+    // A run without columns has no columns phase: its containers are ready when it ends.
+    const columns = phaseStarted.get('columns') ?? totalMs;
+    const workerCpuMs = cpuMs(worker.pid) - workerStartCpuMs;
     return {
       extractMs: containers - extracting,
       containersMs: columns - containers,
@@ -178,8 +180,8 @@ async function runPipeline(label: string, tenant: string, mode: TelemetryMode): 
       columnsMs: totalMs - columns,
       totalMs,
       workerPeakMb: peakMemoryMb(worker.pid!),
-      workerCpuMs: cpuMs(worker.pid) - workerStartCpuMs,
-      workerCpuReadyMs: cpuReady,
+      workerCpuMs,
+      workerCpuReadyMs: phaseStarted.has('columns') ? cpuReady : workerCpuMs,
       workerStartMs,
       workerStartCpuMs,
     };
