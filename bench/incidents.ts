@@ -14,6 +14,7 @@ import { incidentWorkflowId } from '../lib/temporal/workflowIds.js';
 import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../test/support/incidents.js';
 import { spawnApp, spawnWorker } from '../test/support/processes.js';
 import { hopTable, percentile, temporalMarks, type HopMarks } from './support/hops.js';
+import { cpuOf, cpuPer, stackPids } from './support/stackCpu.js';
 import { costRow, cpuMs, telemetryModes, telemetryOptions, type TelemetryMode } from './support/telemetry.js';
 
 /**
@@ -82,6 +83,9 @@ async function runOnce(mode: TelemetryMode): Promise<Run> {
     await produceIncidentEvents(producer, [incidentEvent(tenant, 'warm-up', 0)]);
     await waitForWrite(tenant, 'warm-up', 'orders', 120_000);
     const cpuBefore = cpuMs(worker.pid) + cpuMs(bridge.pid);
+    // Every process the event passes through, the stack's services too: where the box's two cores go.
+    const pids = { bridge: bridge.pid, worker: worker.pid, ...stackPids() };
+    const cpuByProcessBefore = cpuOf(pids);
     report(`telemetry ${mode}: producing ${count} incidents at ${rate}/s`);
     const started = Date.now();
     for (let i = 0; i < count; i++) {
@@ -102,6 +106,7 @@ async function runOnce(mode: TelemetryMode): Promise<Run> {
       if (i % 100 === 99) report(`  ${i + 1}/${count} incidents on their assets`);
     }
     const cpuPerIncident = (cpuMs(worker.pid) + cpuMs(bridge.pid) - cpuBefore) / count;
+    const cpuByProcess = cpuPer(cpuByProcessBefore, cpuOf(pids), count);
     // Per hop, from the workflows' histories (read after the measured window, so the reading costs it nothing).
     const hops: HopMarks[] = [];
     for (const [id, producedAt] of produced) {
@@ -111,7 +116,7 @@ async function runOnce(mode: TelemetryMode): Promise<Run> {
       if (marks && kafkaReceived)
         hops.push({ produced: producedAt, kafkaReceived, ...marks, written: written.get(id)! });
     }
-    return { latencies, ceiling, cpuPerIncident, hops };
+    return { latencies, ceiling, cpuPerIncident, cpuByProcess, hops };
   } finally {
     worker.kill('SIGTERM');
     bridge.kill('SIGTERM');
@@ -125,6 +130,8 @@ interface Run {
   ceiling: number[];
   /** CPU ms the bridge and the worker spent per incident (after the warm-up). */
   cpuPerIncident: number;
+  /** CPU ms per incident of each process it passes through, the stack's services included (stackCpu.ts). */
+  cpuByProcess: Record<string, number>;
   /** Each incident's marks along the way (hops.ts). */
   hops: HopMarks[];
 }
@@ -165,8 +172,13 @@ if (flags.json) {
     p99Ms: percentile(first.latencies, 0.99),
     kafkaP99Ms: percentile(first.ceiling, 0.99),
     hops: hopTable(first.hops),
+    cpuMsPerIncident: first.cpuByProcess,
   };
-  const runsJson = [...runs].map(([mode, run]) => ({ telemetry: mode, hops: hopTable(run.hops) }));
+  const runsJson = [...runs].map(([mode, run]) => ({
+    telemetry: mode,
+    hops: hopTable(run.hops),
+    cpuMsPerIncident: run.cpuByProcess,
+  }));
   console.log(
     JSON.stringify({
       incidents: count,
@@ -189,6 +201,8 @@ if (flags.json) {
     );
     console.table(hopTable(run.hops));
   }
+  console.log('CPU ms per incident, by process (the stack’s services too: they share the same cores)');
+  console.table([...runs].map(([mode, run]) => ({ telemetry: mode, ...run.cpuByProcess })));
   if (cost.length > 0) {
     console.log(`telemetry on vs off (traces sampled at ${config.traces.sampleRatio}; the goal: cost under 5%)`);
     console.table(cost);
