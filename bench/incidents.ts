@@ -15,7 +15,7 @@ import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../t
 import { spawnApp, spawnWorker } from '../test/support/processes.js';
 import { hopTable, percentile, temporalMarks, type HopMarks } from './support/hops.js';
 import { cpuOf, cpuPer, stackPids } from './support/stackCpu.js';
-import { costRow, cpuMs, telemetryModes, telemetryOptions, type TelemetryMode } from './support/telemetry.js';
+import { costRow, telemetryModes, telemetryOptions, type TelemetryMode } from './support/telemetry.js';
 
 /**
  * Incident latency: from the moment an event is produced to Kafka to the moment its incident is written on its
@@ -82,10 +82,9 @@ async function runOnce(mode: TelemetryMode): Promise<Run> {
     // A warm-up incident: the first of anything pays for connections and workflow code loading.
     await produceIncidentEvents(producer, [incidentEvent(tenant, 'warm-up', 0)]);
     await waitForWrite(tenant, 'warm-up', 'orders', 120_000);
-    const cpuBefore = cpuMs(worker.pid) + cpuMs(bridge.pid);
     // Every process the event passes through, the stack's services too: where the box's two cores go.
     const pids = { bridge: bridge.pid, worker: worker.pid, ...stackPids() };
-    const cpuByProcessBefore = cpuOf(pids);
+    const cpuBefore = cpuOf(pids);
     report(`telemetry ${mode}: producing ${count} incidents at ${rate}/s`);
     const started = Date.now();
     for (let i = 0; i < count; i++) {
@@ -105,8 +104,9 @@ async function runOnce(mode: TelemetryMode): Promise<Run> {
       ceiling.push(received.get(`${tenant}/${id}`)! - produced.get(id)!);
       if (i % 100 === 99) report(`  ${i + 1}/${count} incidents on their assets`);
     }
-    const cpuPerIncident = (cpuMs(worker.pid) + cpuMs(bridge.pid) - cpuBefore) / count;
-    const cpuByProcess = cpuPer(cpuByProcessBefore, cpuOf(pids), count);
+    const cpuAfter = cpuOf(pids);
+    const cpuPerIncident = (cpuAfter.worker! + cpuAfter.bridge! - cpuBefore.worker! - cpuBefore.bridge!) / count;
+    const cpuByProcess = cpuPer(cpuBefore, cpuAfter, count);
     // Per hop, from the workflows' histories (read after the measured window, so the reading costs it nothing).
     const hops: HopMarks[] = [];
     for (const [id, producedAt] of produced) {
@@ -174,7 +174,7 @@ if (flags.json) {
     hops: hopTable(first.hops),
     cpuMsPerIncident: first.cpuByProcess,
   };
-  const runsJson = [...runs].map(([mode, run]) => ({
+  const perRun = [...runs].map(([mode, run]) => ({
     telemetry: mode,
     hops: hopTable(run.hops),
     cpuMsPerIncident: run.cpuByProcess,
@@ -186,7 +186,7 @@ if (flags.json) {
       ...headline,
       sampleRatio: config.traces.sampleRatio,
       runs: figures,
-      hopsByRun: runsJson,
+      perRun,
       cost,
     }),
   );

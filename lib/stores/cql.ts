@@ -40,8 +40,8 @@ export function concurrentRunner(client: cassandra.Client, concurrencyLevel: num
  * The client with the driver's own `_execute` (each statement's path), where the cassandra-driver instrumentation, when
  * a traced process installed it, put its wrapper; shimmer, which wraps it, keeps the original as `__original`. The
  * rest of the client is the client itself (its prototype): connections, prepared statements and keyspace are shared.
- * Suppressing tracing around the batch (what this did before) still ran the wrapper's work for every statement: half
- * a second of the worker's main thread on a 40k-container load (docs/benchmarks.md, "The ESM hook was the cost").
+ * Suppressing tracing around the batch instead still runs the wrapper's work for every statement: half a second of
+ * the worker's main thread on a 40k-container load (docs/benchmarks.md, "The ESM hook was the cost").
  */
 export function withoutStatementSpans(client: cassandra.Client): cassandra.Client {
   const execute = (client as unknown as { _execute: { __original?: unknown } })._execute;

@@ -5,7 +5,7 @@
  * Why: the package's interceptors make every span in the sandbox whether its trace is kept or not (the sandbox's
  * tracer records everything; the worker's sink drops the unkept spans afterwards), and loading them per workflow
  * brings an OpenTelemetry SDK and an AsyncLocalStorage context manager into each one. Measured on the incident
- * benchmark (docs/benchmarks.md, "Incidents: the workflow interceptors were the cost"), that was +46% CPU per incident
+ * benchmark (docs/benchmarks.md, "The cost of telemetry" and "Incidents: the workflow interceptors only for kept traces"), that was +46% CPU per incident
  * with 5% of traces kept. The sampling decision is already made upstream and travels in the trace context's flags
  * (traceparent's last field), so it is read here, per message:
  *
@@ -31,9 +31,6 @@ import { context, trace } from '@opentelemetry/api';
 /** Where the interceptors package keeps the trace context in a message's headers (its TRACE_HEADER). */
 const TRACE_HEADER = '_tracer-data';
 
-/** The package's interceptors: one of each kind (lib/workflow-interceptors.js in the package). */
-type PackageInterceptors = WorkflowInterceptors;
-
 /** Whether a message's trace is kept (traceparent's sampled flag); undefined when it carries no trace context. */
 export function traceKept(headers: Headers): boolean | undefined {
   const traceparent = traceparentOf(headers);
@@ -53,11 +50,12 @@ function traceparentOf(headers: Headers): string | undefined {
 
 /** The interceptors for one workflow (the factory runs once per workflow, in its sandbox). */
 export function interceptors(): WorkflowInterceptors {
-  let traced: PackageInterceptors | undefined;
+  /** The package's interceptors, one of each kind (lib/workflow-interceptors.js in the package), once loaded. */
+  let traced: WorkflowInterceptors | undefined;
   /** The start's trace context when its trace is not kept: passed on as it is. */
   let unkeptStart: Headers | undefined;
 
-  const tracing = (): PackageInterceptors => {
+  const tracing = (): WorkflowInterceptors => {
     if (!traced) {
       // Loaded here, not imported: a module the bundle only reaches through this call is evaluated on it.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
