@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client as TemporalClient } from '@temporalio/client';
-import type { Admin, Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
+import { context, trace } from '@opentelemetry/api';
+import type { Admin, Consumer, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type pg from 'pg';
 import type { Config } from '../lib/platform/config.js';
 import type { TenantId } from '../lib/platform/ids.js';
@@ -9,6 +10,7 @@ import { startLagReporter } from '../lib/kafka/consumerLag.js';
 import { deadLetter } from '../lib/kafka/deadLetters.js';
 import type { MessageOrigin as Origin } from '../lib/kafka/envelope.js';
 import { log, withLogFields } from '../lib/platform/log.js';
+import { inTraces, startMessageSpan, traceContextOf, type TraceContext } from '../lib/platform/messageTraces.js';
 import { tenantGate } from '../lib/stores/tenants.js';
 import { parseInboundTopic, type InboundKind } from '../lib/kafka/topics.js';
 
@@ -37,6 +39,39 @@ export interface Bridge {
 
 /** A reason to refuse an event that decoded cleanly (e.g. its tenant is unknown); undefined lets it through. */
 export type Admission<T> = (event: T) => Promise<string | undefined>;
+
+/** An event with where it was read and the trace of its message, as a batch delivers it. */
+export interface Delivery<T> {
+  event: T;
+  origin: Origin;
+  trace?: TraceContext | undefined;
+}
+
+/**
+ * At most this many events, and this many bytes of them, go to Temporal in one request: a burst's backlog is handed
+ * over in bites well under Temporal's 2 MB payload limit.
+ */
+const MAX_EVENTS_PER_DELIVERY = 500;
+const MAX_BYTES_PER_DELIVERY = 512 * 1024;
+
+/** Splits a partition's fetched messages into consecutive runs of at most so many events and bytes. */
+export function deliveryChunks<M extends { value: Buffer | null }>(messages: readonly M[]): M[][] {
+  const chunks: M[][] = [];
+  let chunk: M[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = message.value?.length ?? 0;
+    if (chunk.length > 0 && (chunk.length >= MAX_EVENTS_PER_DELIVERY || bytes + size > MAX_BYTES_PER_DELIVERY)) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(message);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
 
 /**
  * gRPC codes with which Temporal refuses a request for what it is (INVALID_ARGUMENT, OUT_OF_RANGE): such an event
@@ -69,8 +104,11 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
     groupId: string;
     decode: (message: { key: Buffer | null; value: Buffer | null }, topicTenant: TenantId) => Decoded<T>;
     admit?: Admission<T>;
-    deliver: (event: T, origin: Origin) => Promise<void>;
-  },
+  } & (
+    | { deliver: (event: T, origin: Origin) => Promise<void> }
+    /** Consecutive events of one partition, in order, handed over at once; offsets are committed when it resolves. */
+    | { deliverBatch: (deliveries: Delivery<T>[]) => Promise<void> }
+  ),
   options: BridgeOptions = {},
 ): Bridge {
   const { config } = deps;
@@ -82,7 +120,7 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
     return parsed?.kind === spec.kind && (!servedSet || servedSet.has(parsed.tenant));
   };
 
-  async function reject(origin: Origin, message: EachMessagePayload['message'], reason: string, tenant: TenantId) {
+  async function reject(origin: Origin, message: KafkaMessage, reason: string, tenant: TenantId) {
     const archiveKey = await deadLetter(deps.s3, config.s3.bucket, deps.producer, {
       ...origin,
       ...message,
@@ -99,18 +137,91 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
     return withLogFields({ tenant: topicTenant }, () => handleRecord(payload, topicTenant));
   }
 
-  async function handleRecord({ topic, partition, message }: EachMessagePayload, topicTenant: TenantId) {
-    const origin = { topic, partition, offset: message.offset, timestamp: message.timestamp };
+  /** The event of a record, or undefined once it was dead-lettered (undecodable, or refused). */
+  async function admitted(origin: Origin, message: KafkaMessage, topicTenant: TenantId): Promise<T | undefined> {
     const decoded = spec.decode(message, topicTenant);
-    if (!decoded.ok) return reject(origin, message, decoded.reason, topicTenant);
+    if (!decoded.ok) return void (await reject(origin, message, decoded.reason, topicTenant));
     // Every inbound topic answers to the control plane first: a tenant that is not (or no longer) served is refused.
     const refusal = (await refusalFor(decoded.event.tenant)) ?? (await spec.admit?.(decoded.event));
-    if (refusal) return reject(origin, message, refusal, topicTenant);
+    if (refusal) return void (await reject(origin, message, refusal, topicTenant));
+    return decoded.event;
+  }
+
+  /** Temporal refusing the request for what it is dead-letters its events; any other failure is retried. */
+  async function handOver(deliver: () => Promise<void>, refused: (reason: string) => Promise<void>) {
     try {
-      await spec.deliver(decoded.event, origin);
+      await deliver();
     } catch (error) {
       if (!PERMANENT_GRPC_CODES.has(grpcCode(error) ?? -1)) throw error; // kafkajs retries; the offset stays
-      await reject(origin, message, `Temporal refused the event: ${(error as Error).message}`, topicTenant);
+      await refused(`Temporal refused the event: ${(error as Error).message}`);
+    }
+  }
+
+  async function handleRecord({ topic, partition, message }: EachMessagePayload, topicTenant: TenantId) {
+    if (!('deliver' in spec)) return;
+    const { deliver } = spec;
+    const origin = { topic, partition, offset: message.offset, timestamp: message.timestamp };
+    const event = await admitted(origin, message, topicTenant);
+    if (event === undefined) return;
+    await handOver(
+      () => deliver(event, origin),
+      (reason) => reject(origin, message, reason, topicTenant),
+    );
+  }
+
+  /**
+   * A partition's fetched messages, handed over a chunk at a time, each chunk's offsets committed once it is
+   * delivered: one request per chunk carries the Temporal work of many events, and the next chunk waits for the
+   * previous one, so a slow Temporal or lake slows the consumer instead of piling work up in memory.
+   */
+  function handleBatch(payload: EachBatchPayload): Promise<void> {
+    const topicTenant = parseInboundTopic(payload.batch.topic)!.tenant;
+    return withLogFields({ tenant: topicTenant }, () => handleBatchOf(payload, topicTenant));
+  }
+
+  async function handleBatchOf(payload: EachBatchPayload, topicTenant: TenantId) {
+    if (!('deliverBatch' in spec)) return;
+    const { deliverBatch } = spec;
+    const { topic, partition } = payload.batch;
+    for (const chunk of deliveryChunks(payload.batch.messages)) {
+      if (!payload.isRunning() || payload.isStale()) return;
+      // Each message in its own trace, as the producer started it; the chunk's hand-over in the first one's.
+      const spans = chunk.map((message) => startMessageSpan(topic, partition, message));
+      try {
+        const deliveries: Delivery<T>[] = [];
+        const sent: KafkaMessage[] = [];
+        for (const [i, message] of chunk.entries()) {
+          const origin = { topic, partition, offset: message.offset, timestamp: message.timestamp };
+          const event = await context.with(trace.setSpan(context.active(), spans[i]!), () =>
+            admitted(origin, message, topicTenant),
+          );
+          if (event === undefined) continue;
+          deliveries.push({ event, origin, trace: traceContextOf(spans[i]!) });
+          sent.push(message);
+        }
+        if (deliveries.length > 0) {
+          const attributes = { 'messaging.destination.name': topic, 'metasync.events': deliveries.length };
+          await inTraces(
+            deliveries.map(({ trace: carried }) => carried),
+            `${spec.kind} delivered`,
+            attributes,
+            () =>
+              handOver(
+                () => deliverBatch(deliveries),
+                async (reason) => {
+                  for (const [i, message] of sent.entries()) {
+                    await reject(deliveries[i]!.origin, message, reason, topicTenant);
+                  }
+                },
+              ),
+          );
+        }
+        payload.resolveOffset(chunk.at(-1)!.offset);
+        await payload.commitOffsetsIfNecessary();
+        await payload.heartbeat();
+      } finally {
+        for (const span of spans) span.end();
+      }
     }
   }
 
@@ -144,7 +255,12 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
     });
     await next.connect();
     await next.subscribe({ topics, fromBeginning: true });
-    await next.run({ partitionsConsumedConcurrently: 3, eachMessage: handle });
+    await next.run(
+      'deliverBatch' in spec
+        ? // One chunk in flight per partition, every partition at once: the tenant's partitions are few (2 by default).
+          { partitionsConsumedConcurrently: 16, eachBatchAutoResolve: false, eachBatch: handleBatch }
+        : { partitionsConsumedConcurrently: 3, eachMessage: handle },
+    );
     consumer = next;
     consuming = topics;
     log.info('bridge subscribed', {

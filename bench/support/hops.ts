@@ -8,9 +8,7 @@ export interface HopMarks {
   produced: number;
   /** A plain consumer of the same message got it (Kafka's own share). */
   kafkaReceived: number;
-  /** Temporal accepted the bridge's signal-with-start (the history's first WorkflowExecutionSignaled). */
-  signalled: number;
-  /** A worker took the workflow task that signal scheduled (the next WorkflowTaskStarted). */
+  /** A worker took the workflow task that carried the bridge's update with the event (its partition workflow's history). */
   taskStarted: number;
   /** The incident's row on its asset was written (Cassandra's write time). */
   written: number;
@@ -19,9 +17,8 @@ export interface HopMarks {
 /** The hops, in order: each one's name and its duration from the marks. */
 export const HOPS: readonly [name: string, duration: (marks: HopMarks) => number][] = [
   ['Kafka: produce → a plain consumer has it', (m) => m.kafkaReceived - m.produced],
-  ['bridge: produce → Temporal accepted the signal', (m) => m.signalled - m.produced],
-  ['Temporal: signal → a worker took the workflow task', (m) => m.taskStarted - m.signalled],
-  ['worker: workflow task → row written (load, apply, save)', (m) => m.written - m.taskStarted],
+  ['bridge + Temporal: produce → a worker took the update', (m) => m.taskStarted - m.produced],
+  ['worker: update taken → row written (read, apply, save)', (m) => m.written - m.taskStarted],
   ['total: produce → row written', (m) => m.written - m.produced],
 ];
 
@@ -31,8 +28,10 @@ export const HOPS: readonly [name: string, duration: (marks: HopMarks) => number
  */
 interface HistoryEvent {
   eventTime?: { seconds?: unknown; nanos?: number | null } | null;
-  workflowExecutionSignaledEventAttributes?: unknown;
   workflowTaskStartedEventAttributes?: unknown;
+  workflowExecutionUpdateAcceptedEventAttributes?: {
+    acceptedRequest?: { meta?: { updateId?: string | null } | null } | null;
+  } | null;
 }
 
 /** An event's time in epoch ms. */
@@ -41,18 +40,36 @@ function eventMs(event: HistoryEvent): number {
   return Number(time?.seconds ?? 0) * 1000 + Math.round((time?.nanos ?? 0) / 1e6);
 }
 
+/** The offsets an update delivered (the bridge names it `<topic>/<partition>/<first>-<last>`) and when a worker took it. */
+export interface UpdateMark {
+  partition: number;
+  first: number;
+  last: number;
+  taskStarted: number;
+}
+
 /**
- * Temporal's marks from an incident workflow's history: its first signal and the first workflow task a worker took
- * after it; undefined when the history holds neither (the run did not get that far). Events are told apart by their
- * attributes, which only their own type carries.
+ * Temporal's marks from a partition workflow's history: for each update accepted, the offsets it carried and the
+ * workflow task a worker took it in (the last WorkflowTaskStarted before its acceptance). Events are told apart by
+ * their attributes, which only their own type carries.
  */
-export function temporalMarks(
-  events: readonly HistoryEvent[],
-): Pick<HopMarks, 'signalled' | 'taskStarted'> | undefined {
-  const signalAt = events.findIndex((event) => event.workflowExecutionSignaledEventAttributes);
-  if (signalAt < 0) return undefined;
-  const task = events.slice(signalAt).find((event) => event.workflowTaskStartedEventAttributes);
-  return task ? { signalled: eventMs(events[signalAt]!), taskStarted: eventMs(task) } : undefined;
+export function updateMarks(events: readonly HistoryEvent[]): UpdateMark[] {
+  const marks: UpdateMark[] = [];
+  let taskStarted: number | undefined;
+  for (const event of events) {
+    if (event.workflowTaskStartedEventAttributes) taskStarted = eventMs(event);
+    const updateId = event.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta?.updateId;
+    const match = updateId?.match(/\/(\d+)\/(\d+)-(\d+)$/);
+    if (match && taskStarted !== undefined) {
+      marks.push({ partition: Number(match[1]), first: Number(match[2]), last: Number(match[3]), taskStarted });
+    }
+  }
+  return marks;
+}
+
+/** When a worker took the event at this partition and offset: the first update that carried it. */
+export function takenAt(marks: readonly UpdateMark[], partition: number, offset: number): number | undefined {
+  return marks.find((mark) => mark.partition === partition && mark.first <= offset && offset <= mark.last)?.taskStarted;
 }
 
 /** The value under which a share `q` of `values` lies (the nearest rank); NaN for none. */

@@ -33,3 +33,34 @@ export function applyIncidentEvent(before: IncidentRecord | null, event: Inciden
     resolvedAt: resolved ? (before?.resolvedAt ?? event.occurredAt) : null,
   };
 }
+
+/** An incident after a run of its events, in order: those already applied before (redeliveries) are passed over. */
+export function applyIncidentEvents(
+  before: IncidentRecord | null,
+  events: readonly IncidentEvent[],
+): { record: IncidentRecord | null; applied: IncidentEvent[]; redelivered: IncidentEvent[] } {
+  let record = before;
+  const applied: IncidentEvent[] = [];
+  const redelivered: IncidentEvent[] = [];
+  for (const event of events) {
+    if (record?.recentEventIds.includes(event.id)) {
+      redelivered.push(event);
+      continue;
+    }
+    record = applyIncidentEvent(record, event);
+    applied.push(event);
+  }
+  return { record, applied, redelivered };
+}
+
+/** A partition's events grouped by incident, each group in the order given (Kafka's, within the partition). */
+export function groupByIncident<T extends { event: IncidentEvent }>(deliveries: readonly T[]): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const delivery of deliveries) {
+    const id = delivery.event.payload.incidentId;
+    const group = groups.get(id);
+    if (group) group.push(delivery);
+    else groups.set(id, [delivery]);
+  }
+  return groups;
+}

@@ -58,12 +58,12 @@ export const IncidentEvent = EventEnvelope.extend({
 export type IncidentEvent = z.infer<typeof IncidentEvent>;
 
 // ---------------------------------------------------------------------------------------------------------------
-// The incident workflow (one per tenant and incident): what the incident bridge starts it with and signals it.
+// The incident workflow (one per tenant and inbound partition): what the incident bridge delivers to it.
 // ---------------------------------------------------------------------------------------------------------------
 
 /** How hard the workflow tries each write, and how long it waits before trying a stuck event again. */
 export const IncidentRetry = z.object({
-  /** Attempts of each activity (about a minute and a half at the default), then the event counts as failed. */
+  /** Attempts of each activity (about a minute and a half at the default), then the events count as failed. */
   attempts: z.number().int().positive(),
   /** The first wait after an event could be neither saved nor dead-lettered; it doubles up to maxBackoffMs. */
   firstBackoffMs: z.number().int().positive(),
@@ -71,20 +71,74 @@ export const IncidentRetry = z.object({
 });
 export type IncidentRetry = z.infer<typeof IncidentRetry>;
 
-export const IncidentInput = z.object({
+/** The incidents of one partition of a tenant's incident topic: Kafka keys each incident to one partition. */
+export const IncidentPartitionInput = z.object({
   tenant: TenantId,
-  incidentId: z.string().min(1).max(200),
-  /** Without news for this long, the workflow ends; the incident's next event starts it again. */
+  topic: z.string().min(1),
+  partition: z.number().int().nonnegative(),
+  /** Without news for this long, the workflow ends; the partition's next event starts it again. */
   quietPeriodMs: z.number().int().positive(),
-  /** Events applied (or tries at one) before continuing as new, so a long-lived incident's history stays small. */
+  /** Events applied (or tries at one) before continuing as new, so the history stays small. */
   eventsPerRun: z.number().int().positive().optional(),
   retry: IncidentRetry.partial().optional(),
 });
-export type IncidentInput = z.infer<typeof IncidentInput>;
+export type IncidentPartitionInput = z.infer<typeof IncidentPartitionInput>;
 
 /** One event for the workflow, with where the bridge read it, so a dead letter points back at it. */
 export const IncidentSignal = z.object({ event: IncidentEvent, origin: MessageOrigin });
 export type IncidentSignal = z.infer<typeof IncidentSignal>;
+
+/** W3C trace context of the Kafka message that brought an event, so its work is done in its own trace. */
+export const TraceContext = z.object({ traceparent: z.string(), tracestate: z.string().optional() });
+
+/** An event as the bridge delivers it: with its origin and the trace of its message (absent when not traced). */
+export const IncidentDelivery = IncidentSignal.extend({ trace: TraceContext.optional() });
+export type IncidentDelivery = z.infer<typeof IncidentDelivery>;
+
+/** Consecutive events of one partition, in offset order: what one update of the workflow carries. */
+export const IncidentBatch = z.object({ deliveries: z.array(IncidentDelivery).min(1) });
+export type IncidentBatch = z.infer<typeof IncidentBatch>;
+
+/** What one batch did: what the workflow shows of its incidents, and the events it must dead-letter. */
+export interface IncidentBatchOutcome {
+  applied: number;
+  /** Events applied before (a redelivery after a restart): passed over. */
+  redelivered: number;
+  /** Events of incidents the lake refuses for what they are (a key over Cassandra's limit): never applicable. */
+  refused: { eventId: string; reason: string }[];
+  incidents: IncidentSummary[];
+}
+
+/** An incident as the workflow's query and the Web UI show it. */
+export interface IncidentSummary {
+  incidentId: string;
+  status: 'open' | 'resolved';
+  eventsApplied: number;
+  updatedAt: string;
+  qualifiedNames: number;
+  unmappedTables: number;
+}
+
+/** What the bridge learns once the events it delivered are applied (or queued, when the workflow hands over). */
+export interface IncidentBatchReceipt {
+  /** The offset through which the partition's events are applied or dead-lettered. */
+  appliedThrough: number;
+  /** Events still queued (they go along if the workflow continues as new). */
+  queued: number;
+}
+
+/** The partition as its query (and the Web UI's current details) shows it. */
+export interface IncidentPartitionView {
+  tenant: string;
+  topic: string;
+  partition: number;
+  receivedThrough: number;
+  appliedThrough: number;
+  queued: number;
+  eventsApplied: number;
+  /** The incidents this run touched last, newest last. */
+  recentIncidents: IncidentSummary[];
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Incidents in the lake: what the incident workflow keeps, and what reading an asset shows.

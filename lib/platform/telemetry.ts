@@ -1,5 +1,5 @@
 import { FastifyOtelInstrumentation } from '@fastify/otel';
-import { ROOT_CONTEXT } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind } from '@opentelemetry/api';
 import { ZipkinExporter } from '@opentelemetry/exporter-zipkin';
 import { registerInstrumentations, type Instrumentation } from '@opentelemetry/instrumentation';
 import { AwsInstrumentation } from '@opentelemetry/instrumentation-aws-sdk';
@@ -132,7 +132,20 @@ export function startTelemetry(serviceName: string, settings: TraceSettings): Te
  */
 export function traceSampler(ratio: number): Sampler {
   const byTraceId = new TraceIdRatioBasedSampler(ratio);
-  return new ParentBasedSampler({ root: byTraceId, remoteParentSampled: byTraceId });
+  const root: Sampler = {
+    shouldSample(parent, traceId, _name, kind, attributes) {
+      // kafkajs's instrumentation makes, for a consumer's eachBatch, a root `receive` span per fetched batch with each
+      // message's span under it, outside the producer's trace. The bridges that consume in batches make each
+      // message's span themselves, in the producer's trace (lib/platform/messageTraces.ts), so these are dropped,
+      // and the message spans under them with them.
+      if (kind === SpanKind.CLIENT && attributes['messaging.operation.type'] === 'receive') {
+        return { decision: SamplingDecision.NOT_RECORD };
+      }
+      return byTraceId.shouldSample(parent, traceId);
+    },
+    toString: () => `kafka batch receive dropped, else ${byTraceId.toString()}`,
+  };
+  return new ParentBasedSampler({ root, remoteParentSampled: byTraceId });
 }
 
 /** Whether the ratio keeps a trace, decided as traceSampler decides it. */

@@ -33,12 +33,29 @@ const summaryOf = (row: cassandra.types.Row): AssetIncident => ({
 /** Incidents in the metadata lake. Every write is the incident's whole state, upserted: replaying one changes nothing. */
 export function incidentStore(client: cassandra.Client) {
   return {
-    async save(tenant: string, record: IncidentRecord): Promise<void> {
+    /**
+     * Writes the incident; `before` is the incident as read before applying its events (null: none yet), which names
+     * where it is listed now, so the save need not read that again. The asset rows first (a row Cassandra refuses
+     * stops the save before anything else is written), then the listing, the incident row last: whoever reads it finds
+     * every row it names already written.
+     */
+    async save(tenant: string, record: IncidentRecord, before?: IncidentRecord | null): Promise<void> {
       const at = (text: string | null) => (text ? new Date(text) : null);
       const updatedAt = new Date(record.updatedAt);
       // Where the incident is listed now: the incidents row is written last, so until this save is complete it
       // still names the old position, and a retry deletes that again.
-      const listed = (await client.execute(SELECT_LISTED_AT, [tenant, record.incidentId], options)).first();
+      let listedStatus: string | undefined;
+      let listedAt: Date | null | undefined;
+      if (before === undefined) {
+        const listed = (await client.execute(SELECT_LISTED_AT, [tenant, record.incidentId], options)).first();
+        listedStatus = listed?.get('status') as string | undefined;
+        listedAt = listed?.get('updated_at') as Date | null | undefined;
+      } else if (before) {
+        listedStatus = before.status;
+        listedAt = new Date(before.updatedAt);
+      }
+      // Only when it moved: otherwise the delete would hit the row just written, and a replay would unlist it.
+      const moved = listedAt && (listedStatus !== record.status || listedAt.getTime() !== updatedAt.getTime());
       await cassandra.concurrent.executeConcurrent(
         client,
         SAVE_ASSET_INCIDENT,
@@ -58,30 +75,26 @@ export function incidentStore(client: cassandra.Client) {
         ]),
         { concurrencyLevel: 32 },
       );
-      await client.execute(
-        SAVE_LISTED,
-        [
-          tenant,
-          record.status,
-          updatedAt,
-          record.incidentId,
-          record.incidentType,
-          record.severity,
-          record.owner,
-          record.feedback,
-          record.url,
-          at(record.openedAt),
-          at(record.resolvedAt),
-        ],
-        options,
-      );
-      const listedStatus = listed?.get('status') as string | undefined;
-      const listedAt = listed?.get('updated_at') as Date | null | undefined;
-      // Only when it moved: otherwise the delete would hit the row just written, and a replay would unlist it.
-      if (listedAt && (listedStatus !== record.status || listedAt.getTime() !== updatedAt.getTime())) {
-        await client.execute(DELETE_LISTED, [tenant, listedStatus, listedAt, record.incidentId], options);
-      }
-      // The incident row last: whoever reads it finds every asset row it names already written.
+      await Promise.all([
+        client.execute(
+          SAVE_LISTED,
+          [
+            tenant,
+            record.status,
+            updatedAt,
+            record.incidentId,
+            record.incidentType,
+            record.severity,
+            record.owner,
+            record.feedback,
+            record.url,
+            at(record.openedAt),
+            at(record.resolvedAt),
+          ],
+          options,
+        ),
+        moved ? client.execute(DELETE_LISTED, [tenant, listedStatus, listedAt, record.incidentId], options) : undefined,
+      ]);
       await client.execute(
         SAVE_INCIDENT,
         [tenant, record.incidentId, record.status, JSON.stringify(record), updatedAt],

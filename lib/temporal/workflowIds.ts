@@ -6,7 +6,9 @@ export const skeletonWorkflowId = (tenant: TenantId, runId: string): string => `
 export const ingestWorkflowId = (tenant: TenantId, connectionId: string, runId: string): string =>
   `ingest/${tenant}/${connectionId}/${runId}`;
 
-export const incidentWorkflowId = (tenant: TenantId, incidentId: string): string => `incident/${tenant}/${incidentId}`;
+/** The incidents of one partition of the tenant's incident topic: Kafka keys each incident to one partition. */
+export const incidentPartitionWorkflowId = (tenant: TenantId, partition: number): string =>
+  `incidents/${tenant}/${partition}`;
 
 /** Qualified names can be long; past this, the id carries a digest instead (Temporal caps ids at 1,000 bytes). */
 const READABLE_NAME_LENGTH = 400;

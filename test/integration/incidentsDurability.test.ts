@@ -9,7 +9,7 @@ import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../s
 import { spawnApp, spawnWorker } from '../support/processes.js';
 import { openStack } from '../support/stack.js';
 
-const INCIDENTS = 8;
+const INCIDENTS = 40;
 const EVENTS_PER_INCIDENT = 40;
 
 const stack = openStack();
@@ -35,12 +35,14 @@ function stream(tenant: string): IncidentEvent[] {
   return Array.from({ length: EVENTS_PER_INCIDENT }, (_, n) => ids.map((id) => incidentEvent(tenant, id, n))).flat();
 }
 
-/** Produces the stream in small batches; `midway` runs (once) when about a third of it is out. */
+/** Produces the stream at 200 events/s, 20 every 100 ms; `midway` runs (once) when about a third of it is out. */
 async function produceSlowly(producer: Producer, events: IncidentEvent[], midway: () => Promise<void>) {
-  for (let start = 0; start < events.length; start += 16) {
-    if (start >= events.length / 3 && start - 16 < events.length / 3) await midway();
-    await produceIncidentEvents(producer, events.slice(start, start + 16));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+  const started = Date.now();
+  for (let start = 0; start < events.length; start += 20) {
+    if (start >= events.length / 3 && start - 20 < events.length / 3) await midway();
+    await produceIncidentEvents(producer, events.slice(start, start + 20));
+    const due = started + (start / 20 + 1) * 100;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())));
   }
 }
 

@@ -12,7 +12,7 @@ import { incidentStore } from '../../lib/stores/incidents.js';
 import { lineageStore } from '../../lib/stores/lineage.js';
 import { saveMonteCarloSecret } from '../../lib/stores/monteCarlo.js';
 import { saveSubscription } from '../../lib/stores/subscriptions.js';
-import { changeWorkflowId, incidentWorkflowId, ingestWorkflowId } from '../../lib/temporal/workflowIds.js';
+import { changeWorkflowId, ingestWorkflowId } from '../../lib/temporal/workflowIds.js';
 import { estateSize, generateEstate, type EstateShape } from '../support/estateGenerator.js';
 import { eventually, freePort, testConfig, uniqueId, uniqueTenant } from '../support/harness.js';
 import { MONTE_CARLO_ACCOUNT, tenantWithMonteCarlo } from '../support/incidents.js';
@@ -176,97 +176,79 @@ describe('traces: one trace per request, across the processes', () => {
     await stack.close();
   });
 
-  it("links an incident's webhook, Kafka message, bridge, workflow, activities and Cassandra; a second event too", async (t) => {
+  it("links an incident's webhook, Kafka message, bridge, partition workflow's activity and Cassandra; a second event too", async (t) => {
     const incidentId = crypto.randomUUID();
     await send(webhookBody(incidentId));
     await eventually(() => incidentStore(cassandra).get(tenant, incidentId), 60_000, 'the incident in the lake');
-    // The second event goes to the running workflow as a signal, and is applied from its main loop.
+    // The second event goes to the same partition workflow, in a delivery of its own, traced in its own trace.
     await send(webhookBody(incidentId, 'second@example.com'));
     const owner = async () => (await incidentStore(cassandra).get(tenant, incidentId))?.owner;
     await eventually(async () => (await owner()) === 'second@example.com' || undefined, 60_000, 'the 2nd event');
 
-    const ofIncident = (trace: ZipkinSpan[]) => trace.some((s) => s.tags['temporal.workflow_id']?.includes(incidentId));
-    const hasRun = (trace: ZipkinSpan[]) => named('runworkflow:incidentlifecycle', trace).length > 0;
+    const applied = (trace: ZipkinSpan[]) =>
+      named('incident events applied', trace).some((s) => s.tags['metasync.incident_ids']?.includes(incidentId));
     const wrote = (trace: ZipkinSpan[]) => of('metasync-worker', trace).some(isCassandra);
-    // The first trace is complete once the workflow has ended (its span is exported then).
-    const first = await traceWhere(
-      'metasync-worker',
-      (trace) => ofIncident(trace) && hasRun(trace) && wrote(trace),
-      `the trace of incident ${incidentId} in Zipkin`,
-    );
-    t.diagnostic(`\n${spanTree(first)}`);
     /** An event's hand-over and its work, in its own trace. */
     const expected = (trace: ZipkinSpan[]): Expected[] => [
       ['the webhook produced to Kafka', 'metasync-api', (s) => s.kind === 'PRODUCER'],
       ['the bridge consumed the message', 'metasync-bridge', (s) => s.kind === 'CONSUMER'],
+      ['the bridge delivered it to its partition workflow', 'metasync-bridge', (s) => s.name === 'incidents delivered'],
       [
-        'the bridge signalled the workflow',
-        'metasync-bridge',
-        (s) => s.name === 'signalwithstartworkflow:incidentlifecycle',
+        "the workflow's activity applied it",
+        'metasync-worker',
+        (s) => s.name === 'incident events applied' && s.tags['metasync.incident_ids']?.includes(incidentId) === true,
       ],
-      ['the workflow took the signal', 'metasync-worker', (s) => s.name === 'handlesignal:incidentevent'],
-      ['the workflow scheduled an activity', 'metasync-worker', (s) => s.name === 'startactivity:saveincident'],
-      ['the activity ran', 'metasync-worker', (s) => s.name === 'runactivity:saveincident'],
       [
         'the activity wrote to Cassandra',
         'metasync-worker',
-        (s) => isCassandra(s) && under('runactivity:saveincident', trace)(s),
+        (s) => isCassandra(s) && under('incident events applied', trace)(s),
       ],
     ];
-    assertLinked(first, rootOf(first, /webhooks\/monte-carlo/), [
-      ...expected(first),
-      ['the workflow ran', 'metasync-worker', (s) => s.name === 'runworkflow:incidentlifecycle'],
-    ]);
+    const first = await traceWhere(
+      'metasync-worker',
+      (trace) => applied(trace) && wrote(trace),
+      `the trace of incident ${incidentId} in Zipkin`,
+    );
+    t.diagnostic(`\n${spanTree(first)}`);
+    assertLinked(first, rootOf(first, /webhooks\/monte-carlo/), expected(first));
 
     const second = await traceWhere(
       'metasync-worker',
-      (trace) =>
-        ofIncident(trace) &&
-        trace[0]?.traceId !== first[0]?.traceId &&
-        named('runactivity:saveincident', trace).length > 0 &&
-        wrote(trace),
+      (trace) => applied(trace) && wrote(trace) && trace[0]?.traceId !== first[0]?.traceId,
       `the trace of incident ${incidentId}'s second event in Zipkin`,
     );
     t.diagnostic(`\n${spanTree(second)}`);
-    assert.equal(
-      runOf('handlesignal:incidentevent', second),
-      runOf('runworkflow:incidentlifecycle', first),
-      'the second event went to the running workflow (if not, its quiet period ended first: raise it)',
-    );
     assertLinked(second, rootOf(second, /webhooks\/monte-carlo/), expected(second));
   });
 
   it('applies an incident whose trace is not kept, and no process records a span of it', async () => {
-    // A caller's decision not to keep its trace (traceparent's sampled flag off) holds at every hop: the workflow
-    // runs without the interceptors' spans and hands the unkept context on to its activities, which would otherwise
-    // start traces of their own (kept here, where every new trace is).
+    // A caller's decision not to keep its trace (traceparent's sampled flag off) holds at every hop: the bridge's
+    // spans, the delivery and the activity that applies the event all follow it, and record nothing.
     const unkeptTraceId = randomBytes(16).toString('hex');
     const unkept = crypto.randomUUID();
     await send(webhookBody(unkept), `00-${unkeptTraceId}-${randomBytes(8).toString('hex')}-00`);
     await eventually(() => incidentStore(cassandra).get(tenant, unkept), 60_000, 'the unkept incident in the lake');
-    await stack.temporal.workflow.getHandle(incidentWorkflowId(tenant, unkept)).result();
-    // A kept incident after it: once its spans are in Zipkin, the worker has exported whatever it had before them.
+    // A kept incident after it: once its spans are in Zipkin, every process has exported whatever it had before them.
     const kept = crypto.randomUUID();
     await send(webhookBody(kept));
-    const keptWorkflow = incidentWorkflowId(tenant, kept);
-    const ofWorkflow = (workflowId: string) => (s: ZipkinSpan) =>
-      s.tags['temporal.workflow_id'] === workflowId || s.tags['temporalWorkflowId'] === workflowId;
+    const mentions = (incidentId: string) => (s: ZipkinSpan) =>
+      Object.values(s.tags).some((value) => value.includes(incidentId));
     await traceWhere(
       'metasync-worker',
-      (trace) => trace.some(ofWorkflow(keptWorkflow)) && trace.some(isCassandra),
+      (trace) => trace.some(mentions(kept)) && trace.some(isCassandra),
       `the trace of the kept incident ${kept} in Zipkin`,
     );
 
     const response = await fetch(`${zipkinUrl}/api/v2/trace/${unkeptTraceId}`);
     assert.equal(response.status, 404, `spans of the unkept trace: ${await response.text()}`);
-    const mentioning = (await tracesOf('metasync-worker'))
-      .flat()
-      .filter(ofWorkflow(incidentWorkflowId(tenant, unkept)));
-    assert.deepEqual(
-      mentioning.map((s) => `${s.name} (trace ${s.traceId})`),
-      [],
-      'no span of the unkept incident, under any trace',
-    );
+    for (const service of ['metasync-bridge', 'metasync-worker']) {
+      const mentioning = (await tracesOf(service)).flat().filter(mentions(unkept));
+      assert.deepEqual(
+        mentioning.map((s) => `${s.name} (trace ${s.traceId})`),
+        [],
+        `no span of the unkept incident in ${service}, under any trace`,
+      );
+    }
   });
 
   it('links an ingestion run from its API request to the extract, the container loads and the Spark job with its row count', async (t) => {

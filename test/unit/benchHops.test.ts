@@ -1,37 +1,41 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { hopTable, percentile, temporalMarks, type HopMarks } from '../../bench/support/hops.js';
+import { hopTable, percentile, takenAt, updateMarks, type HopMarks } from '../../bench/support/hops.js';
 
 /** A history event at `ms` (epoch), of the kind its attributes say. */
 const at = (ms: number, attributes: Record<string, object> = {}) => ({
   eventTime: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 },
   ...attributes,
 });
+const accepted = (ms: number, updateId: string) =>
+  at(ms, { workflowExecutionUpdateAcceptedEventAttributes: { acceptedRequest: { meta: { updateId } } } });
 
 describe('bench: where an incident event spent its time', () => {
-  it("takes the first signal and the first workflow task a worker took after it from the workflow's history", () => {
+  it("takes each update's offsets and the workflow task a worker took it in from the partition workflow's history", () => {
     const events = [
       at(1_000, { workflowExecutionStartedEventAttributes: {} }),
-      at(1_000, { workflowTaskStartedEventAttributes: {} }), // before the signal: not the signal's task
-      at(1_005, { workflowExecutionSignaledEventAttributes: {} }),
-      at(1_006, { workflowTaskScheduledEventAttributes: {} }),
-      at(1_042, { workflowTaskStartedEventAttributes: {} }),
-      at(1_090, { workflowExecutionSignaledEventAttributes: {} }),
-      at(1_095, { workflowTaskStartedEventAttributes: {} }),
+      at(1_001, { workflowTaskStartedEventAttributes: {} }),
+      accepted(1_020, 'metasync.inbound.acme.incidents/1/0-4'),
+      at(1_040, { workflowTaskStartedEventAttributes: {} }),
+      at(1_041, { workflowTaskCompletedEventAttributes: {} }),
+      accepted(1_060, 'metasync.inbound.acme.incidents/1/5-5'),
+      accepted(1_061, 'not-an-update-of-the-bridge'),
     ];
-    assert.deepEqual(temporalMarks(events), { signalled: 1_005, taskStarted: 1_042 });
-  });
-
-  it('says nothing of a history without its signal, or without a task after it', () => {
-    assert.equal(temporalMarks([at(1, { workflowExecutionStartedEventAttributes: {} })]), undefined);
-    assert.equal(temporalMarks([at(1, { workflowExecutionSignaledEventAttributes: {} })]), undefined);
+    const marks = updateMarks(events);
+    assert.deepEqual(marks, [
+      { partition: 1, first: 0, last: 4, taskStarted: 1_001 },
+      { partition: 1, first: 5, last: 5, taskStarted: 1_040 },
+    ]);
+    assert.equal(takenAt(marks, 1, 3), 1_001);
+    assert.equal(takenAt(marks, 1, 5), 1_040);
+    assert.equal(takenAt(marks, 0, 3), undefined, 'another partition');
+    assert.equal(takenAt(marks, 1, 6), undefined, 'not delivered');
   });
 
   it('gives each hop its percentiles, the total last', () => {
     const marks: HopMarks[] = [0, 1, 2, 3].map((i) => ({
       produced: 0,
       kafkaReceived: 5 + i,
-      signalled: 20 + i,
       taskStarted: 30 + 2 * i,
       written: 100 + 10 * i,
     }));
@@ -40,8 +44,7 @@ describe('bench: where an incident event spent its time', () => {
       table.map((row) => [row['p50 ms'], row['max ms']]),
       [
         [7, 8],
-        [22, 23],
-        [12, 13],
+        [34, 36],
         [86, 94],
         [120, 130],
       ],

@@ -68,7 +68,7 @@ describe('tenant isolation by layout', () => {
     const ids = [
       workflowIds.skeletonWorkflowId(tenant, 'run'),
       workflowIds.ingestWorkflowId(tenant, 'warehouse', 'run'),
-      workflowIds.incidentWorkflowId(tenant, 'incident'),
+      workflowIds.incidentPartitionWorkflowId(tenant, 0),
       workflowIds.propagationWorkflowId(tenant, 'postgres://w/db/s/t', (text) => text),
       workflowIds.changeWorkflowId(tenant, 'change'),
     ];

@@ -37,3 +37,16 @@ describe('trace sampling', () => {
     assert.equal(decide(kept, { remote: false, sampled: false }), SamplingDecision.NOT_RECORD);
   });
 });
+
+describe("trace sampling of kafkajs's batch receive", () => {
+  it('drops the root receive span kafkajs makes per fetched batch; a bridge traces each message in its own trace', () => {
+    const sample = (kind: SpanKind, attributes: Record<string, string>) =>
+      traceSampler(1).shouldSample(context.active(), kept, 'receive', kind, attributes, []).decision;
+    assert.equal(sample(SpanKind.CLIENT, { 'messaging.operation.type': 'receive' }), SamplingDecision.NOT_RECORD);
+    assert.equal(
+      sample(SpanKind.CONSUMER, { 'messaging.operation.type': 'process' }),
+      SamplingDecision.RECORD_AND_SAMPLED,
+    );
+    assert.equal(sample(SpanKind.INTERNAL, {}), SamplingDecision.RECORD_AND_SAMPLED);
+  });
+});
