@@ -1,53 +1,48 @@
 #!/usr/bin/env bash
-# Build the real Temporal server (go.temporal.io/server) and its SQL tool from
-# this wrapper module, into a cache outside the clone. Skips the build when both
-# binaries are already there. Copies the PostgreSQL v12 schemas next to them.
+# Builds the real Temporal server (go.temporal.io/server), its SQL tool and its Web UI server
+# (github.com/temporalio/ui-server/v2, which embeds the built UI) from the wrapper modules here (./go.mod and
+# ui/go.mod: the versions built are the ones they pin), into the cache outside the clone:
+#   $METASYNC_CACHE/temporal-server/<server version>/bin/{temporal-server,temporal-sql-tool}, schema/postgresql/v12
+#   $METASYNC_CACHE/temporal-server/ui-<ui version>/temporal-ui-server
+# What is already there is not built again. The first build takes about 11 CPU-minutes (niced) and fills Go's module
+# cache with about 0.5 GB. stack/services/temporal.sh runs this when METASYNC_TEMPORAL_SERVER=postgres.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-TEMPORAL_SERVER_VERSION="${TEMPORAL_SERVER_VERSION:-v1.32.0}"
-CACHE="${METASYNC_TEMPORAL_SERVER_CACHE:-$HOME/.cache/metasync/temporal-server/$TEMPORAL_SERVER_VERSION}"
-BIN="$CACHE/bin"
-export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod -buildvcs=false"
+CACHE="${METASYNC_CACHE:-$HOME/.cache/metasync}"
+# -mod=mod: the wrapper modules list only their roots; Go resolves the rest from go.sum. Never ask for a newer Go.
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod -buildvcs=false" GOTOOLCHAIN=local
 
-mkdir -p "$BIN"
-cd "$here"
+say() { printf '[stack] temporal: %s\n' "$*"; }
 
-# The pinned version in go.mod is the one that gets built; refuse a mismatch.
-pinned="$(go list -m -f '{{.Version}}' go.temporal.io/server)"
-if [[ "$pinned" != "$TEMPORAL_SERVER_VERSION" ]]; then
-  echo "build.sh: go.mod pins go.temporal.io/server $pinned, not $TEMPORAL_SERVER_VERSION" >&2
-  exit 1
+# build MODULE_DIR PACKAGE OUTPUT: into a temporary name first, so an interrupted build never leaves a half-written
+# binary that the next run would take as built.
+build() {
+  local start=$SECONDS
+  say "building $(basename "$3") from $2 (first run only; slow)"
+  (cd "$1" && nice -n 10 go build -trimpath -o "$3.tmp" "$2")
+  mv -f "$3.tmp" "$3"
+  say "built $3 in $((SECONDS - start)) s"
+}
+
+# pinned GO_MOD MODULE: the version GO_MOD requires of MODULE (stack/services/temporal.sh reads it the same way).
+pinned() { awk -v m="$2" '$1 == m { print $2 } $1 == "require" && $2 == m { print $3 }' "$1"; }
+
+server_version=$(pinned "$here/go.mod" go.temporal.io/server)
+ui_version=$(pinned "$here/ui/go.mod" github.com/temporalio/ui-server/v2)
+server_dir="$CACHE/temporal-server/$server_version"
+ui_dir="$CACHE/temporal-server/ui-$ui_version"
+mkdir -p "$server_dir/bin" "$ui_dir"
+
+[ -x "$server_dir/bin/temporal-server" ] || build "$here" go.temporal.io/server/cmd/server "$server_dir/bin/temporal-server"
+[ -x "$server_dir/bin/temporal-sql-tool" ] || build "$here" go.temporal.io/server/cmd/tools/sql "$server_dir/bin/temporal-sql-tool"
+[ -x "$ui_dir/temporal-ui-server" ] || build "$here/ui" github.com/temporalio/ui-server/v2/cmd/server "$ui_dir/temporal-ui-server"
+
+# The PostgreSQL schemas temporal-sql-tool sets up, from the server's module source (read-only in Go's cache).
+if [ ! -d "$server_dir/schema/postgresql/v12" ]; then
+  src=$(cd "$here" && nice -n 10 go mod download -json go.temporal.io/server | python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')
+  mkdir -p "$server_dir/schema/postgresql"
+  cp -R "$src/schema/postgresql/v12" "$server_dir/schema/postgresql/v12.tmp"
+  chmod -R u+w "$server_dir/schema/postgresql/v12.tmp"
+  mv "$server_dir/schema/postgresql/v12.tmp" "$server_dir/schema/postgresql/v12"
 fi
-
-if [[ -x "$BIN/temporal-server" && -x "$BIN/temporal-sql-tool" ]]; then
-  echo "build.sh: $BIN/temporal-server and temporal-sql-tool exist; skipping build"
-else
-  start=$(date +%s)
-  echo "build.sh: building temporal-server and temporal-sql-tool $TEMPORAL_SERVER_VERSION (slow: ~11 CPU-minutes)"
-  nice -n 10 go mod download
-  # Build into temp names and rename, so an interrupted build never leaves a
-  # half-written binary that the skip check would accept.
-  nice -n 10 go build -trimpath -o "$BIN/temporal-server.tmp" go.temporal.io/server/cmd/server
-  nice -n 10 go build -trimpath -o "$BIN/temporal-sql-tool.tmp" go.temporal.io/server/cmd/tools/sql
-  mv -f "$BIN/temporal-server.tmp" "$BIN/temporal-server"
-  mv -f "$BIN/temporal-sql-tool.tmp" "$BIN/temporal-sql-tool"
-  echo "build.sh: built in $(( $(date +%s) - start )) s"
-fi
-
-# Schemas (and the server's own config templates, for reference) from the module source.
-src="$(go list -m -f '{{.Dir}}' go.temporal.io/server)"
-if [[ -z "$src" || ! -d "$src/schema/postgresql/v12" ]]; then
-  nice -n 10 go mod download go.temporal.io/server
-  src="$(go list -m -f '{{.Dir}}' go.temporal.io/server)"
-fi
-mkdir -p "$CACHE/schema/postgresql"
-rm -rf "$CACHE/schema/postgresql/v12"
-cp -R "$src/schema/postgresql/v12" "$CACHE/schema/postgresql/v12"
-chmod -R u+w "$CACHE/schema"
-mkdir -p "$CACHE/config"
-cp -f "$src/config/development-postgres12.yaml" "$CACHE/config/"
-chmod u+w "$CACHE/config/"*.yaml
-
-"$BIN/temporal-server" --version 2>/dev/null || true
-echo "build.sh: binaries in $BIN, schemas in $CACHE/schema/postgresql/v12"
