@@ -15,7 +15,15 @@ import type { IncidentEvent } from '../lib/incidents/contracts.js';
 import { incidentMessage } from '../lib/kafka/topics.js';
 import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../test/support/incidents.js';
 import { spawnApp, spawnWorker } from '../test/support/processes.js';
-import { hopTable, percentile, takenAt, updateMarks, type HopMarks, type UpdateMark } from './support/hops.js';
+import {
+  hopTable,
+  latencySummary,
+  percentile,
+  takenAt,
+  updateMarks,
+  type HopMarks,
+  type UpdateMark,
+} from './support/hops.js';
 import { readFileSync } from 'node:fs';
 import { cpuOf, cpuPer, stackPids } from './support/stackCpu.js';
 import { costRow, telemetryModes, telemetryOptions, type TelemetryMode } from './support/telemetry.js';
@@ -118,6 +126,7 @@ async function runOnce(mode: TelemetryMode): Promise<Run> {
     // Every process the event passes through, the stack's services too: where the box's two cores go.
     const pids = { bridge: bridge.pid, worker: worker.pid, ...stackPids() };
     const cpuBefore = cpuOf(pids);
+    const steadyMemory = watchMemory(bridge.pid!);
     report(`telemetry ${mode}: producing ${count} ${flags.updates ? 'updates' : 'new incidents'} at ${rate}/s`);
     const started = Date.now();
     const sends: Promise<void>[] = [];
@@ -151,6 +160,8 @@ async function runOnce(mode: TelemetryMode): Promise<Run> {
       if (i % 1000 === 999) report(`  ${i + 1}/${count} events on their assets`);
     }
     const cpuAfter = cpuOf(pids);
+    if (drain) drain.bridgeRssMb.steadyPeak = steadyMemory.stop();
+    else steadyMemory.stop();
     const cpuPerIncident = (cpuAfter.worker! + cpuAfter.bridge! - cpuBefore.worker! - cpuBefore.bridge!) / count;
     const cpuByProcess = cpuPer(cpuBefore, cpuAfter, count);
     // Per hop, from the partition workflows' histories, every run of them (read after the measured window).
@@ -184,8 +195,7 @@ async function runOnce(mode: TelemetryMode): Promise<Run> {
     await produceAll(events);
     const restarted = Date.now();
     bridge = startBridge();
-    const memory = { before: rssMb(bridge.pid!), peak: 0 };
-    const sampler = setInterval(() => (memory.peak = Math.max(memory.peak, rssMb(bridge.pid!))), 100);
+    const memory = watchMemory(bridge.pid!);
     const last = `burst-${BURST_INCIDENTS - 1}`;
     for (let i = 0; i < BURST_INCIDENTS; i++) {
       const record = await eventuallyRecord(tenant, `burst-${i}`, perIncident, 600_000);
@@ -194,7 +204,7 @@ async function runOnce(mode: TelemetryMode): Promise<Run> {
       if (record.owner !== `owner-${perIncident - 1}@example.com`)
         throw new Error(`burst-${i}: its last event is not the last applied`);
     }
-    clearInterval(sampler);
+    const drainPeak = memory.stop();
     const firstWritten = await waitForWrite(tenant, 'burst-0', 'orders', 1_000);
     const lastWritten = await waitForWrite(tenant, last, 'orders', 1_000);
     const seconds = (Math.max(lastWritten, firstWritten) - restarted) / 1000;
@@ -203,7 +213,7 @@ async function runOnce(mode: TelemetryMode): Promise<Run> {
       events: events.length,
       drainSeconds: Number(seconds.toFixed(1)),
       drainPerSecond: Math.round(events.length / seconds),
-      bridgeRssMb: memory,
+      bridgeRssMb: { drainPeak, steadyPeak: 0 },
     };
   }
 }
@@ -211,6 +221,18 @@ async function runOnce(mode: TelemetryMode): Promise<Run> {
 /** Produces events in bulk (500 a request), as a backlog arrives: as fast as Kafka takes them. */
 async function produceAll(events: IncidentEvent[]): Promise<void> {
   for (let i = 0; i < events.length; i += 500) await produceIncidentEvents(producer, events.slice(i, i + 500));
+}
+
+/** Samples a process's resident memory every 100 ms; stop() gives the peak, in MB. */
+function watchMemory(pid: number) {
+  let peak = rssMb(pid);
+  const timer = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      return peak;
+    },
+  };
 }
 
 /** A process's resident memory, in MB (0 once it is gone). */
@@ -249,7 +271,7 @@ async function partitionMarks(tenant: string, partitions: number): Promise<Updat
   for (let partition = 0; partition < partitions; partition++) {
     const workflowId = incidentPartitionWorkflowId(tenant, partition);
     for await (const run of temporal.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
-      // Page by page, 100 events each: each update carries its events, so a page of the default 1,000 can pass the
+      // Page by page, 10 events each: each update carries its events (up to 512 KiB), so a larger page can pass the
       // client's 4 MB message limit.
       const events = [];
       let nextPageToken: Uint8Array | undefined;
@@ -257,7 +279,7 @@ async function partitionMarks(tenant: string, partitions: number): Promise<Updat
         const page = await temporal.workflowService.getWorkflowExecutionHistory({
           namespace: config.temporal.namespace,
           execution: { workflowId, runId: run.runId },
-          maximumPageSize: 100,
+          maximumPageSize: 10,
           ...(nextPageToken && { nextPageToken }),
         });
         events.push(...(page.history?.events ?? []));
@@ -273,7 +295,8 @@ interface Drain {
   events: number;
   drainSeconds: number;
   drainPerSecond: number;
-  bridgeRssMb: { before: number; peak: number };
+  /** The bridge's peak resident memory while it drained the burst, and then while it took events at the rate. */
+  bridgeRssMb: { drainPeak: number; steadyPeak: number };
 }
 
 interface Run {
@@ -302,18 +325,18 @@ try {
 const figures = [...runs].flatMap(([mode, run]) => [
   {
     telemetry: mode,
-    ...summary('MetaSync: Kafka → bridge → Temporal → Cassandra', run.latencies),
+    ...latencySummary('MetaSync: Kafka → bridge → Temporal → Cassandra', run.latencies),
     'bridge+worker CPU ms per incident': run.cpuPerIncident.toFixed(1),
   },
-  { telemetry: mode, ...summary('ceiling: plain Kafka produce → consume', run.ceiling) },
+  { telemetry: mode, ...latencySummary('ceiling: plain Kafka produce → consume', run.ceiling) },
 ]);
 const off = runs.get('off');
 const on = runs.get('on');
 const cost =
   off && on
     ? [
-        costRow('p50 ms', summary('', off.latencies)['p50 ms'], summary('', on.latencies)['p50 ms']),
-        costRow('p95 ms', summary('', off.latencies)['p95 ms'], summary('', on.latencies)['p95 ms']),
+        costRow('p50 ms', latencySummary('', off.latencies)['p50 ms'], latencySummary('', on.latencies)['p50 ms']),
+        costRow('p95 ms', latencySummary('', off.latencies)['p95 ms'], latencySummary('', on.latencies)['p95 ms']),
         costRow('mean ms', mean(off.latencies), mean(on.latencies)),
         costRow('bridge+worker CPU ms per incident', off.cpuPerIncident, on.cpuPerIncident),
       ]
@@ -357,8 +380,8 @@ if (flags.json) {
         events,
         'drained in s': drainSeconds,
         'drain per s': drainPerSecond,
-        'bridge RSS MB before': bridgeRssMb.before,
-        'bridge RSS MB peak': bridgeRssMb.peak,
+        'bridge RSS MB peak, draining': bridgeRssMb.drainPeak,
+        'bridge RSS MB peak, then at the rate': bridgeRssMb.steadyPeak,
       },
     ]);
   }
@@ -410,16 +433,4 @@ async function waitForWrite(
     if (Date.now() > deadline) throw new Error(`incident ${incidentId} did not reach ${name} in ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-}
-
-function summary(path: string, values: number[]) {
-  const sorted = values.toSorted((a, b) => a - b);
-  return {
-    path,
-    'p50 ms': percentile(values, 0.5),
-    'p95 ms': percentile(values, 0.95),
-    'p99 ms': percentile(values, 0.99),
-    'max ms': sorted.at(-1),
-    'under 1 s': `${Math.round((100 * sorted.filter((ms) => ms < 1000).length) / sorted.length)}%`,
-  };
 }

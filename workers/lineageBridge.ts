@@ -14,7 +14,7 @@ const TENANT_CACHE_MS = 60_000;
 
 /**
  * OpenLineage run events (from the HTTP API or any producer) become edges in the lake, written straight to
- * Cassandra: an upsert per edge, so a replayed event changes nothing. An event of an unknown tenant, or whose
+ * Cassandra a chunk of a partition's events at a time: an upsert per edge, so a replayed event changes nothing. An event of an unknown tenant, or whose
  * datasets cannot be named in the lake, is dead-lettered with the reason.
  */
 export function createLineageBridge(
@@ -60,8 +60,11 @@ export function createLineageBridge(
         named.set(event, edges.edges);
         return undefined;
       },
-      async deliver(event) {
-        await store.upsertEdges(event.tenant, named.get(event) ?? []);
+      // A chunk of a partition's events at once: their edges in one concurrent write, in the order of the events
+      // (the driver stamps each write in call order, so a later event's edge wins).
+      async deliverBatch(deliveries) {
+        const edges = deliveries.flatMap(({ event }) => named.get(event) ?? []);
+        await store.upsertEdges(deliveries[0]!.event.tenant, edges);
       },
     },
     options,

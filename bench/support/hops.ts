@@ -90,3 +90,16 @@ export function hopTable(marks: readonly HopMarks[]) {
     };
   });
 }
+
+/** A latency row: percentiles, the maximum and the share under a second, in ms. */
+export function latencySummary(path: string, values: readonly number[]) {
+  const sorted = values.toSorted((a, b) => a - b);
+  return {
+    path,
+    'p50 ms': percentile(values, 0.5),
+    'p95 ms': percentile(values, 0.95),
+    'p99 ms': percentile(values, 0.99),
+    'max ms': sorted.at(-1),
+    'under 1 s': `${Math.round((100 * sorted.filter((ms) => ms < 1000).length) / sorted.length)}%`,
+  };
+}
