@@ -45,25 +45,24 @@ const postgres = createPostgres(config.postgres);
 await producer.connect();
 
 /** The i-th run event: a job that reads one table and writes another, both of the tenant's `warehouse`. */
-const runEvent = (i: number): OpenLineageReceived =>
-  ({
-    id: `${stamp}-${i}`,
-    type: 'lineage.openlineage',
-    version: 1,
-    tenant,
-    source: 'bench',
-    occurredAt: new Date().toISOString(),
-    payload: {
-      eventTime: new Date().toISOString(),
-      producer: 'https://github.com/OpenLineage/OpenLineage/tree/1.24.2/integration/spark',
-      schemaURL: 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent',
-      eventType: 'COMPLETE',
-      run: { runId: crypto.randomUUID() },
-      job: { namespace: 'bench', name: `job_${i}` },
-      inputs: [{ namespace: 'postgres://db.example.com:5432', name: `sales.public.source_${i}` }],
-      outputs: [{ namespace: 'postgres://db.example.com:5432', name: `sales.analytics.target_${i}` }],
-    },
-  });
+const runEvent = (i: number): OpenLineageReceived => ({
+  id: `${stamp}-${i}`,
+  type: 'lineage.openlineage',
+  version: 1,
+  tenant,
+  source: 'bench',
+  occurredAt: new Date().toISOString(),
+  payload: {
+    eventTime: new Date().toISOString(),
+    producer: 'https://github.com/OpenLineage/OpenLineage/tree/1.24.2/integration/spark',
+    schemaURL: 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent',
+    eventType: 'COMPLETE',
+    run: { runId: crypto.randomUUID() },
+    job: { namespace: 'bench', name: `job_${i}` },
+    inputs: [{ namespace: 'postgres://db.example.com:5432', name: `sales.public.source_${i}` }],
+    outputs: [{ namespace: 'postgres://db.example.com:5432', name: `sales.analytics.target_${i}` }],
+  },
+});
 const target = (i: number) => `postgres://warehouse/sales/analytics/target_${i}`;
 
 await saveTenant(postgres, tenant);
