@@ -1,7 +1,8 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Client as TemporalClient } from '@temporalio/client';
-import { context, trace } from '@opentelemetry/api';
-import type { Admin, Consumer, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { context, trace, type Span } from '@opentelemetry/api';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import pLimit from 'p-limit';
 import type pg from 'pg';
 import type { Config } from '../lib/platform/config.js';
 import type { TenantId } from '../lib/platform/ids.js';
@@ -54,6 +55,9 @@ export interface Delivery<T> {
 const MAX_EVENTS_PER_DELIVERY = 500;
 const MAX_BYTES_PER_DELIVERY = 512 * 1024;
 
+/** Keys of a chunk whose events are delivered side by side, when each event is its own request. */
+const KEYS_AT_ONCE = 32;
+
 /** Splits a partition's fetched messages into consecutive runs of at most so many events and bytes. */
 export function deliveryChunks<M extends { value: Buffer | null }>(messages: readonly M[]): M[][] {
   const chunks: M[][] = [];
@@ -85,12 +89,13 @@ const grpcCode = (error: unknown): number | undefined => {
 };
 
 /**
- * Consumes every tenant's inbound topic of one kind (metasync.inbound.<tenant>.<kind>) and hands each event to
- * Temporal (`deliver`: start or signal its workflow). The topic names the tenant, and `decode` refuses an event whose
- * key or body names another. The offset of a message is committed only after Temporal accepted it (kafkajs commits
- * after eachMessage resolves), so nothing is lost; what cannot be decoded, is not admitted or is refused by Temporal
- * goes to the dead-letter topic and S3 with its reason, filed under the topic's tenant, and the consumer moves on.
- * Messages of one partition are handed over in order.
+ * Consumes every tenant's inbound topic of one kind (metasync.inbound.<tenant>.<kind>) in batches and hands the
+ * events over: a chunk of a partition's events at once (`deliverBatch`: one update of the partition's workflow, one
+ * write), or each event on its own (`deliver`: start or signal its workflow), events of different keys side by side
+ * and those of one key in order. The topic names the tenant, and `decode` refuses an event whose key or body names
+ * another. A chunk's offsets are committed only after it was handed over, so nothing is lost; what cannot be decoded,
+ * is not admitted or is refused by Temporal goes to the dead-letter topic and S3 with its reason, filed under the
+ * topic's tenant, and the consumer moves on.
  *
  * kafkajs resolves a subscription's topics once, when it subscribes, so a tenant created later would not be read.
  * The bridge therefore lists the topics every METASYNC_KAFKA_TOPIC_REFRESH_SECONDS and, when the set changed,
@@ -130,13 +135,6 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
     log.warn('event dead-lettered', { ...origin, reason, archiveKey });
   }
 
-  /** Every line logged while a record is handled names its tenant (and its trace, from the consumer's span). */
-  function handle(payload: EachMessagePayload): Promise<void> {
-    // Subscribed topics all parse (`wanted`); the tenant in the name is the only one this record may speak for.
-    const topicTenant = parseInboundTopic(payload.topic)!.tenant;
-    return withLogFields({ tenant: topicTenant }, () => handleRecord(payload, topicTenant));
-  }
-
   /** The event of a record, or undefined once it was dead-lettered (undecodable, or refused). */
   async function admitted(origin: Origin, message: KafkaMessage, topicTenant: TenantId): Promise<T | undefined> {
     const decoded = spec.decode(message, topicTenant);
@@ -157,22 +155,11 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
     }
   }
 
-  async function handleRecord({ topic, partition, message }: EachMessagePayload, topicTenant: TenantId) {
-    if (!('deliver' in spec)) return;
-    const { deliver } = spec;
-    const origin = { topic, partition, offset: message.offset, timestamp: message.timestamp };
-    const event = await admitted(origin, message, topicTenant);
-    if (event === undefined) return;
-    await handOver(
-      () => deliver(event, origin),
-      (reason) => reject(origin, message, reason, topicTenant),
-    );
-  }
-
   /**
    * A partition's fetched messages, handed over a chunk at a time, each chunk's offsets committed once it is
-   * delivered: one request per chunk carries the Temporal work of many events, and the next chunk waits for the
-   * previous one, so a slow Temporal or lake slows the consumer instead of piling work up in memory.
+   * delivered, and the next chunk after: a slow Temporal or lake slows the consumer instead of piling work up in
+   * memory. With `deliverBatch` one request carries the work of the whole chunk; with `deliver`, the chunk's events go
+   * one request each, those of different keys side by side and those of one key in order.
    */
   function handleBatch(payload: EachBatchPayload): Promise<void> {
     const topicTenant = parseInboundTopic(payload.batch.topic)!.tenant;
@@ -180,8 +167,6 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
   }
 
   async function handleBatchOf(payload: EachBatchPayload, topicTenant: TenantId) {
-    if (!('deliverBatch' in spec)) return;
-    const { deliverBatch } = spec;
     const { topic, partition } = payload.batch;
     for (const chunk of deliveryChunks(payload.batch.messages)) {
       if (!payload.isRunning() || payload.isStale()) return;
@@ -189,17 +174,18 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
       const spans = chunk.map((message) => startMessageSpan(topic, partition, message));
       try {
         const deliveries: Delivery<T>[] = [];
-        const sent: KafkaMessage[] = [];
+        const sent: { message: KafkaMessage; span: Span; index: number }[] = [];
         for (const [i, message] of chunk.entries()) {
           const origin = { topic, partition, offset: message.offset, timestamp: message.timestamp };
           const event = await context.with(trace.setSpan(context.active(), spans[i]!), () =>
             admitted(origin, message, topicTenant),
           );
           if (event === undefined) continue;
+          sent.push({ message, span: spans[i]!, index: deliveries.length });
           deliveries.push({ event, origin, trace: traceContextOf(spans[i]!) });
-          sent.push(message);
         }
-        if (deliveries.length > 0) {
+        if (deliveries.length > 0 && 'deliverBatch' in spec) {
+          const { deliverBatch } = spec;
           const attributes = { 'messaging.destination.name': topic, 'metasync.events': deliveries.length };
           await inTraces(
             deliveries.map(({ trace: carried }) => carried),
@@ -209,11 +195,34 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
               handOver(
                 () => deliverBatch(deliveries),
                 async (reason) => {
-                  for (const [i, message] of sent.entries()) {
+                  for (const [i, { message }] of sent.entries()) {
                     await reject(deliveries[i]!.origin, message, reason, topicTenant);
                   }
                 },
               ),
+          );
+        } else if (deliveries.length > 0 && 'deliver' in spec) {
+          const { deliver } = spec;
+          const limit = pLimit(KEYS_AT_ONCE);
+          const byKey = new Map<string, typeof sent>();
+          for (const one of sent) {
+            const key = one.message.key?.toString() ?? '';
+            byKey.set(key, [...(byKey.get(key) ?? []), one]);
+          }
+          await Promise.all(
+            [...byKey.values()].map((ofKey) =>
+              limit(async () => {
+                for (const { message, span, index } of ofKey) {
+                  const { event, origin } = deliveries[index]!;
+                  await context.with(trace.setSpan(context.active(), span), () =>
+                    handOver(
+                      () => deliver(event, origin),
+                      (reason) => reject(origin, message, reason, topicTenant),
+                    ),
+                  );
+                }
+              }),
+            ),
           );
         }
         payload.resolveOffset(chunk.at(-1)!.offset);
@@ -255,12 +264,8 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
     });
     await next.connect();
     await next.subscribe({ topics, fromBeginning: true });
-    await next.run(
-      'deliverBatch' in spec
-        ? // One chunk in flight per partition, every partition at once: the tenant's partitions are few (2 by default).
-          { partitionsConsumedConcurrently: 16, eachBatchAutoResolve: false, eachBatch: handleBatch }
-        : { partitionsConsumedConcurrently: 3, eachMessage: handle },
-    );
+    // One chunk in flight per partition, every partition at once: a tenant's partitions are few (2 by default).
+    await next.run({ partitionsConsumedConcurrently: 16, eachBatchAutoResolve: false, eachBatch: handleBatch });
     consumer = next;
     consuming = topics;
     log.info('bridge subscribed', {
