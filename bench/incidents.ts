@@ -40,7 +40,7 @@ import { costRow, telemetryModes, telemetryOptions, type TelemetryMode } from '.
 const program = new Command('bench:incidents')
   .option('--incidents <n>', 'measured events: one new incident each (one per table), or one update each', '')
   .option('--rate <n>', 'events produced per second', '10')
-  .option('--seconds <n>', 'how long to produce at the rate (instead of --incidents)', '')
+  .option('--seconds <n>', 'how long to produce at the rate, unless --incidents says how many', '60')
   .option('--updates', 'the measured events update incidents opened before the measured window')
   .option('--burst <n>', 'events queued while the bridge is down, drained before the measured window', '0')
   .option('--telemetry <mode>', 'the bridge and worker traced and serving metrics: off, on, or both (compared)', 'off')
@@ -56,7 +56,7 @@ const flags = program.opts<{
   json?: boolean;
 }>();
 const rate = Number(flags.rate);
-const count = flags.incidents ? Number(flags.incidents) : flags.seconds ? Number(flags.seconds) * rate : 500;
+const count = flags.incidents ? Number(flags.incidents) : Number(flags.seconds) * rate;
 const burst = Number(flags.burst);
 /** A burst updates this many incidents, each with its share of the burst's events, so each one's count can be checked. */
 const BURST_INCIDENTS = 200;
