@@ -14,7 +14,7 @@ import { createIncidentBridge } from '../../workers/incidentBridge.js';
 import { incidentEventsUpdate, incidentPartition, incidentPartitionQuery } from '../../workflows/index.js';
 import { WithStartWorkflowOperation } from '@temporalio/client';
 import { eventually, testConfig, testGroup, uniqueId, uniqueTenant } from '../support/harness.js';
-import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../support/incidents.js';
+import { incidentEvent, produceIncidentEvents, resolvedIncident, tenantWithMonteCarlo } from '../support/incidents.js';
 import { openStack } from '../support/stack.js';
 
 const config = testConfig();
@@ -62,14 +62,7 @@ describe('Monte Carlo incidents through Kafka, the bridge and the incident workf
     const resolved = incidentEvent(tenant, id, 2, { feedback: 'fixed' });
     // The update again, and the opening again: redeliveries, ignored by event id.
     await produceIncidentEvents(producer, [updated, updated, incidentEvent(tenant, id, 0), resolved]);
-    const record = await eventually(
-      async () => {
-        const found = await incidents.get(tenant, id);
-        return found?.status === 'resolved' ? found : undefined;
-      },
-      30_000,
-      'the incident resolved',
-    );
+    const record = await resolvedIncident(incidents, tenant, id, 'the incident resolved', 30_000);
     assert.equal(record?.eventsApplied, 3, 'three distinct events, each applied once');
     assert.equal(record?.severity, 'SEV-2');
     assert.equal(record?.owner, 'owner-2@example.com');

@@ -11,7 +11,7 @@ import type { Bridge } from '../../workers/topicBridge.js';
 import { incidentPartition, incidentPartitionQuery } from '../../workflows/index.js';
 import { endpointOf, startCuttableProxy, viaProxy, type CuttableProxy } from '../support/cuttableProxy.js';
 import { eventually, testConfig, testGroup, uniqueId, uniqueTenant } from '../support/harness.js';
-import { incidentEvent, tenantWithMonteCarlo } from '../support/incidents.js';
+import { incidentEvent, resolvedIncident, tenantWithMonteCarlo } from '../support/incidents.js';
 import { openStack } from '../support/stack.js';
 
 /**
@@ -129,14 +129,7 @@ describe('an incident workflow whose save and dead letter both fail', () => {
 
     await postgresProxy.restore();
     await s3Proxy.restore();
-    const stored = await eventually(
-      async () => {
-        const found = await incidents.get(tenant, id);
-        return found?.status === 'resolved' ? found : undefined;
-      },
-      60_000,
-      'every queued event applied',
-    );
+    const stored = await resolvedIncident(incidents, tenant, id, 'every queued event applied', 60_000);
     assert.equal(stored.eventsApplied, 5, 'every queued event applied, each once');
     assert.equal(stored.owner, 'owner-4@example.com', 'in the order they were produced');
     assert.deepEqual(
@@ -165,14 +158,7 @@ describe('an incident workflow whose save and dead letter both fail', () => {
     });
     const { partition, baseOffset } = produced!;
     // The next event does not wait for the refused one: it is applied without it (never with its table).
-    const record = await eventually(
-      async () => {
-        const found = await incidents.get(tenant, id);
-        return found?.status === 'resolved' ? found : undefined;
-      },
-      60_000,
-      'the event after the poison applied',
-    );
+    const record = await resolvedIncident(incidents, tenant, id, 'the event after the poison applied', 60_000);
     assert.equal(record.eventsApplied, 1, 'the poison event is not applied');
     assert.deepEqual(record.recentEventIds, [next.id]);
     await new Promise((resolve) => setTimeout(resolve, 5_000)); // several rounds of dead-lettering failing

@@ -6,6 +6,8 @@ import { mapMonteCarloAccount } from '../../lib/stores/monteCarlo.js';
 import { saveConnection } from '../../lib/stores/connections.js';
 import { saveTenant } from '../../lib/stores/tenants.js';
 import { inboundTopic, incidentMessage } from '../../lib/kafka/topics.js';
+import type { IncidentStore } from '../../lib/stores/incidents.js';
+import { eventually } from './harness.js';
 import { tenantTopics } from './kafka.js';
 
 export const MONTE_CARLO_ACCOUNT = '9a59c6f1-0e3b-4a55-9d0c-2f6a8e4b1c77';
@@ -57,4 +59,22 @@ export async function produceIncidentEvents(producer: Producer, events: Incident
     acks: -1,
     messages: events.map(incidentMessage),
   });
+}
+
+/** The incident once the lake has it resolved (the last of its events, applied). */
+export function resolvedIncident(
+  incidents: IncidentStore,
+  tenant: string,
+  id: string,
+  what: string,
+  timeoutMs = 60_000,
+) {
+  return eventually(
+    async () => {
+      const found = await incidents.get(tenant, id);
+      return found?.status === 'resolved' ? found : undefined;
+    },
+    timeoutMs,
+    what,
+  );
 }
