@@ -198,7 +198,8 @@ export async function incidentPartition(input: IncidentPartitionInput, carry?: C
     if (!(await condition(() => pending.length > 0, input.quietPeriodMs)) && pending.length === 0) {
       handingOver = true;
       await condition(allHandlersFinished);
-      return view();
+      if (pending.length === 0) return view();
+      handingOver = false; // an update came in meanwhile: its events are the workflow's now, so it goes on
     }
     const batch = pending.slice(0, MAX_EVENTS_PER_APPLY);
     work += batch.length;
