@@ -13,6 +13,8 @@ import { inboundTopic } from '../lib/kafka/topics.js';
 import { incidentPartitionWorkflowId } from '../lib/temporal/workflowIds.js';
 import type { IncidentEvent } from '../lib/incidents/contracts.js';
 import { incidentMessage } from '../lib/kafka/topics.js';
+import { incidentStore } from '../lib/stores/incidents.js';
+import { eventually } from '../test/support/harness.js';
 import { incidentEvent, produceIncidentEvents, tenantWithMonteCarlo } from '../test/support/incidents.js';
 import { spawnApp, spawnWorker } from '../test/support/processes.js';
 import {
@@ -246,23 +248,15 @@ function rssMb(pid: number): number {
 }
 
 /** The incident once it counts `events` applied (or more: then the caller reports the duplicate). */
-async function eventuallyRecord(tenant: string, incidentId: string, events: number, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const result = await cassandra.execute(
-      'SELECT record FROM incidents WHERE tenant = ? AND incident_id = ?',
-      [tenant, incidentId],
-      { prepare: true },
-    );
-    const text = result.first()?.get('record') as string | undefined;
-    const record = text
-      ? (JSON.parse(text) as { eventsApplied: number; owner: string | null; updatedAt: string })
-      : undefined;
-    if (record && record.eventsApplied >= events) return record;
-    if (Date.now() > deadline)
-      throw new Error(`${incidentId}: ${record?.eventsApplied ?? 0} of ${events} events applied after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+function eventuallyRecord(tenant: string, incidentId: string, events: number, timeoutMs: number) {
+  return eventually(
+    async () => {
+      const record = await incidentStore(cassandra).get(tenant, incidentId);
+      return record && record.eventsApplied >= events ? record : undefined;
+    },
+    timeoutMs,
+    `${events} events of ${incidentId} applied`,
+  );
 }
 
 /** Every update of every run of the tenant's partition workflows. */

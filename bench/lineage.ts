@@ -6,6 +6,7 @@ import type { OpenLineageReceived } from '../lib/lineage/contracts.js';
 import { inboundTopic, lineageKey, openLineageMessage } from '../lib/kafka/topics.js';
 import { saveConnection } from '../lib/stores/connections.js';
 import { saveTenant } from '../lib/stores/tenants.js';
+import { eventually } from '../test/support/harness.js';
 import { tenantTopics } from '../test/support/kafka.js';
 import { spawnApp } from '../test/support/processes.js';
 import { latencySummary } from './support/hops.js';
@@ -147,17 +148,18 @@ if (flags.json) {
 }
 
 /** When the edge into `downstream` was written (Cassandra's write time), in epoch ms. */
-async function waitForEdge(downstream: string, timeoutMs: number): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const result = await cassandra.execute(
-      'SELECT WRITETIME(kind) AS written FROM lineage_upstream WHERE tenant = ? AND downstream = ?',
-      [tenant, downstream],
-      { prepare: true },
-    );
-    const written = result.first()?.get('written') as { toNumber(): number } | undefined;
-    if (written) return Math.round(written.toNumber() / 1000);
-    if (Date.now() > deadline) throw new Error(`no edge into ${downstream} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+function waitForEdge(downstream: string, timeoutMs: number): Promise<number> {
+  return eventually(
+    async () => {
+      const result = await cassandra.execute(
+        'SELECT WRITETIME(kind) AS written FROM lineage_upstream WHERE tenant = ? AND downstream = ?',
+        [tenant, downstream],
+        { prepare: true },
+      );
+      const written = result.first()?.get('written') as { toNumber(): number } | undefined;
+      return written && Math.round(written.toNumber() / 1000);
+    },
+    timeoutMs,
+    `an edge into ${downstream}`,
+  );
 }

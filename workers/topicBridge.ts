@@ -11,7 +11,8 @@ import { startLagReporter } from '../lib/kafka/consumerLag.js';
 import { deadLetter } from '../lib/kafka/deadLetters.js';
 import type { MessageOrigin as Origin } from '../lib/kafka/envelope.js';
 import { log, withLogFields } from '../lib/platform/log.js';
-import { inTraces, startMessageSpan, traceContextOf, type TraceContext } from '../lib/platform/messageTraces.js';
+import { inTraces, startMessageSpan, traceContextOf } from '../lib/platform/messageTraces.js';
+import type { WorkflowTrace } from '../lib/temporal/workflowTrace.js';
 import { tenantGate } from '../lib/stores/tenants.js';
 import { parseInboundTopic, type InboundKind } from '../lib/kafka/topics.js';
 
@@ -45,7 +46,7 @@ export type Admission<T> = (event: T) => Promise<string | undefined>;
 export interface Delivery<T> {
   event: T;
   origin: Origin;
-  trace?: TraceContext | undefined;
+  trace?: WorkflowTrace | undefined;
 }
 
 /**
@@ -207,7 +208,9 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
           const byKey = new Map<string, typeof sent>();
           for (const one of sent) {
             const key = one.message.key?.toString() ?? '';
-            byKey.set(key, [...(byKey.get(key) ?? []), one]);
+            const ofKey = byKey.get(key);
+            if (ofKey) ofKey.push(one);
+            else byKey.set(key, [one]);
           }
           await Promise.all(
             [...byKey.values()].map((ofKey) =>

@@ -11,21 +11,19 @@ import {
   type Link,
   type Span,
 } from '@opentelemetry/api';
+import type { WorkflowTrace } from '../temporal/workflowTrace.js';
 
 /**
- * Trace contexts that travel as data with work done in batches: each Kafka message's trace goes with its event, so
- * the work of a batch is traced in the trace of the first event it carries and linked to the others' (the OpenTelemetry
- * messaging convention for batches), and a message whose trace is not kept stays unkept wherever it goes.
+ * Trace contexts that travel as data (WorkflowTrace: W3C traceparent and tracestate) with work done in batches: each
+ * Kafka message's trace goes with its event, so the work of a batch is traced in the trace of the first event it
+ * carries and linked to the others' (the OpenTelemetry messaging convention for batches), and a message whose trace is
+ * not kept stays unkept wherever it goes.
  */
-export interface TraceContext {
-  traceparent: string;
-  tracestate?: string | undefined;
-}
 
 const tracer = trace.getTracer('metasync-messages');
 
 /** The trace context of a span, as data; undefined when nothing is traced (no SDK, or an invalid context). */
-export function traceContextOf(span: Span): TraceContext | undefined {
+export function traceContextOf(span: Span): WorkflowTrace | undefined {
   const carrier: Record<string, string> = {};
   propagation.inject(trace.setSpan(ROOT_CONTEXT, span), carrier);
   const { traceparent, tracestate } = carrier;
@@ -73,7 +71,7 @@ export function startMessageSpan(
  * (sampled by the ratio like any new trace). A first trace that is not kept makes a span that records nothing.
  */
 export function inTraces<T>(
-  traces: readonly (TraceContext | undefined)[],
+  traces: readonly (WorkflowTrace | undefined)[],
   name: string,
   attributes: Attributes,
   work: (span: Span) => Promise<T>,
