@@ -42,20 +42,31 @@ export function createIncidentActivities(deps: {
   bucket: string;
   producer: Producer;
 }) {
-  /** The tables of a tenant's incidents as qualified names; the control plane is read once per batch and account. */
-  function namerFor(tenant: string) {
-    let rules: ReturnType<typeof effectiveRules> | undefined;
+  /**
+   * The tables of a tenant's incidents as qualified names. The control plane is read once per batch and account, and
+   * from the start, beside the lake's reads (the accounts of the batch's events are known before their incidents are).
+   */
+  function namerFor(tenant: string, accounts: readonly string[]) {
+    /** Looked up now, awaited when naming: a failure surfaces there (and not as an unhandled rejection meanwhile). */
+    const early = <T>(promise: Promise<T>) => {
+      promise.catch(() => undefined);
+      return promise;
+    };
+    const rules = early(effectiveRules(deps.postgres, tenant));
     const connections = new Map<string, ReturnType<typeof connectionOfMonteCarloAccount>>();
+    const connectionOf = (account: string) => {
+      if (!connections.has(account)) {
+        connections.set(account, early(connectionOfMonteCarloAccount(deps.postgres, tenant, account)));
+      }
+      return connections.get(account)!;
+    };
+    for (const account of accounts) void connectionOf(account);
     return async (record: IncidentRecord): Promise<IncidentRecord> => {
       const account = record.monteCarloAccountId;
-      if (account && !connections.has(account)) {
-        connections.set(account, connectionOfMonteCarloAccount(deps.postgres, tenant, account));
-      }
-      const connection = account ? await connections.get(account) : undefined;
+      const connection = account ? await connectionOf(account) : undefined;
       if (!connection) {
         return { ...record, qualifiedNames: [], unmappedTables: record.tables.map((table) => table.fullTableId) };
       }
-      rules ??= effectiveRules(deps.postgres, tenant);
       const ruleSet = await rules;
       const named = record.tables.map((table) => qualifiedNameFor(table, connection, ruleSet));
       return { ...record, qualifiedNames: [...new Set(named)], unmappedTables: [] };
@@ -135,7 +146,8 @@ export function createIncidentActivities(deps: {
         'incident events applied',
         attributes,
         async () => {
-          const name = namerFor(tenant);
+          const accounts = new Set(deliveries.map(({ event }) => event.payload.monteCarloAccountId));
+          const name = namerFor(tenant, [...accounts]);
           const outcome: IncidentBatchOutcome = { applied: 0, redelivered: 0, refused: [], incidents: [] };
           const limit = pLimit(INCIDENTS_AT_ONCE);
           await Promise.all(

@@ -9,6 +9,7 @@ import type { TenantId } from '../lib/platform/ids.js';
 import type { Decoded } from '../lib/kafka/decodeEvent.js';
 import { startLagReporter } from '../lib/kafka/consumerLag.js';
 import { deadLetter } from '../lib/kafka/deadLetters.js';
+import { offsetCommitter, type OffsetCommitter } from '../lib/kafka/offsetCommitter.js';
 import type { MessageOrigin as Origin } from '../lib/kafka/envelope.js';
 import { log, withLogFields } from '../lib/platform/log.js';
 import { inTraces, startMessageSpan, traceContextOf } from '../lib/platform/messageTraces.js';
@@ -55,6 +56,12 @@ export interface Delivery<T> {
  */
 const MAX_EVENTS_PER_DELIVERY = 500;
 const MAX_BYTES_PER_DELIVERY = 512 * 1024;
+
+/**
+ * How often the offsets of handed-over events are committed: off the path each event waits on, at the cost of reading
+ * again, after a crash, at most this long's events (passed over as redeliveries).
+ */
+const COMMIT_INTERVAL_MS = 250;
 
 /** Keys of a chunk whose events are delivered side by side, when each event is its own request. */
 const KEYS_AT_ONCE = 32;
@@ -228,8 +235,9 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
             ),
           );
         }
-        payload.resolveOffset(chunk.at(-1)!.offset);
-        await payload.commitOffsetsIfNecessary();
+        const last = chunk.at(-1)!.offset;
+        payload.resolveOffset(last);
+        committer?.mark(topic, partition, String(Number(last) + 1));
         await payload.heartbeat();
       } finally {
         for (const span of spans) span.end();
@@ -240,6 +248,7 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
   let admin: Admin | undefined;
   let lag: ReturnType<typeof startLagReporter> | undefined;
   let consumer: Consumer | undefined;
+  let committer: OffsetCommitter | undefined;
   let crashed = false;
   let consuming: string[] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -251,8 +260,10 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
     const topics = (await admin!.listTopics()).filter(wanted).sort();
     if (!crashed && topics.length === consuming.length && topics.every((topic, i) => topic === consuming[i])) return;
     const added = topics.filter((topic) => !consuming.includes(topic));
+    await committer?.stop();
     await consumer?.disconnect();
     consumer = undefined;
+    committer = undefined;
     consuming = [];
     crashed = false;
     if (topics.length === 0 || stopped) return;
@@ -267,8 +278,20 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
     });
     await next.connect();
     await next.subscribe({ topics, fromBeginning: true });
+    committer = offsetCommitter(
+      (offsets) => next.commitOffsets(offsets),
+      COMMIT_INTERVAL_MS,
+      (error) =>
+        log.warn('bridge could not commit its offsets; trying again', { groupId: spec.groupId, error: error.message }),
+    );
     // One chunk in flight per partition, every partition at once: a tenant's partitions are few (2 by default).
-    await next.run({ partitionsConsumedConcurrently: 16, eachBatchAutoResolve: false, eachBatch: handleBatch });
+    // Offsets are committed by the committer, not after each batch (kafkajs's auto-commit is a round trip per batch).
+    await next.run({
+      partitionsConsumedConcurrently: 16,
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: handleBatch,
+    });
     consumer = next;
     consuming = topics;
     log.info('bridge subscribed', {
@@ -309,6 +332,7 @@ export function createTopicBridge<T extends { tenant: TenantId }>(
       clearTimeout(timer);
       await lag?.stop();
       await refreshing;
+      await committer?.stop();
       await consumer?.disconnect();
       await admin?.disconnect();
     },

@@ -80,6 +80,9 @@ export async function incidentPartition(input: IncidentPartitionInput, carry?: C
   const recent = new Map((carry?.recentIncidents ?? []).map((summary) => [summary.incidentId, summary]));
   /** Set when the run ends or continues as new: waiting updates return with their events still queued. */
   let handingOver = false;
+  /** When the last events were received (workflow time), and whether none came for a quiet period since. */
+  let lastHeard = Date.now();
+  let quiet = false;
 
   const view = (): IncidentPartitionView => ({
     tenant,
@@ -95,6 +98,7 @@ export async function incidentPartition(input: IncidentPartitionInput, carry?: C
   setHandler(
     incidentEventsUpdate,
     async ({ deliveries }) => {
+      lastHeard = Date.now();
       for (const delivery of deliveries) {
         const offset = Number(delivery.origin.offset);
         if (offset <= receivedThrough) continue; // queued or applied already: a redelivery
@@ -183,6 +187,19 @@ export async function incidentPartition(input: IncidentPartitionInput, carry?: C
     if (recent.size > SHOWN_INCIDENTS) recent.delete(recent.keys().next().value!);
   };
 
+  /**
+   * Tells when no event came for a quiet period. One timer per quiet period, re-armed for what is left of it, rather
+   * than one per batch: each timer is a task and two history events at the server, which at hundreds of batches a
+   * second cost more than the batches' own work there.
+   */
+  const watchForQuiet = async () => {
+    for (let left = input.quietPeriodMs; left > 0; left = lastHeard + input.quietPeriodMs - Date.now()) {
+      await sleep(left);
+    }
+    quiet = true;
+  };
+  void watchForQuiet();
+
   for (let work = 0; ;) {
     if (work >= (input.eventsPerRun ?? 5_000) || workflowInfo().continueAsNewSuggested) {
       handingOver = true;
@@ -195,11 +212,14 @@ export async function incidentPartition(input: IncidentPartitionInput, carry?: C
         recentIncidents: [...recent.values()],
       });
     }
-    if (!(await condition(() => pending.length > 0, input.quietPeriodMs)) && pending.length === 0) {
+    await condition(() => pending.length > 0 || quiet);
+    if (pending.length === 0) {
       handingOver = true;
       await condition(allHandlersFinished);
       if (pending.length === 0) return view();
       handingOver = false; // an update came in meanwhile: its events are the workflow's now, so it goes on
+      quiet = false;
+      void watchForQuiet();
     }
     const batch = pending.slice(0, MAX_EVENTS_PER_APPLY);
     work += batch.length;

@@ -35,9 +35,11 @@ export function incidentStore(client: cassandra.Client) {
   return {
     /**
      * Writes the incident; `before` is the incident as read before applying its events (null: none yet), which names
-     * where it is listed now, so the save need not read that again. The asset rows first (a row Cassandra refuses
-     * stops the save before anything else is written), then the listing, the incident row last: whoever reads it finds
-     * every row it names already written.
+     * where it is listed now, so the save need not read that again. The asset rows and the listing side by side, then
+     * the old listing is deleted, the incident row last: whoever reads it finds every row it names already written,
+     * and a save that failed midway is done again whole (the incident row still tells its events as not applied).
+     * When Cassandra refuses an asset row, the listing written beside it at a new place is taken back, so a refused
+     * state is listed nowhere.
      */
     async save(tenant: string, record: IncidentRecord, before?: IncidentRecord | null): Promise<void> {
       const at = (text: string | null) => (text ? new Date(text) : null);
@@ -56,7 +58,7 @@ export function incidentStore(client: cassandra.Client) {
       }
       // Only when it moved: otherwise the delete would hit the row just written, and a replay would unlist it.
       const moved = listedAt && (listedStatus !== record.status || listedAt.getTime() !== updatedAt.getTime());
-      await cassandra.concurrent.executeConcurrent(
+      const assetRows = cassandra.concurrent.executeConcurrent(
         client,
         SAVE_ASSET_INCIDENT,
         record.qualifiedNames.map((name) => [
@@ -75,26 +77,34 @@ export function incidentStore(client: cassandra.Client) {
         ]),
         { concurrencyLevel: 32 },
       );
-      await Promise.all([
-        client.execute(
-          SAVE_LISTED,
-          [
-            tenant,
-            record.status,
-            updatedAt,
-            record.incidentId,
-            record.incidentType,
-            record.severity,
-            record.owner,
-            record.feedback,
-            record.url,
-            at(record.openedAt),
-            at(record.resolvedAt),
-          ],
-          options,
-        ),
-        moved ? client.execute(DELETE_LISTED, [tenant, listedStatus, listedAt, record.incidentId], options) : undefined,
-      ]);
+      const listing = client.execute(
+        SAVE_LISTED,
+        [
+          tenant,
+          record.status,
+          updatedAt,
+          record.incidentId,
+          record.incidentType,
+          record.severity,
+          record.owner,
+          record.feedback,
+          record.url,
+          at(record.openedAt),
+          at(record.resolvedAt),
+        ],
+        options,
+      );
+      const [assets, listed] = await Promise.allSettled([assetRows, listing]);
+      if (assets.status === 'rejected') {
+        if (listed.status === 'fulfilled' && (moved || !listedAt)) {
+          await client.execute(DELETE_LISTED, [tenant, record.status, updatedAt, record.incidentId], options);
+        }
+        throw assets.reason;
+      }
+      if (listed.status === 'rejected') throw listed.reason;
+      // Unlisted from where it was only once listed where it is: a failure in between leaves it listed twice until
+      // the retry, never nowhere.
+      if (moved) await client.execute(DELETE_LISTED, [tenant, listedStatus, listedAt, record.incidentId], options);
       await client.execute(
         SAVE_INCIDENT,
         [tenant, record.incidentId, record.status, JSON.stringify(record), updatedAt],
