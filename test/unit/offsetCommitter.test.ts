@@ -56,10 +56,13 @@ test('commits on its own every interval, and never two commits at once', async (
   let running = 0;
   let most = 0;
   const seen: string[] = [];
+  let firstStarted!: () => void;
+  const started = new Promise<void>((resolve) => (firstStarted = resolve));
   const committer = offsetCommitter(
     async (offsets) => {
       running += 1;
       most = Math.max(most, running);
+      firstStarted();
       await new Promise((resolve) => setTimeout(resolve, 30));
       seen.push(...offsets.map(({ offset }) => offset));
       running -= 1;
@@ -67,11 +70,19 @@ test('commits on its own every interval, and never two commits at once', async (
     10,
     () => assert.fail('no commit fails here'),
   );
-  committer.mark('topic-b', 0, '1');
-  await new Promise((resolve) => setTimeout(resolve, 25));
-  committer.mark('topic-b', 0, '2');
-  await new Promise((resolve) => setTimeout(resolve, 80));
-  await committer.stop();
+  // The committer's timer does not hold the process open (unref'd): the test does, while it waits.
+  const keepAlive = setInterval(() => undefined, 1_000);
+  try {
+    committer.mark('topic-b', 0, '1');
+    await started; // the interval's own tick, no flush asked for
+    committer.mark('topic-b', 0, '2'); // while the first commit is under way: the next tick waits for it
+    for (let waited = 0; seen.length < 2 && waited < 5_000; waited += 10) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  } finally {
+    clearInterval(keepAlive);
+  }
   assert.deepEqual(seen, ['1', '2'], 'each offset committed once, in order, without a flush being asked for');
   assert.equal(most, 1);
+  await committer.stop();
 });
