@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import type { Config } from '../lib/platform/config.js';
 import { SparkJobResult } from '../lib/ingest/contracts.js';
 import { writtenByType } from '../lib/ingest/counts.js';
+import { sparkSteps, stepsText } from '../lib/ingest/sparkSteps.js';
+import { log } from '../lib/platform/log.js';
 import { assetTypeLabel, metrics, secondsSince, tenantLabel } from '../lib/platform/metrics.js';
 import { bounded, maskSecrets, outputTail, redactCommandLine } from '../lib/platform/redact.js';
 
@@ -173,6 +175,13 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
         });
       }
       const result = SparkJobResult.parse(JSON.parse(resultLine.slice(RESULT_MARKER.length)));
+      // Where a job's time went, from the steps it timed: on its span and in the worker's log.
+      // (Spark's PythonRunner merges the job's stderr into its stdout, so the steps are looked for in both.)
+      const steps = sparkSteps(`${run.stdout}\n${run.stderr}`);
+      if (steps.length > 0) {
+        trace.getActiveSpan()?.setAttribute('metasync.spark.steps', stepsText(steps));
+        log.info('spark job steps', { job: input.job, label: input.label, steps: stepsText(steps) });
+      }
       outcome = 'succeeded';
       recordWritten(input, result);
       return result;

@@ -285,7 +285,7 @@ def write_state(args: argparse.Namespace, diff: DataFrame) -> None:
 
 
 class Steps:
-    """Says on stderr how long each step took (the worker keeps stderr of a failed job; a person reads it)."""
+    """Says on stderr how long each step took (the worker logs them and puts them on the job's span)."""
 
     def __init__(self) -> None:
         self.last = time.monotonic()
