@@ -177,10 +177,10 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
       const result = SparkJobResult.parse(JSON.parse(resultLine.slice(RESULT_MARKER.length)));
       // Where a job's time went, from the steps it timed: on its span and in the worker's log.
       // (Spark's PythonRunner merges the job's stderr into its stdout, so the steps are looked for in both.)
-      const steps = sparkSteps(`${run.stdout}\n${run.stderr}`);
-      if (steps.length > 0) {
-        trace.getActiveSpan()?.setAttribute('metasync.spark.steps', stepsText(steps));
-        log.info('spark job steps', { job: input.job, label: input.label, steps: stepsText(steps) });
+      const steps = stepsText(sparkSteps(`${run.stdout}\n${run.stderr}`));
+      if (steps) {
+        trace.getActiveSpan()?.setAttribute('metasync.spark.steps', steps);
+        log.info('spark job steps', { job: input.job, label: input.label, steps });
       }
       outcome = 'succeeded';
       recordWritten(input, result);

@@ -71,6 +71,7 @@ const config = loadConfigOrExit(process.env, { METASYNC_KAFKA_USERNAME: 'metasyn
 const kafka = createKafka(config.kafka, 'bench-incidents');
 const producer = createProducer(kafka);
 const cassandra = createCassandra(config.cassandra);
+const incidents = incidentStore(cassandra);
 const postgres = createPostgres(config.postgres);
 const temporal = await connectTemporal(config.temporal);
 const rules = loadDefaultRules();
@@ -251,7 +252,7 @@ function rssMb(pid: number): number {
 function eventuallyRecord(tenant: string, incidentId: string, events: number, timeoutMs: number) {
   return eventually(
     async () => {
-      const record = await incidentStore(cassandra).get(tenant, incidentId);
+      const record = await incidents.get(tenant, incidentId);
       return record && record.eventsApplied >= events ? record : undefined;
     },
     timeoutMs,

@@ -218,6 +218,9 @@ export async function incidentPartition(input: IncidentPartitionInput, carry?: C
       await condition(allHandlersFinished);
       if (pending.length === 0) return view();
       handingOver = false; // an update came in meanwhile: its events are the workflow's now, so it goes on
+    }
+    // A quiet period that passed while events were queued (waiting out a failure) ends nothing: it starts over.
+    if (quiet) {
       quiet = false;
       void watchForQuiet();
     }

@@ -1,4 +1,4 @@
-/** One step of a Spark job and how long it took, as the job says on stderr (`load_columns: <step> took <s> s`). */
+/** One step of a Spark job and how long it took, as the job says it (`load_columns: <step> took <s> s`). */
 export interface SparkStep {
   step: string;
   seconds: number;
@@ -6,14 +6,14 @@ export interface SparkStep {
 
 const STEP_LINE = /^(load_assets|load_columns): (.+) took (\d+(?:\.\d+)?) s$/;
 
-/** The steps a job timed, in order, from its stderr (Spark's own lines around them are passed over). */
-export function sparkSteps(stderr: string): SparkStep[] {
-  return stderr.split('\n').flatMap((line) => {
+/** The steps a job timed, in order, from its output (Spark's own lines around them are passed over). */
+export function sparkSteps(output: string): SparkStep[] {
+  return output.split('\n').flatMap((line) => {
     const match = STEP_LINE.exec(line.trim());
     return match ? [{ step: match[2]!, seconds: Number(match[3]) }] : [];
   });
 }
 
-/** The steps as one line a person reads: `plan 1.2 s; write changes 40.3 s`. */
+/** The steps as one line a person reads: `plan 1.2 s; write changes 40.3 s` (empty for none). */
 export const stepsText = (steps: readonly SparkStep[]): string =>
   steps.map(({ step, seconds }) => `${step} ${seconds} s`).join('; ');
