@@ -81,7 +81,9 @@ export function createExtractActivities(deps: {
       const manifest = await writer.finish(rejections.length);
       await deps.lake.recordRejections(input.tenant, input.runId, rejections);
       await deps.store.putJson(keys.manifest, manifest);
-      return manifest;
+      const shown: ExtractManifest = { ...manifest };
+      delete shown.columnDigests; // a digest per bucket: too much for the workflow's history, and S3 has it
+      return shown;
     },
   };
 }

@@ -11,6 +11,7 @@ import { incidentStore } from '../lib/stores/incidents.js';
 import { lakeWriter } from '../lib/stores/lake.js';
 import { lineageStore } from '../lib/stores/lineage.js';
 import { topics } from '../lib/kafka/topics.js';
+import { createColumnReuseActivities } from './columnReuse.js';
 import { createContainerActivities } from './containers.js';
 import { createExtractActivities } from './extract.js';
 import { createIncidentActivities } from './incidents.js';
@@ -53,6 +54,7 @@ export function createActivities(deps: ActivityDependencies) {
       outbound: outboundPublisher(deps.kafka, deps.producer, { partitions: config.kafka.tenantPartitions }),
     }),
     ...createContainerActivities({ store, lake, lineage: lineageStore(deps.cassandra) }),
+    ...createColumnReuseActivities({ store }),
     ...createIncidentActivities({
       postgres: deps.postgres,
       incidents: incidentStore(deps.cassandra),

@@ -25,7 +25,8 @@ import { ingestEstate, ingestProgress } from '../workflows/index.js';
 const program = new Command('bench:ingest')
   .option('--sizes <list>', 'estate sizes in assets, comma-separated', '100000,1000000')
   .option('--buckets <n>', 'buckets of the extract', '64')
-  .option('--buckets-per-job <n>', 'buckets per Spark job', '32')
+  .option('--columns-per-job <n>', "columns a Spark job takes at most (the default: the product's)")
+  .option('--buckets-per-job <n>', 'a fixed number of buckets per Spark job instead')
   .option('--jobs-per-wave <n>', 'Spark jobs side by side', '2')
   .option('--ceiling-concurrency <n>', 'concurrent statements of the plain Cassandra write', '128')
   .option('--telemetry <mode>', 'the worker traced and serving metrics: off, on, or both (compared)', 'off')
@@ -36,7 +37,8 @@ const program = new Command('bench:ingest')
 const flags = program.opts<{
   sizes: string;
   buckets: string;
-  bucketsPerJob: string;
+  columnsPerJob?: string;
+  bucketsPerJob?: string;
   jobsPerWave: string;
   ceilingConcurrency: string;
   telemetry: string;
@@ -49,7 +51,8 @@ const repeat = Number(flags.repeat);
 const sizes = flags.sizes.split(',').map(Number);
 const options = IngestOptions.parse({
   buckets: Number(flags.buckets),
-  bucketsPerColumnsJob: Number(flags.bucketsPerJob),
+  ...(flags.columnsPerJob && { columnsPerJob: Number(flags.columnsPerJob) }),
+  ...(flags.bucketsPerJob && { bucketsPerColumnsJob: Number(flags.bucketsPerJob) }),
   childrenPerWave: Number(flags.jobsPerWave),
 });
 
@@ -288,7 +291,10 @@ if (flags.json) {
   console.log(JSON.stringify({ options, sampleRatio: config.traces.sampleRatio, runs: rows, cost }));
 } else {
   console.log(
-    `\nestate ingestion, ${options.buckets} buckets, ${options.bucketsPerColumnsJob} buckets per Spark job, ` +
+    `\nestate ingestion, ${options.buckets} buckets, ` +
+      (options.bucketsPerColumnsJob
+        ? `${options.bucketsPerColumnsJob} buckets per Spark job, `
+        : `up to ${options.columnsPerJob} columns per Spark job, `) +
       `${options.childrenPerWave} jobs at once; ceiling: the same rows written with executeConcurrent ` +
       `(${flags.ceilingConcurrency} at once, assets and assets_by_parent)`,
   );

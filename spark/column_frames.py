@@ -69,5 +69,20 @@ class Storage:
         found = self.fs.globStatus(self.jvm.org.apache.hadoop.fs.Path(pattern))
         return {status.getPath().toString(): status.getLen() for status in (found or [])}
 
+    def read_text(self, uri: str) -> str:
+        """A small object's text, read on the driver (a Spark read would be a job of its own, seconds on a small box)."""
+        stream = self.fs.open(self.jvm.org.apache.hadoop.fs.Path(uri))
+        try:
+            return str(self.jvm.org.apache.commons.io.IOUtils.toString(stream, "UTF-8"))
+        finally:
+            stream.close()
+
+    def write_text(self, uri: str, text: str) -> None:
+        stream = self.fs.create(self.jvm.org.apache.hadoop.fs.Path(uri), True)
+        try:
+            stream.write(bytearray(text.encode("utf-8")))
+        finally:
+            stream.close()
+
     def exists(self, uri: str) -> bool:
         return bool(self.fs.exists(self.jvm.org.apache.hadoop.fs.Path(uri)))

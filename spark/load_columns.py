@@ -20,8 +20,10 @@ Submitted with --py-files spark/metasync_rules.py (see spark/README.md). The las
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
+import os
 import re
 import sys
 import time
@@ -40,10 +42,13 @@ from load_assets import apply_local_defaults  # the driver runs from spark/, so 
 # Longer raw lines are cut in metasync.rejections, as the TypeScript loader does.
 MAX_RECORD_CHARS = 10_000
 RAW_PART = re.compile(r"/(raw/columns/b(\d+)/[^/]+)$")
-# Compressed input per shuffle partition (about a million columns): sized by the data, not Spark's fixed 200, which
-# on a small run means hundreds of empty tasks per write.
-RAW_BYTES_PER_PARTITION = 16 << 20
+# Lines per shuffle partition: sized by the job's lines, not Spark's fixed 200 (on a small job, hundreds of empty tasks
+# per write), and few enough that a task's sort and cache fit its share of the executor's 1 GiB whatever the size of
+# the job (two tasks of 450,000 lines each ran it out of memory).
+LINES_PER_PARTITION = 100_000
 STATUSES = ("added", "updated", "unchanged", "deleted")
+# The code a bucket's state depends on, in the order activities/columnReuse.ts digests it (ENGINE_FILES).
+ENGINE_FILES = ("metasync_rules.py", "column_frames.py", "load_columns.py")
 
 
 def parse_args() -> argparse.Namespace:
@@ -123,8 +128,9 @@ def read_mapped(spark: SparkSession, args: argparse.Namespace, storage: Storage,
         for uri, size in storage.glob(f"{args.run_prefix}/raw/columns/b*/part-*.ndjson.gz").items()
         if int(RAW_PART.search(uri).group(2)) in args.bucket_range  # type: ignore[union-attr]
     }
-    partitions = max(spark.sparkContext.defaultParallelism, math.ceil(sum(parts.values()) / RAW_BYTES_PER_PARTITION))
-    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+    # The parts were just listed: Spark looks at each again, and past 32 paths it does so with a job of its own
+    # (seconds of scheduling on a small box) where the driver takes a few milliseconds a part.
+    spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.threshold", str(max(32, len(parts))))
     if not parts:
         return spark.createDataFrame([], MAPPED_SCHEMA)
     lines = spark.read.text(sorted(parts)).select(F.col("value").alias("line"), F.input_file_name().alias("file"))
@@ -296,6 +302,28 @@ class Steps:
         self.last = now
 
 
+def engine_digest() -> str:
+    here = os.path.dirname(os.path.abspath(__file__))
+    digest = hashlib.sha256()
+    for name in ENGINE_FILES:
+        with open(os.path.join(here, name), "rb") as file:
+            digest.update(file.read())
+    return digest.hexdigest()
+
+
+def job_record(args: argparse.Namespace, rules_text: str, rejected_by_bucket: dict[int, int]) -> str:
+    """What the job mapped with and what it refused per bucket: lets a re-run tell which buckets need no job."""
+    return json.dumps(
+        {
+            "engine": engine_digest(),
+            "rules": hashlib.sha256(rules_text.encode("utf-8")).hexdigest(),
+            "sourceType": args.source_type,
+            "connectionId": args.connection_id,
+            "rejected": {str(bucket): rejected_by_bucket.get(bucket, 0) for bucket in args.bucket_range},
+        }
+    )
+
+
 def main() -> None:
     args = parse_args()
     exit_when_owner_dies(args.owner_pid)
@@ -304,11 +332,17 @@ def main() -> None:
     storage = Storage(spark, args.run_prefix)
     step = Steps()
 
-    rules_text = spark.read.text(args.rules, wholetext=True).first()[0]
+    rules_text = storage.read_text(args.rules)
     rules = spark.sparkContext.broadcast(metasync_rules.load_rules(rules_text))
 
     # Persisted so that each line is read and mapped once, whatever uses it; MEMORY_AND_DISK spills when large.
     mapped = read_mapped(spark, args, storage, rules).persist(StorageLevel.MEMORY_AND_DISK)
+    # Maps every line (once: it is kept) and counts them, which sizes the shuffles of the steps after it. Adaptive
+    # execution would merge their partitions back up to its 64 MiB advisory size, and so is told not to.
+    lines = mapped.count()
+    partitions = max(spark.sparkContext.defaultParallelism, math.ceil(lines / LINES_PER_PARTITION))
+    spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
+    spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "false")
     current, duplicates = split_duplicates(mapped.filter(F.col("ok")))
     rejections = (
         mapped.filter(~F.col("ok"))
@@ -319,10 +353,10 @@ def main() -> None:
     diff = diff_against(read_previous_state(spark, args, storage), current, rejections).persist(
         StorageLevel.MEMORY_AND_DISK
     )
-    step("plan")
+    step("plan, read and map")
 
     write_rejections(args, rejections)
-    step("read, map and write rejections")
+    step("write rejections")
     mapped.unpersist()  # every line is now in the persisted rejections or accepted rows
     write_changes(args, diff)
     step("write changes")
@@ -331,7 +365,12 @@ def main() -> None:
     step("write state")
 
     by_status = {row["status"]: row["count"] for row in diff.groupBy("status").count().collect()}
-    rejected = rejections.count()
+    rejected_by_bucket = {row["bucket"]: row["count"] for row in rejections.groupBy("bucket").count().collect()}
+    rejected = sum(rejected_by_bucket.values())
+    # After the state's _SUCCESS: a record says the state is whole.
+    storage.write_text(
+        f"{state_dir(args.run_prefix, args.bucket_range)}/buckets.json", job_record(args, rules_text, rejected_by_bucket)
+    )
     spark.stop()
     step("count and stop")
 

@@ -24,7 +24,8 @@ const program = new Command('ingest')
     'run id; the same id again follows that run instead of starting another (default: a new one)',
   )
   .option('--buckets <n>', 'buckets the extract is split into (keep it the same for a connection)', '64')
-  .option('--buckets-per-job <n>', 'buckets per Spark job', '16')
+  .option('--columns-per-job <n>', 'columns a Spark job takes at most (jobs follow the size of the extract)')
+  .option('--buckets-per-job <n>', 'a fixed number of buckets per Spark job instead')
   .parse();
 const options = program.opts<{
   tenant: string;
@@ -33,7 +34,8 @@ const options = program.opts<{
   passwordFile?: string;
   runId?: string;
   buckets: string;
-  bucketsPerJob: string;
+  columnsPerJob?: string;
+  bucketsPerJob?: string;
 }>();
 
 // Checked before --source is saved under these names; startIngestRun checks the whole request again.
@@ -41,7 +43,11 @@ const parsed = IngestInput.partial({ runId: true }).safeParse({
   tenant: options.tenant,
   connectionId: options.connection,
   runId: options.runId,
-  options: { buckets: Number(options.buckets), bucketsPerColumnsJob: Number(options.bucketsPerJob) },
+  options: {
+    buckets: Number(options.buckets),
+    ...(options.columnsPerJob && { columnsPerJob: Number(options.columnsPerJob) }),
+    ...(options.bucketsPerJob && { bucketsPerColumnsJob: Number(options.bucketsPerJob) }),
+  },
   requestedBy: `cli:${process.env.USER ?? process.env.LOGNAME ?? loginName()}`,
 });
 const input = parsed.success

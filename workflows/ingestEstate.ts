@@ -4,6 +4,7 @@ import {
   defineQuery,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -11,6 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { ExtractManifest, IngestInput, IngestProgress, PreparedRun, RunStatus } from '../lib/ingest/contracts.js';
+import { nextColumnJobs } from '../lib/ingest/columnJobs.js';
 import { addCounts } from '../lib/ingest/counts.js';
 import { rootCause } from '../lib/temporal/failures.js';
 import { ContainersReadyAttribute } from '../lib/temporal/searchAttributes.js';
@@ -24,11 +26,13 @@ export interface IngestCarry {
   progress: IngestProgress;
   /** When the containers phase ended (workflow time), for the run's containers-ready metric at its end. */
   containersReadyAt?: string;
+  /** Buckets whose column state was taken over from the previous run: no job loads them. */
+  reusedBuckets?: number[];
 }
 
 export const ingestProgress = defineQuery<IngestProgress>('progress');
 
-const { recordRun, prepareIngestRun, loadContainerBucket } = proxyActivities<Activities>({
+const { recordRun, prepareIngestRun, loadContainerBucket, reuseUnchangedColumns } = proxyActivities<Activities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
@@ -65,6 +69,7 @@ export async function ingestEstate(input: IngestInput, carry?: IngestCarry): Pro
   try {
     let prepared: PreparedRun;
     let manifest: ExtractManifest;
+    let reusedBuckets: number[] = carry?.reusedBuckets ?? [];
     if (carry) {
       ({ prepared, manifest } = carry);
     } else {
@@ -87,6 +92,19 @@ export async function ingestEstate(input: IngestInput, carry?: IngestCarry): Pro
       containersReadyAt = new Date().toISOString(); // deterministic: the workflow task's time
       upsertSearchAttributes([{ key: ContainersReadyAttribute, value: true }]);
       progress.phase = 'columns';
+
+      // A re-run takes over the state of the buckets whose columns did not change: no Spark job for them (and none at
+      // all when nothing changed). Their columns are all unchanged, none refused (or they would not qualify).
+      if (prepared.previousRunId !== null && patched('reuse-unchanged-column-buckets')) {
+        const { previousRunId, sourceType } = prepared;
+        const reuse = { tenant, connectionId, runId, previousRunId, sourceType };
+        ({ buckets: reusedBuckets } = await reuseUnchangedColumns(reuse));
+        for (const bucket of reusedBuckets) {
+          const columns = manifest.columnsPerBucket[bucket] ?? 0;
+          progress.columns.done += columns;
+          addCounts(progress.counts, { column: { added: 0, updated: 0, unchanged: columns, deleted: 0, rejected: 0 } });
+        }
+      }
     }
 
     let bucket = carry?.nextBucket ?? 0;
@@ -98,10 +116,17 @@ export async function ingestEstate(input: IngestInput, carry?: IngestCarry): Pro
           nextBucket: bucket,
           progress: { ...progress, continuedAsNew: progress.continuedAsNew + 1 },
           ...(containersReadyAt && { containersReadyAt }),
+          ...(reusedBuckets.length > 0 && { reusedBuckets }),
         };
         await continueAsNew<typeof ingestEstate>(input, next);
       }
-      const groups = columnGroups(bucket, manifest, options, prepared.previousRunId !== null);
+      const { jobs: groups, next } = nextColumnJobs(manifest.columnsPerBucket, bucket, {
+        jobs: options.childrenPerWave,
+        columnsPerJob: options.columnsPerJob,
+        bucketsPerJob: options.bucketsPerColumnsJob,
+        rerun: prepared.previousRunId !== null,
+        skip: new Set(reusedBuckets),
+      });
       const results = await Promise.all(
         groups.map(({ from, to }) =>
           executeChild(ingestColumns, {
@@ -125,7 +150,11 @@ export async function ingestEstate(input: IngestInput, carry?: IngestCarry): Pro
         addCounts(progress.counts, results[index]?.counts);
         progress.columns.done += sum(manifest.columnsPerBucket.slice(from, to));
       }
-      bucket = Math.min(manifest.buckets, bucket + options.childrenPerWave * options.bucketsPerColumnsJob);
+      // Runs begun before jobs were sized by columns (all with a fixed bucketsPerColumnsJob) replay their waves as
+      // they were; the others go on where this wave's jobs ended.
+      bucket = patched('column-jobs-sized-by-columns')
+        ? next
+        : Math.min(manifest.buckets, bucket + options.childrenPerWave * (options.bucketsPerColumnsJob ?? 16));
     }
 
     progress.phase = 'completed';
@@ -139,20 +168,6 @@ export async function ingestEstate(input: IngestInput, carry?: IngestCarry): Pro
     );
     throw error;
   }
-}
-
-/**
- * The next wave's Spark jobs. A group with no columns is skipped only on a first run: on a re-run it may hold
- * columns of the previous run that are gone now, which the job marks deleted.
- */
-function columnGroups(start: number, manifest: ExtractManifest, options: IngestInput['options'], rerun: boolean) {
-  const groups: { from: number; to: number }[] = [];
-  for (let from = start; from < manifest.buckets && groups.length < options.childrenPerWave;) {
-    const to = Math.min(manifest.buckets, from + options.bucketsPerColumnsJob);
-    if (rerun || sum(manifest.columnsPerBucket.slice(from, to)) > 0) groups.push({ from, to });
-    from = to;
-  }
-  return groups;
 }
 
 const rejectedOnly = (rejected: number) => ({ added: 0, updated: 0, unchanged: 0, deleted: 0, rejected });

@@ -138,16 +138,42 @@ export const ExtractManifest = z.object({
   rejected: z.number().int().nonnegative(),
   /** Column records per bucket, so the columns phase can size its Spark jobs. */
   columnsPerBucket: z.array(z.number().int().nonnegative()),
+  /**
+   * A digest of each bucket's column lines (128 bits of SHA-256, hex), so a re-run can tell a bucket whose columns did
+   * not change. Kept in manifest.json only (runs before it have none): the workflow gets the manifest without it.
+   */
+  columnDigests: z.array(z.string()).optional(),
 });
 export type ExtractManifest = z.infer<typeof ExtractManifest>;
+
+/**
+ * What a columns job says of the state it wrote (buckets.json beside it): what it mapped with, and the lines it refused
+ * per bucket. A re-run reuses a bucket's state instead of a job only when all of it matches and nothing was refused.
+ */
+export const ColumnJobRecord = z.object({
+  /** SHA-256 of the job's code (spark/metasync_rules.py, column_frames.py, load_columns.py, in that order). */
+  engine: z.string(),
+  /** SHA-256 of the run's rules.json. */
+  rules: z.string(),
+  sourceType: z.string(),
+  connectionId: z.string(),
+  /** Lines refused per bucket of the job (every bucket of it, 0 when none). */
+  rejected: z.record(z.string(), z.number().int().nonnegative()),
+});
+export type ColumnJobRecord = z.infer<typeof ColumnJobRecord>;
 
 export const IngestOptions = z.object({
   /** Buckets the raw extract is split into; fixed per connection, so runs diff bucket against bucket. */
   buckets: z.number().int().min(1).max(4096).default(64),
   /** Container buckets loaded at once. */
   containerConcurrency: z.number().int().min(1).max(64).default(8),
-  /** Buckets per Spark job (one child workflow each). */
-  bucketsPerColumnsJob: z.number().int().min(1).max(4096).default(16),
+  /**
+   * Columns per Spark job (one child workflow each), in whole buckets: each job pays an application's start and its
+   * fixed steps, so jobs follow the size of the extract and a small source is one job.
+   */
+  columnsPerJob: z.number().int().min(1).default(1_000_000),
+  /** A fixed number of buckets per Spark job instead of `columnsPerJob` (tests use it to get several small jobs). */
+  bucketsPerColumnsJob: z.number().int().min(1).max(4096).optional(),
   /** Child workflows started together; the parent continues as new after `wavesPerRun` waves. */
   childrenPerWave: z.number().int().min(1).max(64).default(2),
   wavesPerRun: z.number().int().min(1).max(1000).default(20),

@@ -1,3 +1,4 @@
+import { createHash, type Hash } from 'node:crypto';
 import { bucketOf, phaseOf } from './buckets.js';
 import type { ExtractManifest, RawRecord } from './contracts.js';
 import type { IngestPhase, runObjectKeys } from '../platform/objectKeys.js';
@@ -20,6 +21,8 @@ export class RawPartWriter {
   private readonly buffers = new Map<string, Buffered>();
   private readonly records = { containers: 0, columns: 0 };
   private readonly columnsPerBucket: number[];
+  /** Each bucket's column lines, in the order written: a bucket whose digest did not change holds the same lines. */
+  private readonly columnDigests: Hash[];
   private parts = { containers: 0, columns: 0 };
 
   constructor(
@@ -28,6 +31,7 @@ export class RawPartWriter {
     private readonly buckets: number,
   ) {
     this.columnsPerBucket = new Array<number>(buckets).fill(0);
+    this.columnDigests = Array.from({ length: buckets }, () => createHash('sha256'));
   }
 
   async add(record: RawRecord): Promise<void> {
@@ -40,7 +44,10 @@ export class RawPartWriter {
     buffer.lines.push(line);
     buffer.bytes += line.length + 1;
     this.records[phase]++;
-    if (phase === 'columns') this.columnsPerBucket[bucket]!++;
+    if (phase === 'columns') {
+      this.columnsPerBucket[bucket]!++;
+      this.columnDigests[bucket]!.update(line).update('\n');
+    }
     if (buffer.bytes >= PART_BYTES) await this.flush(phase, bucket, buffer);
   }
 
@@ -60,6 +67,7 @@ export class RawPartWriter {
       columns: { records: this.records.columns, parts: this.parts.columns },
       rejected,
       columnsPerBucket: this.columnsPerBucket,
+      columnDigests: this.columnDigests.map((hash) => hash.digest('hex').slice(0, 32)),
     };
   }
 

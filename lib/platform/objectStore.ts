@@ -1,4 +1,5 @@
 import {
+  CopyObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   ListObjectsV2Command,
@@ -52,6 +53,23 @@ export function objectStore(s3: S3Client, bucket: string) {
         if (error instanceof NoSuchKey) return undefined;
         throw error;
       }
+    },
+
+    /** The object's bytes as text, or undefined when there is none. */
+    async getText(key: string): Promise<string | undefined> {
+      try {
+        const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return await object.Body!.transformToString('utf8');
+      } catch (error) {
+        if (error instanceof NoSuchKey) return undefined;
+        throw error;
+      }
+    },
+
+    /** Copies an object within the bucket, on the server: nothing passes through this process. */
+    async copy(from: string, to: string): Promise<void> {
+      const source = `${bucket}/${from.split('/').map(encodeURIComponent).join('/')}`;
+      await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: to, CopySource: source }));
     },
 
     async exists(key: string): Promise<boolean> {

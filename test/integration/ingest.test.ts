@@ -22,7 +22,8 @@ const dumpKey = `tenants/${tenant}/dumps/estate.ndjson.gz`;
 const options: IngestInput['options'] = {
   buckets: 6,
   containerConcurrency: 4,
-  bucketsPerColumnsJob: 2,
+  columnsPerJob: 1_000_000,
+  bucketsPerColumnsJob: 2, // several small jobs, whatever their size
   childrenPerWave: 1,
   wavesPerRun: 1,
 };
@@ -92,18 +93,18 @@ describe('80-20 estate ingestion of an NDJSON dump', () => {
     assert.equal(children.length, 3, 'one child workflow per Spark job, filterable by tenant');
   });
 
-  it('re-runs idempotently: counts what was added, updated, deleted and rejected since the last run', async () => {
-    const droppedTable = ['db_0', 'schema_1', 'table_4'];
-    const second: RawRecord[] = first
-      .filter((record) => record.path.slice(0, 3).join('/') !== droppedTable.join('/'))
-      .map((record) =>
-        record.kind === 'column' && record.path.join('/') === 'db_0/schema_0/table_0/amount'
-          ? { ...record, attributes: { ...record.attributes, data_type: 'numeric(12,4)' } }
-          : record,
-      );
-    second.push(generatedColumn(['db_0', 'schema_0', 'table_1'], 9)); // a new column
-    second.push({ kind: 'column', path: ['db_0', 'schema_0', 'table_1', 'broken'], attributes: {} }); // no data type
+  const droppedTable = ['db_0', 'schema_1', 'table_4'];
+  const second: RawRecord[] = first
+    .filter((record) => record.path.slice(0, 3).join('/') !== droppedTable.join('/'))
+    .map((record) =>
+      record.kind === 'column' && record.path.join('/') === 'db_0/schema_0/table_0/amount'
+        ? { ...record, attributes: { ...record.attributes, data_type: 'numeric(12,4)' } }
+        : record,
+    );
+  second.push(generatedColumn(['db_0', 'schema_0', 'table_1'], 9)); // a new column
+  second.push({ kind: 'column', path: ['db_0', 'schema_0', 'table_1', 'broken'], attributes: {} }); // no data type
 
+  it('re-runs idempotently: counts what was added, updated, deleted and rejected since the last run', async () => {
     const result = await ingest('run-2', second);
     assert.equal(result.phase, 'completed');
     assert.deepEqual(result.counts['table'], { added: 0, updated: 0, unchanged: 9, deleted: 1, rejected: 0 });
@@ -137,4 +138,51 @@ describe('80-20 estate ingestion of an NDJSON dump', () => {
       ['completed', 'completed'],
     );
   });
+
+  it('re-runs only the buckets whose columns changed, and with nothing changed submits no Spark job', async () => {
+    const third = second.filter((record) => record.path.at(-1) !== 'broken');
+    const columns = third.filter((record) => record.kind === 'column').length;
+
+    // The bucket of table_1 had a refused line in run-2 (and loses it now): only its job runs.
+    const run3 = await ingest('run-3', third);
+    assert.equal(run3.phase, 'completed');
+    assert.deepEqual(run3.counts['column'], { added: 0, updated: 0, unchanged: columns, deleted: 0, rejected: 0 });
+    assert.deepEqual(run3.columns, { done: columns, total: columns });
+    const jobs3 = await columnJobsOf('run-3');
+    assert.equal(jobs3.length, 1, `one Spark job, for the bucket that changed: ${jobs3.join(', ')}`);
+
+    const run4 = await ingest('run-4', third);
+    assert.equal(run4.phase, 'completed');
+    assert.deepEqual(run4.counts['column'], { added: 0, updated: 0, unchanged: columns, deleted: 0, rejected: 0 });
+    assert.deepEqual(await columnJobsOf('run-4'), [], 'no Spark job when no column changed');
+
+    // The state taken over is whole: a run after it that changes one column finds only that one changed.
+    const fifth = third.map((record) =>
+      record.kind === 'column' && record.path.join('/') === 'db_0/schema_1/table_0/amount'
+        ? { ...record, attributes: { ...record.attributes, comment: 'in cents' } }
+        : record,
+    );
+    const run5 = await ingest('run-5', fifth);
+    assert.deepEqual(run5.counts['column'], {
+      added: 0,
+      updated: 1,
+      unchanged: columns - 1,
+      deleted: 0,
+      rejected: 0,
+    });
+    assert.equal((await columnJobsOf('run-5')).length, 1);
+    const { rows } = await lakeRowsOf(fifth.filter((record) => record.kind === 'column'));
+    assert.equal(rows.size, columns);
+    for (const row of rows.values()) assert.notEqual(row.deleted, true);
+  });
 });
+
+/** The Spark jobs (child workflows) of a run. */
+async function columnJobsOf(runId: string): Promise<string[]> {
+  const prefix = `${ingestWorkflowId(tenant, connectionId, runId)}/columns/`;
+  const jobs: string[] = [];
+  for await (const child of temporal.workflow.list({ query: `TenantId = '${tenant}' AND RunKind = 'ingest'` })) {
+    if (child.workflowId.startsWith(prefix)) jobs.push(child.workflowId);
+  }
+  return jobs;
+}

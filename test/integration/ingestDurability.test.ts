@@ -25,7 +25,8 @@ const estate = [...generateEstate(shape)];
 const options: IngestInput['options'] = {
   buckets: 4,
   containerConcurrency: 4,
-  bucketsPerColumnsJob: 2,
+  columnsPerJob: 1_000_000,
+  bucketsPerColumnsJob: 2, // several small jobs, whatever their size
   childrenPerWave: 2,
   wavesPerRun: 4,
 };

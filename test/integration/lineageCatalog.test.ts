@@ -25,7 +25,8 @@ const database = `lineage_${uniqueId('db').slice(3).replace(/-/g, '_')}`;
 const options: IngestInput['options'] = {
   buckets: 4,
   containerConcurrency: 4,
-  bucketsPerColumnsJob: 4,
+  columnsPerJob: 1_000_000,
+  bucketsPerColumnsJob: 4, // several small jobs, whatever their size
   childrenPerWave: 1,
   wavesPerRun: 1,
 };

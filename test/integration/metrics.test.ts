@@ -62,7 +62,8 @@ const shape = { databases: 1, schemasPerDatabase: 1, tablesPerSchema: 3, columns
 const options: IngestInput['options'] = {
   buckets: 2,
   containerConcurrency: 2,
-  bucketsPerColumnsJob: 2,
+  columnsPerJob: 1_000_000,
+  bucketsPerColumnsJob: 2, // several small jobs, whatever their size
   childrenPerWave: 1,
   wavesPerRun: 1,
 };
