@@ -46,13 +46,8 @@ export function objectStore(s3: S3Client, bucket: string) {
 
     /** The parsed object, or undefined when there is none. */
     async getJson(key: string): Promise<unknown> {
-      try {
-        const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-        return JSON.parse(await object.Body!.transformToString('utf8')) as unknown;
-      } catch (error) {
-        if (error instanceof NoSuchKey) return undefined;
-        throw error;
-      }
+      const text = await this.getText(key);
+      return text === undefined ? undefined : (JSON.parse(text) as unknown);
     },
 
     /** The object's bytes as text, or undefined when there is none. */
