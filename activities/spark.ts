@@ -5,9 +5,9 @@ import { execa } from 'execa';
 import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../lib/platform/config.js';
-import { SparkJobResult } from '../lib/ingest/contracts.js';
+import { SparkJobResult, type SparkJobHeartbeat, type SparkJobProgress } from '../lib/ingest/contracts.js';
 import { writtenByType } from '../lib/ingest/counts.js';
-import { sparkSteps, stepsText } from '../lib/ingest/sparkSteps.js';
+import { sparkProgress, sparkSteps, stepsText } from '../lib/ingest/sparkSteps.js';
 import { log } from '../lib/platform/log.js';
 import { assetTypeLabel, metrics, secondsSince, tenantLabel } from '../lib/platform/metrics.js';
 import { bounded, maskSecrets, outputTail, redactCommandLine } from '../lib/platform/redact.js';
@@ -23,7 +23,8 @@ export interface SparkJobInput {
 }
 
 const RESULT_MARKER = 'METASYNC_RESULT ';
-const HEARTBEAT_MS = 5_000;
+/** Often enough for progress a person watches (the worker's heartbeat throttle lets them through as often). */
+const HEARTBEAT_MS = 3_000;
 /** A failure's reason: the end of spark-submit's output, small enough that Temporal keeps it whole. */
 const FAILURE_LINES = 15;
 const FAILURE_LINE_CHARS = 300;
@@ -129,7 +130,11 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
   async function submitJob(input: SparkJobInput, traceEnv: Record<string, string>): Promise<SparkJobResult> {
     const context = Context.current();
     const started = Date.now();
-    const beat = setInterval(() => context.heartbeat({ elapsedMs: Date.now() - started }), HEARTBEAT_MS);
+    // The job's last progress line goes with each heartbeat: the Web UI shows it on the pending activity, and the
+    // run's progress adds it up (control/ingestRuns.ts).
+    let progress: SparkJobProgress | undefined;
+    const heartbeat = (): SparkJobHeartbeat => ({ elapsedMs: Date.now() - started, ...(progress && { progress }) });
+    const beat = setInterval(() => context.heartbeat(heartbeat()), HEARTBEAT_MS);
     const job = { job: input.job };
     let outcome: 'succeeded' | 'failed' = 'failed';
     metrics.sparkJobsRunning.inc(job);
@@ -140,6 +145,11 @@ export function createSparkActivities(config: Pick<Config, 'spark' | 's3' | 'cas
         : [];
       const args = [...traceConf, ...submitArguments(input)];
       const run = await execa(spark.submit, args, {
+        // Each line of the job's output passes here on its way to the buffer the result is read from.
+        stdout: function* (line: unknown) {
+          if (typeof line === 'string') progress = sparkProgress(line) ?? progress;
+          yield line;
+        },
         // The S3 credentials go through the environment, which only the job's own user can read (/proc/<pid>/
         // environ), never through arguments anyone sees in ps; the jobs hand them to s3a (spark/load_assets.py).
         env: {

@@ -15,7 +15,9 @@ import { ingestWorkflowId } from '../lib/temporal/workflowIds.js';
 import { spawnWorker, untilLogged } from '../test/support/processes.js';
 import { costRow, cpuMs, median, telemetryModes, telemetryOptions, type TelemetryMode } from './support/telemetry.js';
 import { follow } from '../starters/runs.js';
-import { ingestEstate, ingestProgress } from '../workflows/index.js';
+import { ingestEstate } from '../workflows/index.js';
+import { runProgress } from '../control/ingestRuns.js';
+import { columnsWrittenNow } from '../lib/ingest/columnJobs.js';
 
 /**
  * Ingests synthetic estates (10% containers, 90% columns) end to end on the real stack, and in the same run writes
@@ -32,7 +34,7 @@ const program = new Command('bench:ingest')
   .option('--telemetry <mode>', 'the worker traced and serving metrics: off, on, or both (compared)', 'off')
   .option('--repeat <n>', 'runs of each telemetry mode, alternating; the cost compares their medians', '1')
   .option('--columns-per-table <n>', 'columns of each table (0: containers only, no Spark job)', '9')
-  .option('--json', 'print the figures as one JSON object instead of tables')
+  .option('--json', 'print the figures as JSON instead of tables: one object a line, one per estate')
   .parse();
 const flags = program.opts<{
   sizes: string;
@@ -157,7 +159,8 @@ async function runPipeline(label: string, tenant: string, mode: TelemetryMode): 
     const phaseStarted = new Map<IngestProgress['phase'], number>();
     let cpuReady = NaN;
     let lastSaid = 0;
-    const result = await follow<typeof ingestEstate, IngestProgress>(handle, ingestProgress, (progress) => {
+    const read = () => runProgress(temporal, handle.workflowId);
+    const result = await follow<typeof ingestEstate, IngestProgress>(handle, read, (progress) => {
       if (!phaseStarted.has(progress.phase)) {
         phaseStarted.set(progress.phase, Date.now() - started);
         if (progress.phase === 'columns') cpuReady = cpuMs(worker.pid) - workerStartCpuMs;
@@ -166,7 +169,12 @@ async function runPipeline(label: string, tenant: string, mode: TelemetryMode): 
       if (Date.now() - lastSaid > 15_000) {
         lastSaid = Date.now();
         const { containers, columns } = progress;
-        say(label, `containers ${containers.done}/${containers.total}, columns ${columns.done}/${columns.total}`);
+        const steps = (columns.running ?? []).map((job) => job.step ?? 'starting').join(', ');
+        say(
+          label,
+          `containers ${containers.done}/${containers.total}, ` +
+            `columns ${columnsWrittenNow(progress)}/${columns.total}${steps ? ` (${steps})` : ''}`,
+        );
       }
     });
     const totalMs = Date.now() - started;
@@ -216,6 +224,9 @@ async function rawCeiling(tenant: string, shape: EstateShape): Promise<number> {
 }
 
 const rows: Record<string, string | number>[] = [];
+/** The same figures for scripts (--json): one object per estate (and run), numbers as numbers. */
+const estates: Record<string, string | number>[] = [];
+const round2 = (value: number) => Math.round(value * 100) / 100;
 const cost: Record<string, string | number>[] = [];
 try {
   for (const requested of sizes) {
@@ -241,6 +252,23 @@ try {
       }
       const columnsPerSecond = perSecond(size.columns, pipeline.columnsMs);
       const containersPerSecond = perSecond(size.containers, pipeline.containersMs);
+      estates.push({
+        assets,
+        containers: size.containers,
+        columns: size.columns,
+        telemetry: mode,
+        ...(repeat > 1 && { run: rep + 1 }),
+        totalSeconds: pipeline.totalMs / 1_000,
+        containersReadySeconds: pipeline.containersReadyMs / 1_000,
+        readyShare: round2(pipeline.containersReadyMs / pipeline.totalMs),
+        columnsSeconds: pipeline.columnsMs / 1_000,
+        columnsPerSecond,
+        containersPerSecond,
+        ceilingRowsPerSecond: ceiling,
+        columnsOverCeiling: round2(columnsPerSecond / ceiling),
+        containersOverCeiling: round2(containersPerSecond / ceiling),
+        workerPeakMb: pipeline.workerPeakMb,
+      });
       rows.push({
         assets,
         telemetry: mode,
@@ -288,7 +316,9 @@ try {
 }
 
 if (flags.json) {
-  console.log(JSON.stringify({ options, sampleRatio: config.traces.sampleRatio, runs: rows, cost }));
+  // JSON Lines: one object per estate, then the telemetry cost when both modes ran.
+  for (const estate of estates) console.log(JSON.stringify({ ...estate, options }));
+  if (cost.length > 0) console.log(JSON.stringify({ telemetryCost: cost, sampleRatio: config.traces.sampleRatio }));
 } else {
   console.log(
     `\nestate ingestion, ${options.buckets} buckets, ` +

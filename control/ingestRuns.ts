@@ -6,8 +6,10 @@ import { z } from 'zod';
 import { ingestEstate, ingestProgress } from '../workflows/index.js';
 import type { Config } from '../lib/platform/config.js';
 import { connectionProblem } from '../lib/extractors/index.js';
+import { columnsWrittenSoFar } from '../lib/ingest/columnJobs.js';
 import {
   IngestInput,
+  SparkJobHeartbeat,
   type CountsByType,
   type IngestOptions,
   type IngestProgress,
@@ -154,7 +156,46 @@ export async function runProgress(
   timeoutMs = 2_000,
 ): Promise<IngestProgress | undefined> {
   const handle = temporal.workflow.getHandle<typeof ingestEstate>(workflowId);
-  return temporal.withDeadline(Date.now() + timeoutMs, () => handle.query(ingestProgress)).catch(() => undefined);
+  return temporal
+    .withDeadline(Date.now() + timeoutMs, async () => withJobProgress(temporal, await handle.query(ingestProgress)))
+    .catch(() => undefined);
+}
+
+/** Each running columns job with its step and the columns it has written so far, from its last heartbeat. */
+async function withJobProgress(temporal: Client, progress: IngestProgress): Promise<IngestProgress> {
+  const running = progress.columns.running ?? [];
+  if (running.length === 0) return progress;
+  const jobs = await Promise.all(
+    running.map(async (job) => {
+      const state = await sparkJobState(temporal, job.workflowId).catch(() => undefined);
+      if (state === 'finished') return { ...job, step: 'finished', written: job.columns };
+      if (!state?.progress) return job;
+      return { ...job, step: state.progress.step, written: columnsWrittenSoFar(job.columns, state.progress) };
+    }),
+  );
+  return { ...progress, columns: { ...progress.columns, running: jobs } };
+}
+
+/**
+ * The last heartbeat of a columns job's Spark activity while it is pending, or 'finished' once the activity has
+ * ended (its job done, or failed for good, and the run with it) before the parent has counted the job: without this
+ * the job's columns would drop back to none meanwhile.
+ * The job's workflow schedules that one activity first, so a job without a pending activity that has gone past its
+ * first events has finished it.
+ */
+async function sparkJobState(
+  temporal: Client,
+  jobWorkflowId: string,
+): Promise<SparkJobHeartbeat | 'finished' | undefined> {
+  const { raw, status } = await temporal.workflow.getHandle(jobWorkflowId).describe();
+  if (status.name === 'COMPLETED') return 'finished';
+  const pending = raw.pendingActivities?.[0];
+  if (!pending) return Number(raw.workflowExecutionInfo?.historyLength ?? 0) > 4 ? 'finished' : undefined;
+  const payload = pending.heartbeatDetails?.payloads?.[0];
+  if (!payload) return undefined;
+  const details: unknown = temporal.options.loadedDataConverter.payloadConverter.fromPayload(payload);
+  const parsed = SparkJobHeartbeat.safeParse(details);
+  return parsed.success ? parsed.data : undefined;
 }
 
 export type CancelOutcome =

@@ -26,27 +26,39 @@ import math
 import os
 import re
 import sys
-import time
 from typing import Any, Iterator, Optional
 
 from pyspark import StorageLevel
 from pyspark.broadcast import Broadcast
-from pyspark.sql import Column, DataFrame, Row, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 import metasync_rules
 from column_frames import MAPPED_SCHEMA, STATE_SCHEMA, Storage
 from job_owner import exit_when_owner_dies
+from job_progress import JobProgress
 from load_assets import apply_local_defaults  # the driver runs from spark/, so the sibling job is importable
 
 # Longer raw lines are cut in metasync.rejections, as the TypeScript loader does.
 MAX_RECORD_CHARS = 10_000
+LINE_BREAK = re.compile(r"\r\n?|\n")
 RAW_PART = re.compile(r"/(raw/columns/b(\d+)/[^/]+)$")
 # Lines per shuffle partition: sized by the job's lines, not Spark's fixed 200 (on a small job, hundreds of empty tasks
 # per write), and few enough that a task's sort and cache fit its share of the executor's 1 GiB whatever the size of
-# the job (two tasks of 450,000 lines each ran it out of memory).
-LINES_PER_PARTITION = 100_000
+# the job (two tasks of 450,000 lines each ran it out of memory), and that a write's progress (counted in finished
+# tasks, job_progress.py) moves every few seconds.
+LINES_PER_PARTITION = 25_000
+PARTS_PER_TASK = 3
 STATUSES = ("added", "updated", "unchanged", "deleted")
+# How the job writes to Cassandra, unless --conf says otherwise. Rows grouped into unlogged batches by replica set
+# (the nodes that own them), not one statement each: half the write time of the default (grouped by partition, which
+# for `assets`, one partition a column, is no batching at all). 16 KiB as the connector counts it is ~35 KiB as
+# Cassandra counts it: above its default batch_size_warn_threshold (5 KiB), under batch_size_fail_threshold (50 KiB);
+# docs/operations.md says what to set on the cluster.
+WRITE_CONF = {
+    "spark.cassandra.output.batch.grouping.key": "replica_set",
+    "spark.cassandra.output.batch.size.bytes": "16384",
+}
 # The code a bucket's state depends on, in the order activities/columnReuse.ts digests it (ENGINE_FILES).
 ENGINE_FILES = ("metasync_rules.py", "column_frames.py", "load_columns.py")
 
@@ -88,30 +100,37 @@ def rejection(bucket: int, part: str, line_number: int, line: str, record: objec
     )
 
 
-def map_lines(rules: Broadcast, source_type: str, connection_id: str, rows: Iterator[Row]) -> Iterator[tuple]:
-    """Maps one partition's lines. A gzipped part is never split, so each is read whole, in order, by one task:
-    counting lines per part here gives each line its number."""
-    line_numbers: dict[str, int] = {}
-    for row in rows:
-        located = RAW_PART.search(row.file)
-        assert located, f"not a raw column part: {row.file}"
-        part, bucket = located.group(1), int(located.group(2))
-        line_number = line_numbers[part] = line_numbers.get(part, 0) + 1
-        if metasync_rules.is_blank(row.line):
+def map_parts(rules: Broadcast, source_type: str, connection_id: str, parts: Iterator[tuple[str, str]]) -> Iterator[tuple]:
+    """Maps one partition's parts, each whole: (its URI, its text)."""
+    for uri, text in parts:
+        located = RAW_PART.search(uri)
+        assert located, f"not a raw column part: {uri}"
+        yield from map_lines(rules.value, source_type, connection_id, located.group(1), int(located.group(2)), text)
+
+
+def map_lines(rules: Any, source_type: str, connection_id: str, part: str, bucket: int, text: str) -> Iterator[tuple]:
+    """Maps the lines of one part, numbered from 1 as the TypeScript loader numbers them."""
+    # Split as Spark's text reader (Hadoop's LineRecordReader) splits: at \n, \r\n or \r, and no line after a last
+    # break (str.splitlines would also split at characters JSON text may hold unescaped, such as U+2028).
+    lines = LINE_BREAK.split(text)
+    if lines[-1] == "":
+        lines.pop()
+    for line_number, line in enumerate(lines, start=1):
+        if metasync_rules.is_blank(line):
             continue  # a blank line holds no record
         try:
-            record = json.loads(row.line, parse_constant=refuse_constant)
+            record = json.loads(line, parse_constant=refuse_constant)
         except ValueError as error:
-            yield rejection(bucket, part, line_number, row.line, None, {"reason": f"not valid JSON: {error}"})
+            yield rejection(bucket, part, line_number, line, None, {"reason": f"not valid JSON: {error}"})
             continue
-        result = metasync_rules.map_record(record, source_type, connection_id, rules.value)
+        result = metasync_rules.map_record(record, source_type, connection_id, rules)
         if result["ok"] and result["asset"]["assetType"] != "column":
             result = {
                 "reason": f"a columns part holds columns only, not a {result['asset']['assetType']}",
                 "qualifiedName": result["asset"]["qualifiedName"],
             }
         if not result.get("ok"):
-            yield rejection(bucket, part, line_number, row.line, record, result)
+            yield rejection(bucket, part, line_number, line, record, result)
             continue
         asset = result["asset"]
         yield (
@@ -133,19 +152,26 @@ def read_mapped(spark: SparkSession, args: argparse.Namespace, storage: Storage,
     spark.conf.set("spark.sql.sources.parallelPartitionDiscovery.threshold", str(max(32, len(parts))))
     if not parts:
         return spark.createDataFrame([], MAPPED_SCHEMA)
-    lines = spark.read.text(sorted(parts)).select(F.col("value").alias("line"), F.input_file_name().alias("file"))
+    # Each part whole (they are small, and gzip is never split anyway): one record per part crosses from the JVM to
+    # Python, not one Row per line.
+    # A part holds up to 1 MiB of lines (lib/ingest/rawParts.ts), some 7,000 columns: a few parts a task. On a first
+    # run nothing shuffles the lines afterwards, so these tasks are also the writes' (and their progress's) tasks.
+    tasks = max(spark.sparkContext.defaultParallelism, math.ceil(len(parts) / PARTS_PER_TASK))
+    files = spark.sparkContext.wholeTextFiles(",".join(sorted(parts)), minPartitions=tasks)
     source_type, connection_id = args.source_type, args.connection_id
-    mapped = lines.rdd.mapPartitions(lambda rows: map_lines(rules, source_type, connection_id, rows))
-    return spark.createDataFrame(mapped, MAPPED_SCHEMA)
+    mapped = files.mapPartitions(lambda parts: map_parts(rules, source_type, connection_id, parts))
+    # map_lines builds every tuple to the schema (the shared vectors test its engine): no check row by row.
+    return spark.createDataFrame(mapped, MAPPED_SCHEMA, verifySchema=False)
 
 
 def state_dir(prefix: str, bucket_range: range) -> str:
     return f"{prefix}/state/columns/j{bucket_range.start:05d}-{bucket_range.stop:05d}"
 
 
-def read_previous_state(spark: SparkSession, args: argparse.Namespace, storage: Storage) -> DataFrame:
-    """The previous run's state of these buckets, from whichever of its jobs wrote them. Only the state of a job whose
-    write finished (_SUCCESS) counts; a bucket without one starts over: everything in it is added."""
+def read_previous_state(spark: SparkSession, args: argparse.Namespace, storage: Storage) -> Optional[DataFrame]:
+    """The previous run's state of these buckets, from whichever of its jobs wrote them, or None when there is none.
+    Only the state of a job whose write finished (_SUCCESS) counts; a bucket without one starts over: everything in
+    it is added."""
     prefix = args.previous_run_prefix
     complete = [uri[: -len("/_SUCCESS")] for uri in storage.glob(f"{prefix}/state/columns/j*/_SUCCESS")] if prefix else []
     files = [
@@ -155,28 +181,40 @@ def read_previous_state(spark: SparkSession, args: argparse.Namespace, storage: 
         if int(uri.rsplit("/bucket=", 1)[1].split("/", 1)[0]) in args.bucket_range
     ]
     if not files:
-        return spark.createDataFrame([], STATE_SCHEMA)
+        return None
     return spark.read.schema(STATE_SCHEMA).parquet(*files)
 
 
 def split_duplicates(accepted: DataFrame) -> tuple[DataFrame, DataFrame]:
     """One asset per qualified name (the first line that names it); the others become rejections."""
+    # The usual case, every name once, is told by an aggregate of the names alone: the window below sorts whole rows.
+    if not accepted.groupBy("qualified_name").count().filter(F.col("count") > 1).take(1):
+        return accepted, duplicates_of(accepted.filter(F.lit(False)), F.lit(""))
     first_line = Window.partitionBy("qualified_name").orderBy("part", "line_number")
     ranked = (
         accepted.withColumn("_rank", F.row_number().over(first_line))
         .withColumn("_first", F.first("source_ref").over(first_line))
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
-    duplicates = ranked.filter(F.col("_rank") > 1).select(
+    duplicates = duplicates_of(ranked.filter(F.col("_rank") > 1), F.col("_first"))
+    return ranked.filter(F.col("_rank") == 1).drop("_rank", "_first"), duplicates
+
+
+def duplicates_of(repeated: DataFrame, first_seen: Column) -> DataFrame:
+    """Lines that name an asset an earlier line named, as rejections."""
+    return repeated.select(
         "bucket",
         "source_ref",
         "qualified_name",
         F.col("asset_type").alias("kind"),
         F.lit("").alias("path"),
-        F.concat(F.lit("duplicate qualified name, first seen at "), F.col("_first")).alias("reason"),
+        F.concat(F.lit("duplicate qualified name, first seen at "), first_seen).alias("reason"),
         F.lit("").alias("record"),
     )
-    return ranked.filter(F.col("_rank") == 1).drop("_rank", "_first"), duplicates
+
+
+# What the diff adds to each row of the previous run's state.
+PREVIOUS_COLUMNS = (("previous_type", "string"), ("previous_fingerprint", "string"), ("previous_parent", "string"))
 
 
 def change_status() -> Column:
@@ -191,8 +229,16 @@ def change_status() -> Column:
     )
 
 
-def diff_against(previous: DataFrame, current: DataFrame, rejections: DataFrame) -> DataFrame:
+def diff_against(previous: Optional[DataFrame], current: DataFrame, rejections: DataFrame) -> DataFrame:
     """Every qualified name of this run or the previous one, with its status."""
+    if previous is None:
+        # Nothing known before (a first run): everything accepted is added, and no join (a shuffle of every row) is
+        # needed to say so.
+        return current.select(
+            "*",
+            *(F.lit(None).cast(sql_type).alias(name) for name, sql_type in PREVIOUS_COLUMNS),
+            F.lit(None).cast("int").alias("held_bucket"),
+        ).withColumn("status", change_status())
     held = (
         rejections.filter(F.col("qualified_name").isNotNull())
         .groupBy("qualified_name")
@@ -211,9 +257,10 @@ def diff_against(previous: DataFrame, current: DataFrame, rejections: DataFrame)
     )
 
 
-def write_cassandra(frame: DataFrame, keyspace: str, table: str) -> None:
+def write_cassandra(frame: DataFrame, args: argparse.Namespace, table: str) -> None:
     # Appending to a Cassandra table is an upsert by primary key, and only the frame's columns are written.
-    frame.write.format("org.apache.spark.sql.cassandra").options(keyspace=keyspace, table=table).mode("append").save()
+    writer = frame.write.format("org.apache.spark.sql.cassandra").options(keyspace=args.keyspace, table=table)
+    writer.options(**args.write_conf).mode("append").save()
 
 
 def write_rejections(args: argparse.Namespace, rejections: DataFrame) -> None:
@@ -227,15 +274,22 @@ def write_rejections(args: argparse.Namespace, rejections: DataFrame) -> None:
             "reason",
             "record",
         ),
-        args.keyspace,
+        args,
         "rejections",
     )
 
 
-def write_changes(args: argparse.Namespace, diff: DataFrame) -> None:
-    """Upserts what was added or updated; marks what is gone as deleted (its row stays, for history)."""
-    tenant, run_id, now, keyspace = F.lit(args.tenant), F.lit(args.run_id), F.current_timestamp(), args.keyspace
-    changed = diff.filter(F.col("status").isin("added", "updated"))
+def write_changes(args: argparse.Namespace, diff: DataFrame, changed_rows: int, gone_rows: int) -> None:
+    """Upserts what was added or updated; marks what is gone as deleted (its row stays, for history). A write of
+    nothing is not made: it would still be a pass over the diff."""
+    tenant, run_id, now = F.lit(args.tenant), F.lit(args.run_id), F.current_timestamp()
+    if changed_rows:
+        write_changed(args, diff.filter(F.col("status").isin("added", "updated")), tenant, run_id, now)
+    if gone_rows:
+        write_gone(args, diff.filter(F.col("status") == "deleted"), tenant, run_id, now)
+
+
+def write_changed(args: argparse.Namespace, changed: DataFrame, tenant: Column, run_id: Column, now: Column) -> None:
     write_cassandra(
         changed.select(
             tenant.alias("tenant"), "qualified_name", "asset_type", "name", "parent_qualified_name", "data_type",
@@ -243,7 +297,7 @@ def write_changes(args: argparse.Namespace, diff: DataFrame) -> None:
             "fingerprint", F.lit(args.connection_id).alias("connection_id"), run_id.alias("run_id"),
             F.lit(False).alias("deleted"), now.alias("updated_at"),
         ),
-        keyspace,
+        args,
         "assets",
     )
     write_cassandra(
@@ -251,16 +305,18 @@ def write_changes(args: argparse.Namespace, diff: DataFrame) -> None:
             tenant.alias("tenant"), F.coalesce("parent_qualified_name", F.lit("")).alias("parent_qualified_name"),
             "qualified_name", "asset_type", "name", "ordinal", F.lit(False).alias("deleted"),
         ),
-        keyspace,
+        args,
         "assets_by_parent",
     )
-    gone = diff.filter(F.col("status") == "deleted")
+
+
+def write_gone(args: argparse.Namespace, gone: DataFrame, tenant: Column, run_id: Column, now: Column) -> None:
     write_cassandra(
         gone.select(
             tenant.alias("tenant"), "qualified_name", F.lit(True).alias("deleted"), run_id.alias("run_id"),
             now.alias("updated_at"),
         ),
-        keyspace,
+        args,
         "assets",
     )
     write_cassandra(
@@ -268,7 +324,7 @@ def write_changes(args: argparse.Namespace, diff: DataFrame) -> None:
             tenant.alias("tenant"), F.coalesce("previous_parent", F.lit("")).alias("parent_qualified_name"),
             "qualified_name", F.lit(True).alias("deleted"),
         ),
-        keyspace,
+        args,
         "assets_by_parent",
     )
 
@@ -288,18 +344,6 @@ def write_state(args: argparse.Namespace, diff: DataFrame) -> None:
     # One write for the job's buckets, one file per bucket; overwritten whole, so a retried job leaves no stale file.
     state = kept.unionByName(carried).repartition(len(args.bucket_range), "bucket")
     state.write.partitionBy("bucket").mode("overwrite").parquet(state_dir(args.run_prefix, args.bucket_range))
-
-
-class Steps:
-    """Says on stderr how long each step took (the worker logs them and puts them on the job's span)."""
-
-    def __init__(self) -> None:
-        self.last = time.monotonic()
-
-    def __call__(self, name: str) -> None:
-        now = time.monotonic()
-        print(f"load_columns: {name} took {now - self.last:.1f} s", file=sys.stderr, flush=True)
-        self.last = now
 
 
 def engine_digest() -> str:
@@ -329,8 +373,11 @@ def main() -> None:
     exit_when_owner_dies(args.owner_pid)
     spark = SparkSession.builder.appName(f"load_columns {args.tenant} {args.run_id} {args.buckets}").getOrCreate()
     apply_local_defaults(spark)
+    # As the writes' own options: the connector's DataFrame writer does not read settings made on the session.
+    args.write_conf = {key: spark.conf.get(key, default) for key, default in WRITE_CONF.items()}
     storage = Storage(spark, args.run_prefix)
-    step = Steps()
+    progress = JobProgress(spark, "load_columns")
+    progress.step("read and map")
 
     rules_text = storage.read_text(args.rules)
     rules = spark.sparkContext.broadcast(metasync_rules.load_rules(rules_text))
@@ -343,6 +390,7 @@ def main() -> None:
     partitions = max(spark.sparkContext.defaultParallelism, math.ceil(lines / LINES_PER_PARTITION))
     spark.conf.set("spark.sql.shuffle.partitions", str(partitions))
     spark.conf.set("spark.sql.adaptive.coalescePartitions.enabled", "false")
+    progress.step("diff")
     current, duplicates = split_duplicates(mapped.filter(F.col("ok")))
     rejections = (
         mapped.filter(~F.col("ok"))
@@ -353,26 +401,28 @@ def main() -> None:
     diff = diff_against(read_previous_state(spark, args, storage), current, rejections).persist(
         StorageLevel.MEMORY_AND_DISK
     )
-    step("plan, read and map")
-
-    write_rejections(args, rejections)
-    step("write rejections")
-    mapped.unpersist()  # every line is now in the persisted rejections or accepted rows
-    write_changes(args, diff)
-    step("write changes")
-    # The state is written last: if anything above fails, a retry diffs against the same previous state.
-    write_state(args, diff)
-    step("write state")
-
+    # Counted before the writes (which then read the kept frames), so that their progress has a total.
     by_status = {row["status"]: row["count"] for row in diff.groupBy("status").count().collect()}
     rejected_by_bucket = {row["bucket"]: row["count"] for row in rejections.groupBy("bucket").count().collect()}
     rejected = sum(rejected_by_bucket.values())
+    mapped.unpersist()  # every line is now in the persisted rejections or accepted rows
+
+    if rejected:  # a write of nothing still costs a pass over the kept frames
+        progress.step("write rejections", writes=[rejected])
+        write_rejections(args, rejections)
+    changed, gone = by_status.get("added", 0) + by_status.get("updated", 0), by_status.get("deleted", 0)
+    progress.step("write changes", writes=[rows for rows in (changed, changed, gone, gone) if rows])
+    write_changes(args, diff, changed, gone)
+    # The state is written last: if anything above fails, a retry diffs against the same previous state.
+    progress.step("write state")
+    write_state(args, diff)
     # After the state's _SUCCESS: a record says the state is whole.
     storage.write_text(
         f"{state_dir(args.run_prefix, args.bucket_range)}/buckets.json", job_record(args, rules_text, rejected_by_bucket)
     )
+    progress.step("stop")
     spark.stop()
-    step("count and stop")
+    progress.end()
 
     counts = {status: by_status.get(status, 0) for status in STATUSES}
     result = {

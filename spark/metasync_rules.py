@@ -53,6 +53,23 @@ def full_match(rule: Json, text: str) -> Optional[re.Match[str]]:
     return _compiled(rule["pattern"], rule.get("flags", "")).fullmatch(text)
 
 
+# Results of pure functions of a rule set, per rule set object (by identity, holding it so its id stays its own):
+# a job maps millions of lines with one rule set, and their types, names and tags repeat.
+_MEMOS: dict[tuple[int, str], tuple[object, dict[Any, Any]]] = {}
+MAX_MEMO_ENTRIES = 100_000
+
+
+def _memo(owner: object, name: str) -> dict[Any, Any]:
+    found = _MEMOS.get((id(owner), name))
+    if found is None or found[0] is not owner:
+        if len(_MEMOS) > 64:
+            _MEMOS.clear()
+        found = _MEMOS[(id(owner), name)] = (owner, {})
+    if len(found[1]) > MAX_MEMO_ENTRIES:
+        found[1].clear()
+    return found[1]
+
+
 def load_rules(text: str) -> Json:
     """Parses a rule set and compiles every pattern, so a bad one fails here rather than mid-job."""
     rules = json.loads(text)
@@ -89,15 +106,21 @@ def has_lone_surrogate(text: str) -> bool:
     return SURROGATE.search(text) is not None
 
 
+BLANK = re.compile(r"[ \t\r\n]*")
+WHITESPACE_RUN = re.compile(r"[ \t\r\n]+")
+SPACE_BEFORE_PUNCTUATION = re.compile(r" (?=[()<>,\[\]])")
+SPACE_AFTER_OPENING = re.compile(r"(?<=[(<,]) ")
+
+
 def is_blank(text: str) -> bool:
-    return re.fullmatch(r"[ \t\r\n]*", text) is not None
+    return BLANK.fullmatch(text) is not None
 
 
 def type_text(text: str) -> str:
     """Whitespace runs become one space, trimmed, with no space next to brackets and commas."""
-    text = re.sub(r"[ \t\r\n]+", " ", text).strip(" ")
-    text = re.sub(r" (?=[()<>,\[\]])", "", text)
-    return re.sub(r"(?<=[(<,]) ", "", text)
+    text = WHITESPACE_RUN.sub(" ", text).strip(" ")
+    text = SPACE_BEFORE_PUNCTUATION.sub("", text)
+    return SPACE_AFTER_OPENING.sub("", text)
 
 
 def js_number_text(number: Union[int, float]) -> str:
@@ -162,6 +185,7 @@ def _is_finite_number(value: object) -> bool:
 # --- qualified names, types, tags, fingerprints ---------------------------------------------------------------
 
 
+@lru_cache(maxsize=65_536)
 def encode_segment(segment: str) -> str:
     """Every UTF-8 byte outside A-Z a-z 0-9 . _ ~ - as %XX (uppercase hex)."""
     return quote(segment, safe="")
@@ -176,6 +200,11 @@ def apply_name_case(name: str, name_case: str) -> str:
 
 
 def container_qualified_name(source_type: str, connection_id: str, path: list[str], name_case: str = "preserve") -> str:
+    return _container_qualified_name(source_type, connection_id, tuple(path), name_case)
+
+
+@lru_cache(maxsize=4_096)  # a table's columns come one after the other and share its name
+def _container_qualified_name(source_type: str, connection_id: str, path: tuple[str, ...], name_case: str) -> str:
     segments = "/".join(encode_segment(apply_name_case(name, name_case)) for name in path)
     return f"{source_type}://{encode_segment(connection_id)}/{segments}"
 
@@ -191,6 +220,14 @@ def qualified_name(
 
 def normalize_type(source_data_type: str, source: str, rules: Json, depth: int = 0) -> tuple[str, bool]:
     """(common type, whether every part matched a rule); the source's rules first, then the defaults."""
+    memo = _memo(rules["types"], "normalize_type")
+    key = (source_data_type, source, depth)
+    if key not in memo:
+        memo[key] = _normalize_type(source_data_type, source, rules, depth)
+    return memo[key]  # type: ignore[no-any-return]
+
+
+def _normalize_type(source_data_type: str, source: str, rules: Json, depth: int) -> tuple[str, bool]:
     text = type_text(source_data_type)
     if depth > MAX_TYPE_DEPTH:
         return "unknown", False
@@ -223,6 +260,18 @@ def _matches(rule: Json, asset: dict[str, Any], source_type: str) -> bool:
 
 
 def derive_tags(asset: dict[str, Any], source_type: str, type_mapped: bool, enrichment: list[Json]) -> list[str]:
+    memo = _memo(enrichment, "derive_tags")
+    # Everything _matches reads of the asset.
+    key = (
+        asset["assetType"], asset["name"], asset["dataType"], tuple(sorted(asset["properties"].items())), source_type,
+        type_mapped,
+    )
+    if key not in memo:
+        memo[key] = _derive_tags(asset, source_type, type_mapped, enrichment)
+    return list(memo[key])
+
+
+def _derive_tags(asset: dict[str, Any], source_type: str, type_mapped: bool, enrichment: list[Json]) -> list[str]:
     tags = set() if type_mapped else {UNMAPPED_TYPE_TAG}
     tags.update(rule["tag"] for rule in enrichment if _matches(rule, asset, source_type))
     return sorted(tags)
@@ -276,7 +325,8 @@ def record_shape_problem(value: object) -> Optional[str]:
 
 def _record_problem(record: dict[str, Any], source_type: str, source: Json, max_name_length: int) -> Optional[str]:
     strings = [*record["path"], *record["attributes"].keys(), *record["attributes"].values()]
-    if any(isinstance(value, str) and has_lone_surrogate(value) for value in strings):
+    # One search over them all: Python strings are code points, so joining them cannot pair two lone surrogates.
+    if has_lone_surrogate("".join(value for value in strings if isinstance(value, str))):
         return "record contains invalid Unicode (a lone surrogate)"
     kind, path = record["kind"], record["path"]
     expected = source["paths"].get(kind)

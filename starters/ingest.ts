@@ -5,11 +5,13 @@ import { connectTemporal, createPostgres } from '../lib/platform/clients.js';
 import { loadConfigOrExit } from '../lib/platform/config.js';
 import { IngestInput } from '../lib/ingest/contracts.js';
 import { rootCause } from '../lib/temporal/failures.js';
-import { IngestRunError, startIngestRun } from '../control/ingestRuns.js';
+import { IngestRunError, runProgress, startIngestRun } from '../control/ingestRuns.js';
 import { errorMessage, SourceConnection } from '../lib/extractors/index.js';
 import { saveConnection } from '../lib/stores/connections.js';
 import type { IngestProgress } from '../lib/ingest/contracts.js';
-import { ingestProgress, type ingestEstate } from '../workflows/index.js';
+import { columnsWrittenNow } from '../lib/ingest/columnJobs.js';
+import { RateMeter } from '../lib/platform/rateMeter.js';
+import type { ingestEstate } from '../workflows/index.js';
 import { announce, follow } from './runs.js';
 import { PASSWORD_FILE_HELP, SOURCE_OPTION_HELP, sourceFromOptions } from './sourceOption.js';
 
@@ -93,14 +95,16 @@ const bars = new cliProgress.MultiBar(
 const containers = bars.create(1, 0, { label: 'containers', extra: '' });
 const columns = bars.create(1, 0, { label: 'columns   ', extra: '' });
 const handle = temporal.workflow.getHandle<typeof ingestEstate>(run.workflowId);
+const columnsRate = new RateMeter();
 const show = (progress: IngestProgress) => {
   containers.setTotal(Math.max(1, progress.containers.total));
   containers.update(progress.containers.done, { extra: progress.containersReady ? 'ready' : progress.phase });
   columns.setTotal(Math.max(1, progress.columns.total));
-  columns.update(progress.columns.done, { extra: progress.phase === 'columns' ? 'loading' : '' });
+  const written = columnsWrittenNow(progress);
+  columns.update(written, { extra: progress.phase === 'columns' ? columnsActivity(progress, written) : '' });
 };
 try {
-  const summary = await follow(handle, ingestProgress, show);
+  const summary = await follow(handle, () => runProgress(temporal, run.workflowId), show);
   show(summary);
   bars.stop();
   console.log(`\n${summary.phase}: containers ${summary.containers.total}, columns ${summary.columns.total}`);
@@ -111,6 +115,26 @@ try {
   process.exitCode = 1;
 }
 await temporal.connection.close();
+
+/** What the columns phase is doing: its jobs' steps, and its rate and time left once it has one. */
+function columnsActivity(progress: IngestProgress, written: number): string {
+  columnsRate.add(Date.now(), written);
+  const steps = [...new Set((progress.columns.running ?? []).map((job) => job.step ?? 'starting'))].join(', ');
+  const rate = columnsRate.perSecond();
+  const eta = columnsRate.etaMs(progress.columns.total);
+  return [
+    steps || 'loading',
+    rate !== undefined && `${Math.round(rate).toLocaleString('en')} columns/s`,
+    eta !== undefined && `ETA ${formatDuration(eta)}`,
+  ]
+    .filter(Boolean)
+    .join(' · ');
+}
+
+function formatDuration(ms: number): string {
+  const seconds = Math.round(ms / 1_000);
+  return seconds < 60 ? `${seconds}s` : `${Math.floor(seconds / 60)}m${String(seconds % 60).padStart(2, '0')}s`;
+}
 
 function loginName(): string {
   try {

@@ -1,7 +1,6 @@
 import {
   WorkflowExecutionAlreadyStartedError,
   type Client,
-  type QueryDefinition,
   type WorkflowHandle,
   type WorkflowStartOptions,
 } from '@temporalio/client';
@@ -32,7 +31,8 @@ export function announce(config: Config['temporal'], workflowId: string): void {
  */
 export async function follow<W extends Workflow, P>(
   handle: WorkflowHandle<W>,
-  query: QueryDefinition<P>,
+  /** The progress now; undefined when there is none to read (not started yet, or between executions). */
+  read: () => Promise<P | undefined>,
   onProgress: (progress: P) => void,
   intervalMs = 500,
 ): Promise<WorkflowResultType<W>> {
@@ -44,7 +44,7 @@ export async function follow<W extends Workflow, P>(
   );
   // One more query after the result settles, so the last progress shown is the final one.
   for (let last = false; ; last = settled) {
-    const progress = await handle.query(query).catch(() => undefined); // not started yet, or between executions
+    const progress = await read().catch(() => undefined);
     if (progress !== undefined) onProgress(progress);
     if (last) break;
     await new Promise((resolve) => setTimeout(resolve, intervalMs));

@@ -82,11 +82,15 @@ const handle = temporal.workflow.getHandle<typeof skeletonRun>(workflowId);
 if (options.via === 'kafka') await waitUntilStarted();
 let lastStep = '';
 const started = Date.now();
-const summary = await follow(handle, skeletonStatus, ({ step }) => {
-  if (step === lastStep) return;
-  lastStep = step;
-  console.log(`  ${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s  ${step}`);
-});
+const summary = await follow(
+  handle,
+  () => handle.query(skeletonStatus),
+  ({ step }) => {
+    if (step === lastStep) return;
+    lastStep = step;
+    console.log(`  ${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s  ${step}`);
+  },
+);
 console.log(
   `done: ${summary.assetsWritten} assets written to Cassandra, ${summary.assetsRejected} rejected, from s3://${config.s3.bucket}/${summary.objectKey}`,
 );

@@ -42,8 +42,9 @@ export async function createWorkers(deps: ActivityDependencies): Promise<Worker[
     activities: createSparkActivities(deps.config),
     interceptors: { activity: interceptors.activity },
     maxConcurrentActivityTaskExecutions: CONCURRENT_SPARK_JOBS,
-    // Cancellation reaches an activity with a heartbeat's answer: sent often enough, a cancelled job dies in seconds.
-    maxHeartbeatThrottleInterval: '5 seconds',
+    // Cancellation reaches an activity with a heartbeat's answer: sent often enough, a cancelled job dies in seconds,
+    // and its progress (in the heartbeat) is never more than a few seconds old.
+    maxHeartbeatThrottleInterval: '3 seconds',
   });
   return [main, spark];
 }

@@ -12,7 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { ExtractManifest, IngestInput, IngestProgress, PreparedRun, RunStatus } from '../lib/ingest/contracts.js';
-import { nextColumnJobs } from '../lib/ingest/columnJobs.js';
+import { nextColumnJobs, type ColumnJob } from '../lib/ingest/columnJobs.js';
 import { addCounts } from '../lib/ingest/counts.js';
 import { rootCause } from '../lib/temporal/failures.js';
 import { ContainersReadyAttribute } from '../lib/temporal/searchAttributes.js';
@@ -56,7 +56,7 @@ export async function ingestEstate(input: IngestInput, carry?: IngestCarry): Pro
     phase: 'preparing',
     containersReady: false,
     containers: { done: 0, total: 0 },
-    columns: { done: 0, total: 0 },
+    columns: { done: 0, total: 0, running: [] },
     counts: {},
     continuedAsNew: 0,
   };
@@ -127,10 +127,15 @@ export async function ingestEstate(input: IngestInput, carry?: IngestCarry): Pro
         rerun: prepared.previousRunId !== null,
         skip: new Set(reusedBuckets),
       });
+      const jobWorkflowId = ({ from, to }: ColumnJob) => `${workflowId}/columns/${from}-${to}`;
+      progress.columns.running = groups.map((job) => ({
+        workflowId: jobWorkflowId(job),
+        columns: sum(manifest.columnsPerBucket.slice(job.from, job.to)),
+      }));
       const results = await Promise.all(
         groups.map(({ from, to }) =>
           executeChild(ingestColumns, {
-            workflowId: `${workflowId}/columns/${from}-${to}`,
+            workflowId: jobWorkflowId({ from, to }),
             args: [
               {
                 tenant,
@@ -150,6 +155,7 @@ export async function ingestEstate(input: IngestInput, carry?: IngestCarry): Pro
         addCounts(progress.counts, results[index]?.counts);
         progress.columns.done += sum(manifest.columnsPerBucket.slice(from, to));
       }
+      progress.columns.running = [];
       // Runs begun before jobs were sized by columns (all with a fixed bucketsPerColumnsJob) replay their waves as
       // they were; the others go on where this wave's jobs ended.
       bucket = patched('column-jobs-sized-by-columns')
@@ -163,6 +169,7 @@ export async function ingestEstate(input: IngestInput, carry?: IngestCarry): Pro
   } catch (error) {
     const cancelled = isCancellation(error);
     progress.phase = cancelled ? 'cancelled' : 'failed';
+    progress.columns.running = [];
     await CancellationScope.nonCancellable(() =>
       cancelled ? record('cancelled') : record('failed', rootCause(error)),
     );

@@ -1,3 +1,5 @@
+import type { IngestProgress, SparkJobProgress } from './contracts.js';
+
 /** A Spark job's share of a run's columns: buckets [from, to). */
 export interface ColumnJob {
   from: number;
@@ -48,3 +50,24 @@ export function nextColumnJobs(
   }
   return { jobs, next: from };
 }
+
+/** The steps of a columns job, in order, as it names them in its progress (spark/load_columns.py). */
+const COLUMN_JOB_STEPS = ['read and map', 'diff', 'write rejections', 'write changes', 'write state', 'stop'];
+const WRITING = COLUMN_JOB_STEPS.indexOf('write changes');
+
+/**
+ * How many of a running job's columns to show as written: none before it writes its changes, the share of rows it
+ * has written while it does, all of them after (its state and stop are left). An estimate for a progress bar: the
+ * job's result is what counts them.
+ */
+export function columnsWrittenSoFar(columns: number, progress: SparkJobProgress | undefined): number {
+  const step = progress ? COLUMN_JOB_STEPS.indexOf(progress.step) : -1;
+  if (!progress || step < WRITING) return 0;
+  if (step > WRITING) return columns;
+  if (progress.rowsToWrite === 0) return 0;
+  return Math.min(columns, Math.floor((columns * progress.rowsWritten) / progress.rowsToWrite));
+}
+
+/** The run's columns written so far: the finished jobs' and what the running ones have written. */
+export const columnsWrittenNow = ({ columns }: IngestProgress): number =>
+  columns.done + (columns.running ?? []).reduce((total, job) => total + (job.written ?? 0), 0);

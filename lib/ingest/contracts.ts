@@ -209,6 +209,17 @@ export type ContainerBucketInput = z.infer<typeof ContainerBucketInput>;
 
 const Done = z.object({ done: z.number().int(), total: z.number().int() });
 
+/** A Spark job of the run's columns, running now. */
+const RunningColumnJob = z.object({
+  workflowId: z.string(),
+  /** The columns of its buckets. */
+  columns: z.number().int(),
+  /** What the job is doing and how many of its columns it has written so far, from its last heartbeat. */
+  step: z.string().optional(),
+  written: z.number().int().optional(),
+});
+export type RunningColumnJob = z.infer<typeof RunningColumnJob>;
+
 /** What an ingestion run's workflow reports, live (its `progress` query), and returns at its end. */
 export const IngestProgress = z
   .object({
@@ -216,7 +227,8 @@ export const IngestProgress = z
     /** True once every container is in the lake: from then on they can be queried. */
     containersReady: z.boolean().describe('Every container is in the lake: they can be queried'),
     containers: Done,
-    columns: Done,
+    /** `done` counts the columns of finished jobs; `running`, the jobs still at work and what they have written. */
+    columns: Done.extend({ running: z.array(RunningColumnJob).optional() }),
     counts: CountsByType,
     continuedAsNew: z.number().int(),
   })
@@ -253,3 +265,22 @@ export const SparkJobResult = z.object({
   counts: CountsByType.optional(),
 });
 export type SparkJobResult = z.infer<typeof SparkJobResult>;
+
+/** Where a running Spark job stands, as it says every few seconds (spark/job_progress.py). */
+export const SparkJobProgress = z.object({
+  step: z.string().max(100),
+  /** Rows the step's writes have put so far, as Spark last reported them. */
+  rowsWritten: z.number().int().nonnegative(),
+  /** Rows the step writes in all; 0 when it does not say (a step that writes no rows, or not to Cassandra). */
+  rowsToWrite: z.number().int().nonnegative(),
+  tasksDone: z.number().int().nonnegative(),
+  tasks: z.number().int().nonnegative(),
+});
+export type SparkJobProgress = z.infer<typeof SparkJobProgress>;
+
+/** What the Spark activity heartbeats: the Web UI shows it on the pending activity, and the run's progress reads it. */
+export const SparkJobHeartbeat = z.object({
+  elapsedMs: z.number().int().nonnegative(),
+  progress: SparkJobProgress.optional(),
+});
+export type SparkJobHeartbeat = z.infer<typeof SparkJobHeartbeat>;

@@ -1,3 +1,5 @@
+import { SparkJobProgress } from './contracts.js';
+
 /** One step of a Spark job and how long it took, as the job says it (`load_columns: <step> took <s> s`). */
 export interface SparkStep {
   step: string;
@@ -17,3 +19,16 @@ export function sparkSteps(output: string): SparkStep[] {
 /** The steps as one line a person reads: `plan 1.2 s; write changes 40.3 s` (empty for none). */
 export const stepsText = (steps: readonly SparkStep[]): string =>
   steps.map(({ step, seconds }) => `${step} ${seconds} s`).join('; ');
+
+const PROGRESS_MARKER = 'METASYNC_PROGRESS ';
+
+/** A job's progress line (spark/job_progress.py), or undefined for any other line and for one that is not valid. */
+export function sparkProgress(line: string): SparkJobProgress | undefined {
+  if (!line.startsWith(PROGRESS_MARKER)) return undefined;
+  try {
+    const parsed = SparkJobProgress.safeParse(JSON.parse(line.slice(PROGRESS_MARKER.length)));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined; // a cut line: the next one says the same, newer
+  }
+}

@@ -69,7 +69,7 @@ describe('80-20 estate ingestion of an NDJSON dump', () => {
     assert.equal(result.phase, 'completed');
     assert.equal(result.containersReady, true);
     assert.deepEqual(result.containers, { done: size.containers, total: size.containers });
-    assert.deepEqual(result.columns, { done: size.columns, total: size.columns });
+    assert.deepEqual(result.columns, { done: size.columns, total: size.columns, running: [] });
     assert.equal(result.continuedAsNew, 2);
     assert.equal(result.counts['table']?.added, 10);
     assert.equal(result.counts['column']?.added, size.columns);
@@ -143,7 +143,7 @@ describe('80-20 estate ingestion of an NDJSON dump', () => {
     const run3 = await ingest('run-3', third);
     assert.equal(run3.phase, 'completed');
     assert.deepEqual(run3.counts['column'], { added: 0, updated: 0, unchanged: columns, deleted: 0, rejected: 0 });
-    assert.deepEqual(run3.columns, { done: columns, total: columns });
+    assert.deepEqual(run3.columns, { done: columns, total: columns, running: [] });
     const jobs3 = await columnJobsOf('run-3');
     assert.equal(jobs3.length, 1, `one Spark job, for the bucket that changed: ${jobs3.join(', ')}`);
 

@@ -109,7 +109,7 @@ describe('ingestion runs over the HTTP API', () => {
     const final = await handle.result();
     const size = estateSize(shape);
     assert.equal(final.phase, 'completed');
-    assert.deepEqual(final.columns, { done: size.columns, total: size.columns });
+    assert.deepEqual(final.columns, { done: size.columns, total: size.columns, running: [] });
     assert.deepEqual(progress.at(-1), final, 'the last progress event is the final progress');
 
     const read = await api.call(keys.readA, 'GET', runsA('/run-1'));

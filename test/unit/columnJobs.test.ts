@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { nextColumnJobs } from '../../lib/ingest/columnJobs.js';
+import { columnsWrittenNow, columnsWrittenSoFar, nextColumnJobs } from '../../lib/ingest/columnJobs.js';
 
 const sized = (columnsPerJob: number, jobs = 8, rerun = false) => ({ jobs, columnsPerJob, rerun });
 
@@ -83,4 +83,44 @@ describe('nextColumnJobs', () => {
       },
     );
   });
+});
+
+it("a running job's columns shown as written: none before its changes, by rows while they go, all after", () => {
+  const at = (step: string, rowsWritten = 0, rowsToWrite = 0) => ({
+    step,
+    rowsWritten,
+    rowsToWrite,
+    tasksDone: 0,
+    tasks: 0,
+  });
+  assert.equal(columnsWrittenSoFar(900, undefined), 0);
+  assert.equal(columnsWrittenSoFar(900, at('read and map')), 0);
+  assert.equal(columnsWrittenSoFar(900, at('write rejections', 5, 10)), 0);
+  // assets and assets_by_parent: two rows a column
+  assert.equal(columnsWrittenSoFar(900, at('write changes', 450, 1_800)), 225);
+  assert.equal(columnsWrittenSoFar(900, at('write changes', 2_000, 1_800)), 900); // Spark's figure may run ahead
+  assert.equal(columnsWrittenSoFar(900, at('write changes', 0, 0)), 0); // nothing changed: nothing to show yet
+  assert.equal(columnsWrittenSoFar(900, at('write state')), 900);
+  assert.equal(columnsWrittenSoFar(900, at('stop')), 900);
+  assert.equal(columnsWrittenSoFar(900, at('a step of a newer job')), 0);
+});
+
+it("the run's columns written now: finished jobs' and running jobs' so far", () => {
+  const progress = {
+    phase: 'columns' as const,
+    containersReady: true,
+    containers: { done: 10, total: 10 },
+    columns: {
+      done: 1_000,
+      total: 5_000,
+      running: [
+        { workflowId: 'a', columns: 2_000, step: 'write changes', written: 700 },
+        { workflowId: 'b', columns: 2_000 },
+      ],
+    },
+    counts: {},
+    continuedAsNew: 0,
+  };
+  assert.equal(columnsWrittenNow(progress), 1_700);
+  assert.equal(columnsWrittenNow({ ...progress, columns: { done: 5_000, total: 5_000 } }), 5_000);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { sparkSteps, stepsText } from '../../lib/ingest/sparkSteps.js';
+import { sparkProgress, sparkSteps, stepsText } from '../../lib/ingest/sparkSteps.js';
 
 test("a job's timed steps, in order, among Spark's own lines", () => {
   const stderr = [
@@ -19,4 +19,19 @@ test("a job's timed steps, in order, among Spark's own lines", () => {
   ]);
   assert.equal(stepsText(steps), 'plan 4.2 s; read, map and write rejections 31 s; write changes 18 s');
   assert.deepEqual(sparkSteps(''), []);
+});
+
+test("a job's progress lines are read; anything else, or a line that is not valid, is passed over", () => {
+  const line =
+    'METASYNC_PROGRESS {"step": "write changes", "rowsWritten": 120, "rowsToWrite": 450, "tasksDone": 3, "tasks": 9}';
+  assert.deepEqual(sparkProgress(line), {
+    step: 'write changes',
+    rowsWritten: 120,
+    rowsToWrite: 450,
+    tasksDone: 3,
+    tasks: 9,
+  });
+  assert.equal(sparkProgress('load_columns: diff took 3.1 s'), undefined);
+  assert.equal(sparkProgress('METASYNC_PROGRESS {"step": "write changes", "rowsWri'), undefined); // cut short
+  assert.equal(sparkProgress('METASYNC_PROGRESS {"step": "diff", "rowsWritten": -1}'), undefined);
 });
