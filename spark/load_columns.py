@@ -50,7 +50,7 @@ RAW_PART = re.compile(r"/(raw/columns/b(\d+)/[^/]+)$")
 LINES_PER_PARTITION = 25_000
 PARTS_PER_TASK = 3
 STATUSES = ("added", "updated", "unchanged", "deleted")
-# How the job writes to Cassandra, unless --conf says otherwise. Rows grouped into unlogged batches by replica set
+# How the job writes to Cassandra, unless the Spark configuration says otherwise. Rows grouped into unlogged batches by replica set
 # (the nodes that own them), not one statement each: half the write time of the default (grouped by partition, which
 # for `assets`, one partition a column, is no batching at all). 16 KiB as the connector counts it is ~35 KiB as
 # Cassandra counts it: above its default batch_size_warn_threshold (5 KiB), under batch_size_fail_threshold (50 KiB);
@@ -153,9 +153,9 @@ def read_mapped(spark: SparkSession, args: argparse.Namespace, storage: Storage,
     if not parts:
         return spark.createDataFrame([], MAPPED_SCHEMA)
     # Each part whole (they are small, and gzip is never split anyway): one record per part crosses from the JVM to
-    # Python, not one Row per line.
-    # A part holds up to 1 MiB of lines (lib/ingest/rawParts.ts), some 7,000 columns: a few parts a task. On a first
-    # run nothing shuffles the lines afterwards, so these tasks are also the writes' (and their progress's) tasks.
+    # Python, not one Row per line. A part holds up to 1 MiB of lines (lib/ingest/rawParts.ts), some 7,000 columns: a
+    # few parts a task. On a first run nothing shuffles the lines afterwards, so these tasks are also the writes' (and
+    # their progress's) tasks.
     tasks = max(spark.sparkContext.defaultParallelism, math.ceil(len(parts) / PARTS_PER_TASK))
     files = spark.sparkContext.wholeTextFiles(",".join(sorted(parts)), minPartitions=tasks)
     source_type, connection_id = args.source_type, args.connection_id
