@@ -75,20 +75,21 @@ class JobProgress:
         with self._lock:
             if self._ended:
                 return
-            active = self._store.activeStages()
+            found = self._store.activeStages()
+            active: dict[int, Any] = {}  # each stage read once: every call goes through py4j
+            for index in range(found.size()):
+                stage = found.apply(index)
+                active[int(stage.stageId())] = stage
             # A stage of the step no longer active has ended (a failed one fails the job): all its tasks are done.
-            active_ids = {int(active.apply(index).stageId()) for index in range(active.size())}
             for stage_id, (written, _, tasks) in self._step_stages.items():
-                if stage_id not in active_ids:
+                if stage_id not in active:
                     self._step_stages[stage_id] = (written, tasks, tasks)
-            for index in range(active.size()):
-                stage: Any = active.apply(index)
-                stage_id = int(stage.stageId())
+            for stage_id, stage in active.items():
                 if stage_id in self._seen:
                     continue
                 written, done = int(stage.outputRecords()), int(stage.numCompleteTasks())
                 before = self._step_stages.get(stage_id, (0, 0, 0))
-                # A stage's figures only grow; the last seen are kept once it is no longer active.
+                # A stage's figures only grow (Spark's may lag a moment behind what was seen before).
                 self._step_stages[stage_id] = (max(written, before[0]), max(done, before[1]), int(stage.numTasks()))
             # Stage ids grow, so the step's stages in id order are its writes in order.
             stages = [self._step_stages[stage_id] for stage_id in sorted(self._step_stages)]
